@@ -9,6 +9,7 @@ whose messages say what to write instead, shown by ``burstscaler lint`` and as s
 from __future__ import annotations
 
 import datetime
+import decimal
 import zoneinfo
 from typing import Any, Literal
 
@@ -64,10 +65,13 @@ class MetricTarget(types.ApiModel):
     def _value_matches_type(self) -> MetricTarget:
         needed = {"Value": "value", "AverageValue": "averageValue", "Utilization": "averageUtilization"}
         field = needed[self.type]
-        present = {"value": self.value, "averageValue": self.average_value}
-        present["averageUtilization"] = self.average_utilization
+        present: dict[str, decimal.Decimal | int | None] = {
+            "value": self.value,
+            "averageValue": self.average_value,
+            "averageUtilization": self.average_utilization,
+        }
         if present[field] is None:
-            raise ValueError(f"target of type {self.type} needs `{field}` (for example {field}: \"50\")")
+            raise ValueError(f'target of type {self.type} needs `{field}` (for example {field}: "50")')
         extra = [name for name, given in present.items() if given is not None and name != field]
         if extra:
             raise ValueError(f"target of type {self.type} takes only `{field}`; remove {', '.join(extra)}")
@@ -132,7 +136,7 @@ class Schedule(types.ApiModel):
     @classmethod
     def _cron_parses(cls, value: str) -> str:
         if len(value.split()) != 5 or not croniter.croniter.is_valid(value):
-            raise ValueError(f"{value!r} is not a 5-field cron expression (for example \"0 9 * * 1-5\")")
+            raise ValueError(f'{value!r} is not a 5-field cron expression (for example "0 9 * * 1-5")')
         return value
 
     @pydantic.field_validator("duration")
@@ -140,7 +144,7 @@ class Schedule(types.ApiModel):
     def _duration_parses(cls, value: str) -> str:
         seconds = quantity.parse_duration(value)
         if seconds == 0:
-            raise ValueError("duration must be longer than zero (for example \"2h\")")
+            raise ValueError('duration must be longer than zero (for example "2h")')
         return value
 
     @pydantic.field_validator("timezone")
@@ -149,7 +153,7 @@ class Schedule(types.ApiModel):
         try:
             zoneinfo.ZoneInfo(value)
         except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-            raise ValueError(f"{value!r} is not an IANA time zone (for example \"Asia/Shanghai\")") from None
+            raise ValueError(f'{value!r} is not an IANA time zone (for example "Asia/Shanghai")') from None
         return value
 
     @property
@@ -318,8 +322,12 @@ class Pricing(types.ApiModel):
     """Prices for cost accounting. Defaults: Alibaba Cloud international ECI pay-as-you-go list prices."""
 
     currency: str = pydantic.Field(default="USD", pattern=r"^[A-Z]{3}$")
-    eci_per_vcpu_second: types.Money = pydantic.Field(default="0.0000077", alias="eciPerVCPUSecond")
-    eci_per_gib_second: types.Money = pydantic.Field(default="0.00000096", alias="eciPerGiBSecond")
+    eci_per_vcpu_second: types.Money = pydantic.Field(default=decimal.Decimal("0.0000077"), alias="eciPerVCPUSecond")
+    eci_per_gib_second: types.Money = pydantic.Field(
+        default=decimal.Decimal("0.00000096"),
+        alias="eciPerGiBSecond",
+        json_schema_extra={"default": "0.00000096"},  # str(Decimal) would write 9.6E-7
+    )
     ecs_per_vcpu_hour: types.Money | None = pydantic.Field(default=None, alias="ecsPerVCPUHour")
     ecs_per_gib_hour: types.Money | None = pydantic.Field(default=None, alias="ecsPerGiBHour")
 

@@ -6,6 +6,7 @@ Condition types and reasons are part of the API: alerts and dashboards match on 
 from __future__ import annotations
 
 import datetime
+import decimal
 from typing import Any, Literal
 
 import pydantic
@@ -13,7 +14,14 @@ import pydantic
 from burstscaler.api import types
 
 ConditionType = Literal["Ready", "Bursting", "Draining", "MetricsAvailable", "EciCompatible", "BudgetLimited"]
-CONDITION_TYPES: tuple[str, ...] = ("Ready", "Bursting", "Draining", "MetricsAvailable", "EciCompatible", "BudgetLimited")
+CONDITION_TYPES: tuple[str, ...] = (
+    "Ready",
+    "Bursting",
+    "Draining",
+    "MetricsAvailable",
+    "EciCompatible",
+    "BudgetLimited",
+)
 
 
 class Condition(types.ApiModel):
@@ -44,8 +52,8 @@ class CostStatus(types.ApiModel):
     since: datetime.datetime | None = None
     eci_vcpu_seconds: float = pydantic.Field(default=0.0, ge=0, alias="eciVCPUSeconds")
     eci_gib_seconds: float = pydantic.Field(default=0.0, ge=0, alias="eciGiBSeconds")
-    eci_cost: types.Money = pydantic.Field(default="0")
-    drain_back_savings: types.Money = pydantic.Field(default="0")
+    eci_cost: types.Money = pydantic.Field(default=decimal.Decimal(0))
+    drain_back_savings: types.Money = pydantic.Field(default=decimal.Decimal(0))
     currency: str = "USD"
 
 

@@ -45,7 +45,7 @@ def _int_or_string_schema(*, pattern: str, description: str) -> dict[str, Any]:
 
 def _to_decimal(value: Any) -> decimal.Decimal:
     if isinstance(value, bool):
-        raise ValueError("expected a number written as a string, such as \"0.0000077\"")
+        raise ValueError('expected a number written as a string, such as "0.0000077"')
     try:
         return quantity.parse_quantity(value)
     except (ValueError, decimal.InvalidOperation) as error:
@@ -67,7 +67,7 @@ Money = Annotated[
     pydantic.WithJsonSchema(
         _int_or_string_schema(
             pattern=quantity.NON_NEGATIVE_DECIMAL_PATTERN,
-            description="A non-negative decimal, written as a string (\"0.0000077\") or an integer.",
+            description='A non-negative decimal, written as a string ("0.0000077") or an integer.',
         )
     ),
 ]
@@ -81,7 +81,7 @@ Quantity = Annotated[
     pydantic.WithJsonSchema(
         _int_or_string_schema(
             pattern=quantity.QUANTITY_PATTERN,
-            description="A Kubernetes quantity such as \"50\", \"500m\" or \"1k\".",
+            description='A Kubernetes quantity such as "50", "500m" or "1k".',
         )
     ),
 ]
