@@ -1,0 +1,29 @@
+"""The `burstscaler` command line: run | simulate | report | lint | crd.
+
+Rule: the top layer. Each command lives in its own module and only parses options, calls into the
+packages below and prints; errors print one clear line and exit non-zero, never a traceback.
+"""
+
+from __future__ import annotations
+
+import typer
+
+from burstscaler.cli import crd, lint, unbuilt
+
+app = typer.Typer(
+    name="burstscaler",
+    help="Bursts Kubernetes workloads onto a serverless virtual node (ECI, ACI, Fargate) and drains them back.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+app.command("run", help="Run the operator against the current cluster (Kopf).")(unbuilt.run)
+app.command("simulate", help="Replay a load trace and compare burstscaler with baseline strategies.")(unbuilt.simulate)
+app.command("report", help="Cost report from the operator's burstscaler_* metrics in Prometheus.")(unbuilt.report)
+app.command("lint", help="Validate BurstPolicy YAML files offline; exit 1 when any has problems.")(lint.lint)
+app.command("crd", help="Print the BurstPolicy CustomResourceDefinition generated from the API models.")(crd.crd)
+
+
+def main() -> None:
+    """Console-script entry point."""
+    app()
