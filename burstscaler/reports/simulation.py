@@ -1,0 +1,66 @@
+"""The results of a simulation run, as plain data the renderers format.
+
+These dataclasses live in ``reports`` (below ``sim`` in the layers) so that the simulator fills them
+and the renderers read them without ``reports`` ever importing the simulator.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+FloatArray = npt.NDArray[np.float64]
+
+
+@dataclasses.dataclass(frozen=True)
+class StrategySummary:
+    """One strategy's totals over the whole run. Costs are in the settings' currency."""
+
+    cost: float
+    ecs_cost: float
+    eci_cost: float
+    unserved_request_seconds: float
+    unserved_fraction: float
+    slo_violation_minutes: float
+    demand_request_seconds: float
+    peak_base_replicas: int
+    mean_base_replicas: float
+    peak_burst_replicas: int
+    mean_burst_replicas: float
+    peak_ecs_nodes: int
+    mean_ecs_nodes: float
+    burst_pod_seconds: float
+    drain_back_moves: int
+
+
+@dataclasses.dataclass(frozen=True)
+class StrategySeries:
+    """One strategy's time series, one entry per simulation step (for charts).
+
+    ``seconds`` is each step's start since the trace's start; ``demand`` is requests/s (NaN where the
+    trace has no data); the capacities are requests/s that Ready replicas serve on each tier.
+    """
+
+    seconds: FloatArray
+    demand: FloatArray
+    base_capacity: FloatArray
+    burst_capacity: FloatArray
+    cumulative_cost: FloatArray
+
+
+@dataclasses.dataclass(frozen=True)
+class SimulationReport:
+    """A whole run: what was simulated (``settings``), per-strategy totals and time series.
+
+    ``start`` is the epoch second of the trace's first step (0.0 when the trace has no dates).
+    """
+
+    title: str
+    start: float
+    settings: Mapping[str, Any]
+    summaries: Mapping[str, StrategySummary]
+    series: Mapping[str, StrategySeries]
