@@ -19,5 +19,5 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         return
     skip = pytest.mark.skip(reason="needs a real cluster: run with --with-cluster")
     for item in items:
-        if "cluster" in item.keywords:
+        if item.get_closest_marker("cluster") is not None:
             item.add_marker(skip)

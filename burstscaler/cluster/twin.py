@@ -1,0 +1,138 @@
+"""Render the burst twin: the base workload's copy that runs on the virtual node (DESIGN §4).
+
+The twin is the base's pod template plus the provider profile plus the policy's podTemplatePatch, plus
+the label `burstscaler.io/tier: burst` in its selector and template. It keeps the base's app labels, so
+the base's Services reach burst pods too. A hash of everything the twin's template is made from is
+stored on the twin, so a change of the base's template (an image rollout) is noticed and followed.
+Pure dict manipulation: no API calls here.
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import json
+from collections.abc import Mapping
+from typing import Any
+
+from burstscaler.cluster import providers
+
+TIER_LABEL = "burstscaler.io/tier"
+POLICY_LABEL = "burstscaler.io/policy"
+SOURCE_HASH_ANNOTATION = "burstscaler.io/source-hash"
+DELETION_COST_ANNOTATION = "controller.kubernetes.io/pod-deletion-cost"
+#: Burst pods go first when a controller picks pods to delete.
+BURST_DELETION_COST = "-1000"
+
+# Fields of the base's spec the twin must not copy: replicas are the planner's; the rest would tie the
+# twin to objects or nodes that belong to the base.
+_SPEC_FIELDS_NOT_COPIED = ("replicas", "selector", "template", "paused")
+
+
+def twin_name(base_name: str) -> str:
+    """The twin's name: `<base>-burst`."""
+    return f"{base_name}-burst"
+
+
+def render(
+    base: Mapping[str, Any],
+    *,
+    policy: Mapping[str, Any],
+    provider: str,
+    pod_template_patch: Mapping[str, Any],
+    replicas: int,
+) -> dict[str, Any]:
+    """Return the twin object for `base` (a Deployment or StatefulSet as the API returns it).
+
+    `policy` is the owning BurstPolicy (its metadata gives the owner reference); `replicas` is the
+    twin's replica count to write.
+    """
+    base_meta = base.get("metadata") or {}
+    base_spec = base.get("spec") or {}
+    policy_meta = policy.get("metadata") or {}
+    template = _twin_template(base_spec.get("template") or {}, provider=provider, patch=pod_template_patch)
+    template.setdefault("metadata", {}).setdefault("labels", {})[POLICY_LABEL] = str(policy_meta.get("name", ""))
+    selector = copy.deepcopy(base_spec.get("selector") or {})
+    selector.setdefault("matchLabels", {})[TIER_LABEL] = "burst"
+    spec = {key: copy.deepcopy(value) for key, value in base_spec.items() if key not in _SPEC_FIELDS_NOT_COPIED}
+    spec.update({"replicas": replicas, "selector": selector, "template": template})
+    labels = dict(base_meta.get("labels") or {})
+    labels.update({TIER_LABEL: "burst", POLICY_LABEL: str(policy_meta.get("name", ""))})
+    return {
+        "apiVersion": base.get("apiVersion", "apps/v1"),
+        "kind": base.get("kind", "Deployment"),
+        "metadata": {
+            "name": twin_name(str(base_meta.get("name", ""))),
+            "namespace": base_meta.get("namespace", "default"),
+            "labels": labels,
+            "annotations": {SOURCE_HASH_ANNOTATION: source_hash(base, provider=provider, patch=pod_template_patch)},
+            "ownerReferences": [owner_reference(policy)],
+        },
+        "spec": spec,
+    }
+
+
+def owner_reference(policy: Mapping[str, Any]) -> dict[str, Any]:
+    """The owner reference that makes the BurstPolicy own (and garbage-collect) the twin."""
+    metadata = policy.get("metadata") or {}
+    return {
+        "apiVersion": policy.get("apiVersion", "burstscaler.io/v1alpha1"),
+        "kind": policy.get("kind", "BurstPolicy"),
+        "name": metadata.get("name", ""),
+        "uid": metadata.get("uid", ""),
+        "controller": True,
+        "blockOwnerDeletion": True,
+    }
+
+
+def source_hash(base: Mapping[str, Any], *, provider: str, patch: Mapping[str, Any]) -> str:
+    """A short digest of what the twin's template is made from; it changes when any of them changes."""
+    source = {"template": (base.get("spec") or {}).get("template"), "provider": provider, "patch": patch}
+    return hashlib.sha256(json.dumps(source, sort_keys=True, default=str).encode()).hexdigest()[:16]
+
+
+def is_stale(twin: Mapping[str, Any], *, base: Mapping[str, Any], provider: str, patch: Mapping[str, Any]) -> bool:
+    """True when the twin's template no longer follows the base's template, provider or patch."""
+    annotations = (twin.get("metadata") or {}).get("annotations") or {}
+    return annotations.get(SOURCE_HASH_ANNOTATION) != source_hash(base, provider=provider, patch=patch)
+
+
+def _twin_template(template: Mapping[str, Any], *, provider: str, patch: Mapping[str, Any]) -> dict[str, Any]:
+    profile = providers.profile(provider)
+    rendered = copy.deepcopy(dict(template))
+    metadata = rendered.setdefault("metadata", {})
+    metadata.pop("creationTimestamp", None)
+    metadata.setdefault("labels", {}).update({**profile.labels, TIER_LABEL: "burst"})
+    annotations = metadata.setdefault("annotations", {})
+    annotations.update(profile.annotations)
+    annotations[DELETION_COST_ANNOTATION] = BURST_DELETION_COST
+    spec = rendered.setdefault("spec", {})
+    if profile.node_selector:
+        # The base's selector pins pods to ECS node pools the virtual node is not in.
+        spec["nodeSelector"] = dict(profile.node_selector)
+        affinity = spec.get("affinity") or {}
+        affinity.pop("nodeAffinity", None)
+        if affinity:
+            spec["affinity"] = affinity
+        else:
+            spec.pop("affinity", None)
+    spec["tolerations"] = _union(spec.get("tolerations") or [], profile.tolerations)
+    return _merge(rendered, patch)
+
+
+def _merge(target: dict[str, Any], patch: Mapping[str, Any]) -> dict[str, Any]:
+    """Merge `patch` into `target`: mappings merge, tolerations add up, anything else is replaced."""
+    for key, value in patch.items():
+        if isinstance(value, Mapping) and isinstance(target.get(key), dict):
+            _merge(target[key], value)
+        elif key == "tolerations" and isinstance(value, list):
+            target[key] = _union(target.get(key) or [], value)
+        else:
+            target[key] = copy.deepcopy(value)
+    return target
+
+
+def _union(first: list[Any], second: list[Any]) -> list[Any]:
+    merged = list(copy.deepcopy(first))
+    merged.extend(copy.deepcopy(item) for item in second if item not in merged)
+    return merged
