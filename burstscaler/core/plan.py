@@ -1,0 +1,309 @@
+"""One planning tick for every policy at once: base, burst and drain-back targets with reasons.
+
+``plan(snapshot, now=...)`` is the only decision call (DESIGN §2 steps 2-5). It does nothing; the
+caller applies each policy's slice and feeds ``Plan.history`` into the next tick's snapshot.
+
+Per policy, in this order (each step is whole-array arithmetic over policies):
+1. Desired total = the recommendation clamped to [minReplicas, maxReplicas].
+2. A drain-back move in flight (base raised k, burst not yet lowered) is resolved first: cancelled
+   by a scale-in or a lowered cap (undo the base surge: those pods are not serving yet), completed
+   when the base's Ready count reached the goal (lower burst by k), undone on timeout (and ECS is
+   then treated as full for ``drain_timeout_seconds``), or left waiting.
+3. Base pods the scheduler reported unschedulable leave base: the scheduler knows better than the
+   model (pod affinity, volumes), and they need a home elsewhere.
+4. Scale-in takes burst first, then base.
+5. Replicas that need a home (growth, plus anything over a lowered cap) try ECS first, shared among
+   all policies by priority (``placement.allocate``), after room is kept for pending pods.
+6. What ECS does not take goes to burst within burst.maxReplicas and the spend budget; the rest is
+   unplaceable, reported with its reason.
+7. Drain-back from the room left: only where room persisted ``stabilization_seconds``, only burst
+   pods older than ``min_burst_seconds``, at most ``max_moves_per_tick``; make-before-break, so this
+   tick only raises base, and step 2 of a later tick lowers burst.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+import numpy as np
+
+from burstscaler.core import placement, reasons, snapshot
+
+Reason = reasons.Reason
+
+ReasonArray = snapshot.npt.NDArray[np.uint8]
+
+
+@dataclasses.dataclass(frozen=True)
+class Plan:
+    """The reply: per-policy targets, moves and reasons, plus the history for the next tick."""
+
+    names: tuple[str, ...]
+    desired: snapshot.IntArray  # the clamped total the plan serves
+    base: snapshot.IntArray  # target spec.replicas of the base workload
+    burst: snapshot.IntArray  # target spec.replicas of the burst twin
+    moves_started: snapshot.IntArray  # base raised this tick for drain-back (burst follows when Ready)
+    moves_completed: snapshot.IntArray  # burst lowered this tick because a move's base pods are Ready
+    unplaceable: snapshot.IntArray  # desired replicas with no home on ECS or burst
+    ecs_granted: snapshot.IntArray  # new base replicas given ECS room this tick (growth + moves)
+    reason: ReasonArray  # the headline reason (codes of ``reasons.Reason``)
+    desired_reason: ReasonArray
+    base_reason: ReasonArray
+    burst_reason: ReasonArray
+    drain_reason: ReasonArray
+    history: snapshot.History
+
+    def __len__(self) -> int:
+        return len(self.names)
+
+
+def plan(snapshot_: snapshot.Snapshot, *, now: float) -> Plan:
+    """Decide base, burst and drain-back for every policy of ``snapshot_`` at time ``now``.
+
+    Guarantees, per policy: ``base + burst + unplaceable == desired`` except while a drain-back move
+    is in flight (then base carries ``history.drain_moves`` extra surge replicas); ``desired`` is
+    within [minReplicas, maxReplicas]; base never exceeds base.maxReplicas and burst never exceeds
+    burst.maxReplicas or the budget; the sum of new base replicas fits the ECS room left after
+    pending pods, under the fit rule of ``placement``.
+    """
+    nodes, pol = snapshot_.nodes, snapshot_.policies
+    hist = snapshot_.history.align(pol.names)
+    count = len(pol)
+
+    # 1. Desired total.
+    desired = np.minimum(np.maximum(pol.recommended, pol.min_replicas), pol.max_replicas)
+    desired_reason = np.select(
+        [desired > pol.recommended, desired < pol.recommended],
+        [Reason.MIN_REPLICAS.code, Reason.MAX_REPLICAS.code],
+        Reason.RECOMMENDED.code,
+    )
+    budget_cap = _budget_cap(pol)
+    burst_cap = np.where(pol.burst_enabled & pol.eci_compatible, np.minimum(pol.burst_max, budget_cap), 0)
+
+    # 2. Resolve a move in flight.
+    base = pol.base_replicas.astype(np.int64).copy()
+    burst = pol.burst_replicas.astype(np.int64).copy()
+    inflight_moves = np.minimum(hist.drain_moves, burst)
+    inflight = inflight_moves > 0
+    cancel = inflight & ((desired < base + burst - inflight_moves) | (base > pol.base_max) | (burst > burst_cap))
+    completed = inflight & ~cancel & (pol.base_ready >= hist.drain_ready_goal)
+    timeout = inflight & ~cancel & ~completed & (now - hist.drain_since >= pol.drain_timeout_seconds)
+    waiting = inflight & ~cancel & ~completed & ~timeout
+    base -= np.where(cancel | timeout, inflight_moves, 0)
+    moves_completed = np.where(completed, inflight_moves, 0)
+    burst -= moves_completed
+    surge = np.where(waiting, inflight_moves, 0)
+    ecs_full_until = np.where(timeout, now + pol.drain_timeout_seconds, hist.ecs_full_until)
+
+    # 3. Unschedulable base pods leave base (they are not serving).
+    unschedulable = np.clip(pol.base_unschedulable, 0, np.maximum(base - surge, 0))
+    base -= unschedulable
+
+    # 4. Scale-in, burst first.
+    need = desired - (base + burst - surge)
+    scale_in = need < 0
+    cut = np.where(scale_in, -need, 0)
+    from_burst = np.minimum(cut, burst - surge)
+    from_base = cut - from_burst
+    burst -= from_burst
+    base -= from_base
+    homeless = np.maximum(need, 0)
+
+    # Lowered caps: the excess needs a new home like any growth.
+    over_base = np.maximum(base - pol.base_max, 0)
+    base -= over_base
+    over_burst = np.maximum(burst - burst_cap, 0)
+    burst -= over_burst
+    homeless += over_base + over_burst
+
+    # 5. ECS first for replicas that need a home, shared by priority after pending pods.
+    blocked = (unschedulable > 0) | (ecs_full_until > now)
+    base_room_by_cap = np.maximum(pol.base_max - base, 0)
+    ecs_ask = np.where(blocked, 0, np.minimum(homeless, base_room_by_cap))
+    order = placement.priority_order(priority=pol.priority, names=pol.names)
+    free = _free_after_reservations(snapshot_)
+    eligible = pol.eligible & ~nodes.virtual[None, :] & ~nodes.unschedulable[None, :]
+    growth = placement.allocate(free=free, requests=pol.requests, eligible=eligible, asks=ecs_ask, order=order)
+    grown = growth.granted
+    base += grown
+    rest = homeless - grown
+
+    # 6. Overflow to burst within caps; the rest is unplaceable.
+    added_burst = np.minimum(rest, np.maximum(burst_cap - burst, 0))
+    burst += added_burst
+    unplaceable = rest - added_burst
+
+    # 7. Drain-back from the room left over.
+    may_drain = pol.drain_enabled & ~inflight & ~scale_in & ~blocked & (burst > 0) & (over_burst == 0)
+    drain_ask = np.where(may_drain, np.minimum(np.minimum(burst, pol.max_moves_per_tick), pol.base_max - base), 0)
+    drain_ask = np.maximum(drain_ask, 0)
+    room_since = np.where(np.isnan(hist.room_since), now, hist.room_since)
+    stable = now - room_since >= pol.stabilization_seconds
+    movable = np.minimum(_old_burst_pods(pol, now=now), burst)
+    move_limit = np.where(stable, np.minimum(movable, drain_ask), 0)
+    drain = placement.allocate(
+        free=growth.free_after,
+        requests=pol.requests,
+        eligible=eligible,
+        asks=drain_ask,
+        limits=move_limit,
+        order=order,
+    )
+    has_room = drain.room > 0
+    moves_started = drain.granted
+    base += moves_started
+
+    # History for the next tick.
+    keep_room = waiting | completed
+    next_room_since = np.where(may_drain & has_room, room_since, np.where(keep_room, hist.room_since, np.nan))
+    started = moves_started > 0
+    history = snapshot.History(
+        names=pol.names,
+        room_since=next_room_since,
+        drain_moves=np.where(waiting, surge, moves_started),
+        drain_since=np.where(waiting, hist.drain_since, np.where(started, now, np.nan)),
+        drain_ready_goal=np.where(
+            waiting,
+            hist.drain_ready_goal,
+            np.where(started, np.minimum(base, pol.base_ready + grown + moves_started), 0),
+        ),
+        ecs_full_until=ecs_full_until,
+    )
+
+    # Reasons.
+    cap_reason = np.select(
+        [~pol.eci_compatible, ~pol.burst_enabled, budget_cap < pol.burst_max],
+        [Reason.ECI_INCOMPATIBLE.code, Reason.BURST_DISABLED.code, Reason.BUDGET.code],
+        Reason.BURST_CAP.code,
+    )
+    wanted_beyond_cap = homeless > base_room_by_cap
+    base_reason = np.select(
+        [
+            timeout,
+            unschedulable > 0,
+            (homeless > 0) & blocked,
+            from_base > 0,
+            grown < ecs_ask,
+            (over_base > 0) | wanted_beyond_cap,
+            started,
+        ],
+        [
+            Reason.ECS_FULL.code,
+            Reason.ECS_FULL.code,
+            Reason.ECS_FULL.code,
+            Reason.SCALE_IN.code,
+            Reason.ECS_FULL.code,
+            Reason.BASE_CAP.code,
+            Reason.DRAIN_BACK.code,
+        ],
+        Reason.WITHIN_CAPACITY.code,
+    )
+    burst_reason = np.select(
+        [from_burst > 0, completed, (over_burst > 0) | (unplaceable > 0), added_burst > 0],
+        [Reason.SCALE_IN_BURST_FIRST.code, Reason.DRAIN_BACK.code, cap_reason, base_reason],
+        Reason.STEADY.code,
+    )
+    drain_reason = np.select(
+        [
+            completed,
+            timeout,
+            cancel,
+            waiting,
+            started,
+            burst == 0,
+            ~pol.drain_enabled,
+            scale_in,
+            blocked,
+            over_burst > 0,
+            ~has_room & (drain_ask > 0),
+            drain_ask == 0,
+            ~stable,
+        ],
+        [
+            Reason.DRAIN_BACK.code,
+            Reason.DRAIN_BACK_TIMEOUT.code,
+            Reason.DRAIN_BACK_CANCELLED.code,
+            Reason.DRAIN_BACK_WAITING_READY.code,
+            Reason.DRAIN_BACK.code,
+            Reason.STEADY.code,
+            Reason.DRAIN_BACK_DISABLED.code,
+            Reason.SCALE_IN_BURST_FIRST.code,
+            Reason.ECS_FULL.code,
+            cap_reason,
+            Reason.ECS_FULL.code,
+            Reason.BASE_CAP.code,
+            Reason.STABILIZING.code,
+        ],
+        Reason.MIN_BURST_SECONDS.code,
+    )
+    drain_active = completed | timeout | cancel | waiting | started
+    headline = np.select(
+        [unplaceable > 0, drain_active, burst != pol.burst_replicas, base != pol.base_replicas, burst > 0],
+        [np.full(count, Reason.UNPLACEABLE.code), drain_reason, burst_reason, base_reason, drain_reason],
+        base_reason,
+    )
+    return Plan(
+        names=pol.names,
+        desired=desired.astype(np.int64),
+        base=base,
+        burst=burst,
+        moves_started=moves_started,
+        moves_completed=moves_completed.astype(np.int64),
+        unplaceable=unplaceable.astype(np.int64),
+        ecs_granted=(grown + moves_started).astype(np.int64),
+        reason=headline.astype(np.uint8),
+        desired_reason=desired_reason.astype(np.uint8),
+        base_reason=base_reason.astype(np.uint8),
+        burst_reason=burst_reason.astype(np.uint8),
+        drain_reason=drain_reason.astype(np.uint8),
+        history=history,
+    )
+
+
+def explain(result: Plan, index: int) -> dict[str, Any]:
+    """One policy's slice of ``result`` as plain data for ``status.lastDecision``, Events and logs."""
+    reason_fields = ("reason", "desired_reason", "base_reason", "burst_reason", "drain_reason")
+    count_fields = ("desired", "base", "burst", "moves_started", "moves_completed", "unplaceable", "ecs_granted")
+    out: dict[str, Any] = {"name": result.names[index]}
+    out.update({field: int(getattr(result, field)[index]) for field in count_fields})
+    out.update({field: str(reasons.Reason.from_code(getattr(result, field)[index])) for field in reason_fields})
+    out["drain_in_flight"] = int(result.history.drain_moves[index])
+    return out
+
+
+def _budget_cap(pol: snapshot.Policies) -> snapshot.IntArray:
+    # Burst replicas the spend budget pays for; a free replica or no budget means no budget cap.
+    with np.errstate(divide="ignore", invalid="ignore"):
+        affordable = np.floor(pol.max_cost_per_second / pol.burst_cost_per_second)
+    limited = (pol.burst_cost_per_second > 0) & np.isfinite(pol.max_cost_per_second)
+    capped = np.clip(np.where(limited, affordable, snapshot.UNLIMITED), 0, snapshot.UNLIMITED)
+    return capped.astype(np.int64)
+
+
+def _free_after_reservations(snapshot_: snapshot.Snapshot) -> snapshot.FloatArray:
+    # Pending pods that are not ours will be placed by the scheduler before our new pods are
+    # created: keep their room first, in their own order (most numerous group last is arbitrary;
+    # their order among themselves does not change what is left for policies in most cases).
+    nodes, pending = snapshot_.nodes, snapshot_.reservations
+    free = nodes.free()
+    if len(pending.counts) == 0:
+        return free
+    eligible = pending.eligible & ~nodes.virtual[None, :] & ~nodes.unschedulable[None, :]
+    kept = placement.allocate(
+        free=free,
+        requests=pending.requests,
+        eligible=eligible,
+        asks=pending.counts,
+        order=np.arange(len(pending.counts), dtype=np.int64),
+    )
+    return kept.free_after
+
+
+def _old_burst_pods(pol: snapshot.Policies, *, now: float) -> snapshot.IntArray:
+    # Burst pods that have lived at least minBurstSeconds, counted per policy.
+    owners = pol.burst_pod_policy
+    if len(owners) == 0:
+        return np.zeros(len(pol), dtype=np.int64)
+    old = now - pol.burst_pod_started >= pol.min_burst_seconds[owners]
+    return np.bincount(owners[old], minlength=len(pol)).astype(np.int64)

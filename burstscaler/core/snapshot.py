@@ -1,0 +1,212 @@
+"""The planning core's one input: a snapshot of the cluster as numpy arrays.
+
+Why arrays: one tick plans every policy of the cluster at once (DESIGN §5), and the fit of every
+policy on every node is arithmetic on whole arrays, not a loop over objects. The operator's
+``cluster`` adapters build a ``Snapshot`` from their Kopf indices; the simulator builds one from its
+model cluster; tests build one from factories. Nothing here does I/O.
+
+Conventions every builder must follow:
+- Quantities are plain numbers in one unit per resource (CPU in millicores, memory and storage in
+  bytes, extended resources in their own units); ``resources`` names the columns and must contain
+  ``pods``. A pod counts 1 in the ``pods`` column, whatever else it requests.
+- ``Nodes.requested`` holds the requests of every pod bound to the node, including the policies'
+  own base pods: existing base replicas keep their place, so only *additional* base replicas need
+  free room, and the free room is ``allocatable - requested``.
+- Base pods that are Pending but not (yet) reported unschedulable count as placed; the adapter
+  includes their requests in ``requested`` of the node they are nominated to, or lists them in
+  ``Reservations``. ``Policies.base_unschedulable`` counts the base pods the scheduler reported it
+  cannot place (after the pending-pod grace): the core trusts that over its own fit.
+- Other pods already Pending (not owned by a policy) go in ``Reservations``: the core keeps room
+  for them before any policy grows.
+- Times (``now``, pod start times, history stamps) are seconds on one clock of the caller's choice.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+
+import numpy as np
+from numpy import typing as npt
+
+#: Sentinel for "no cap": large enough to never bind, small enough that sums do not overflow int64.
+UNLIMITED = 2**52
+
+FloatArray = npt.NDArray[np.float64]
+IntArray = npt.NDArray[np.int64]
+BoolArray = npt.NDArray[np.bool_]
+
+PODS = "pods"
+
+
+@dataclasses.dataclass(frozen=True)
+class Nodes:
+    """Nodes x resources. Virtual nodes are never ECS room, whatever their allocatable says."""
+
+    names: tuple[str, ...]
+    resources: tuple[str, ...]
+    allocatable: FloatArray  # [N, R]
+    requested: FloatArray  # [N, R], requests of pods bound to the node
+    unschedulable: BoolArray  # [N], cordoned
+    virtual: BoolArray  # [N], the virtual node (ECI, ACI, Fargate)
+
+    def __post_init__(self) -> None:
+        n, r = len(self.names), len(self.resources)
+        if PODS not in self.resources:
+            raise ValueError(f"resources must include {PODS!r}: a pod always counts one against the node's pod limit")
+        _check_shape("allocatable", self.allocatable, (n, r))
+        _check_shape("requested", self.requested, (n, r))
+        _check_shape("unschedulable", self.unschedulable, (n,))
+        _check_shape("virtual", self.virtual, (n,))
+
+    @property
+    def pods_index(self) -> int:
+        """Column of the pod-count resource."""
+        return self.resources.index(PODS)
+
+    def free(self) -> FloatArray:
+        """Room left on each node as the scheduler counts it: allocatable - requested, never below 0.
+
+        Virtual and cordoned nodes have no room: burst is decided separately, and the scheduler does
+        not place new pods on a cordoned node.
+        """
+        room = np.maximum(self.allocatable - self.requested, 0.0)
+        room[self.virtual | self.unschedulable] = 0.0
+        return room
+
+
+@dataclasses.dataclass(frozen=True)
+class Reservations:
+    """Groups of already-Pending pods that are not a policy's: room is kept for them first."""
+
+    requests: FloatArray  # [M, R] per pod
+    eligible: BoolArray  # [M, N]
+    counts: IntArray  # [M]
+
+    @classmethod
+    def empty(cls, *, nodes: int, resources: int) -> Reservations:
+        """No pending pods."""
+        return cls(
+            requests=np.zeros((0, resources)),
+            eligible=np.zeros((0, nodes), dtype=bool),
+            counts=np.zeros(0, dtype=np.int64),
+        )
+
+
+@dataclasses.dataclass(frozen=True)
+class Policies:
+    """Per-policy arrays, one row per BurstPolicy. Caps use ``UNLIMITED`` for "none"."""
+
+    names: tuple[str, ...]  # "namespace/name": the stable tie-break among equal priorities
+    requests: FloatArray  # [P, R] effective request of one replica (see ``requests.effective``)
+    eligible: BoolArray  # [P, N] from ``eligibility.mask``
+    recommended: IntArray  # total replicas the recommender wants
+    min_replicas: IntArray
+    max_replicas: IntArray
+    base_replicas: IntArray  # current spec.replicas of the base workload
+    base_ready: IntArray
+    base_unschedulable: IntArray  # base pods the scheduler reported unschedulable (ECS-full evidence)
+    burst_replicas: IntArray  # current spec.replicas of the burst twin
+    burst_ready: IntArray
+    base_max: IntArray  # base.maxReplicas
+    burst_max: IntArray  # burst.maxReplicas
+    burst_enabled: BoolArray
+    eci_compatible: BoolArray  # the pod template passed the ECI lint
+    max_cost_per_second: FloatArray  # burst spend budget; inf = no budget
+    burst_cost_per_second: FloatArray  # cost of one burst replica per second (0 = free)
+    priority: IntArray  # higher wins ECS room
+    drain_enabled: BoolArray
+    min_burst_seconds: FloatArray
+    stabilization_seconds: FloatArray
+    max_moves_per_tick: IntArray
+    drain_timeout_seconds: FloatArray  # bound on waiting for a move's base pods to get Ready
+    burst_pod_policy: IntArray  # [K] row of the policy each running burst pod belongs to
+    burst_pod_started: FloatArray  # [K] start time of that burst pod
+
+    def __post_init__(self) -> None:
+        p = len(self.names)
+        for field in dataclasses.fields(self):
+            value = getattr(self, field.name)
+            if field.name in ("names", "requests", "eligible", "burst_pod_policy", "burst_pod_started"):
+                continue
+            _check_shape(field.name, value, (p,))
+        if self.requests.ndim != 2 or self.requests.shape[0] != p:
+            raise ValueError(f"requests must be [{p}, R], got {self.requests.shape}")
+        if self.eligible.ndim != 2 or self.eligible.shape[0] != p:
+            raise ValueError(f"eligible must be [{p}, N], got {self.eligible.shape}")
+        _check_shape("burst_pod_started", self.burst_pod_started, self.burst_pod_policy.shape)
+
+    def __len__(self) -> int:
+        return len(self.names)
+
+
+@dataclasses.dataclass(frozen=True)
+class History:
+    """What one tick hands the next, per policy (pure state passing: ``plan`` returns the new one).
+
+    Rows are matched to policies by name, so policies may come and go between ticks.
+    """
+
+    names: tuple[str, ...]
+    room_since: FloatArray  # since when ECS room for a move has persisted; nan = no room now
+    drain_moves: IntArray  # moves whose base pods were raised and await readiness (0 = none)
+    drain_since: FloatArray  # when those moves started; nan when none
+    drain_ready_goal: IntArray  # base_ready at or above which the moves count as Ready
+    ecs_full_until: FloatArray  # after a failed move: no ECS growth or drain-back before this
+
+    @classmethod
+    def empty(cls, names: tuple[str, ...]) -> History:
+        """A first tick: no room seen yet, no move in flight."""
+        p = len(names)
+        return cls(
+            names=names,
+            room_since=np.full(p, np.nan),
+            drain_moves=np.zeros(p, dtype=np.int64),
+            drain_since=np.full(p, np.nan),
+            drain_ready_goal=np.zeros(p, dtype=np.int64),
+            ecs_full_until=np.full(p, -math.inf),
+        )
+
+    def align(self, names: tuple[str, ...]) -> History:
+        """This history re-indexed to ``names``; policies it has not seen start empty."""
+        if names == self.names:
+            return self
+        fresh = History.empty(names)
+        where = {name: index for index, name in enumerate(self.names)}
+        pairs = [(new, where[name]) for new, name in enumerate(names) if name in where]
+        if not pairs:
+            return fresh
+        new_rows = np.array([new for new, _ in pairs])
+        old_rows = np.array([old for _, old in pairs])
+        arrays = {}
+        for field in dataclasses.fields(self):
+            if field.name == "names":
+                continue
+            column = getattr(fresh, field.name).copy()
+            column[new_rows] = getattr(self, field.name)[old_rows]
+            arrays[field.name] = column
+        return History(names=names, **arrays)
+
+
+@dataclasses.dataclass(frozen=True)
+class Snapshot:
+    """Everything one planning tick knows. ``history`` may be from the previous tick's plan."""
+
+    nodes: Nodes
+    policies: Policies
+    reservations: Reservations
+    history: History
+
+    def __post_init__(self) -> None:
+        n, r = self.nodes.allocatable.shape
+        p = len(self.policies)
+        _check_shape("policies.requests", self.policies.requests, (p, r))
+        _check_shape("policies.eligible", self.policies.eligible, (p, n))
+        m = len(self.reservations.counts)
+        _check_shape("reservations.requests", self.reservations.requests, (m, r))
+        _check_shape("reservations.eligible", self.reservations.eligible, (m, n))
+
+
+def _check_shape(name: str, value: npt.NDArray[np.generic], shape: tuple[int, ...]) -> None:
+    if value.shape != shape:
+        raise ValueError(f"{name} must have shape {shape}, got {value.shape}")

@@ -1,0 +1,250 @@
+"""A plain-Python reference of the core's rules: one policy and one node at a time, no numpy maths.
+
+It reads the same ``Snapshot`` (converted to lists first) and returns the same figures as
+``burstscaler.core.plan.plan``; hypothesis checks the two agree, and the benchmark times both. It is
+written from the rules in the docstrings of ``placement`` and ``plan``, not from their code: slow
+and obvious on purpose.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from burstscaler.core import snapshot
+
+UNLIMITED = snapshot.UNLIMITED
+
+
+def fit_one(free: list[float], request: list[float]) -> int:
+    """Replicas of one pod shape that fit one node's free room."""
+    best = UNLIMITED
+    for room, need in zip(free, request, strict=True):
+        if need > 0:
+            best = min(best, int(max(room, 0.0) // need))
+    return best
+
+
+def allocate(
+    *,
+    free: list[list[float]],
+    requests: list[list[float]],
+    eligible: list[list[bool]],
+    asks: list[int],
+    limits: list[int],
+    order: list[int],
+) -> tuple[list[int], list[int], list[list[float]]]:
+    """First-fit in node order, policy by policy; returns (room, granted, free after)."""
+    free = [row[:] for row in free]
+    room = [0] * len(asks)
+    granted = [0] * len(asks)
+    for p in order:
+        if asks[p] <= 0 or not free:
+            continue
+        if all(value <= 0 for value in requests[p]):
+            room[p] = asks[p]
+            granted[p] = min(asks[p], max(limits[p], 0))
+            continue
+        fits = [fit_one(free[n], requests[p]) if eligible[p][n] else 0 for n in range(len(free))]
+        room[p] = min(asks[p], sum(fits))
+        take = min(room[p], limits[p])
+        if take <= 0:
+            continue
+        granted[p] = take
+        for n, count in enumerate(fits):
+            if take == 0:
+                break
+            placed = min(count, take)
+            take -= placed
+            for r, need in enumerate(requests[p]):
+                free[n][r] -= placed * need
+    return room, granted, free
+
+
+def plan(snap: snapshot.Snapshot, *, now: float) -> dict[str, list[Any]]:
+    """The reference plan: a dict of per-policy lists named like ``Plan``'s fields."""
+    nodes, pol = snap.nodes, snap.policies
+    hist = snap.history.align(pol.names)
+    count = len(pol.names)
+    n_nodes = len(nodes.names)
+    free = [
+        [
+            0.0 if (nodes.virtual[n] or nodes.unschedulable[n]) else max(float(a) - float(q), 0.0)
+            for a, q in zip(nodes.allocatable[n], nodes.requested[n], strict=True)
+        ]
+        for n in range(n_nodes)
+    ]
+    usable = [not (nodes.virtual[n] or nodes.unschedulable[n]) for n in range(n_nodes)]
+    pending = snap.reservations
+    if len(pending.counts):
+        _, _, free = allocate(
+            free=free,
+            requests=[[float(v) for v in row] for row in pending.requests],
+            eligible=[[bool(e) and usable[n] for n, e in enumerate(row)] for row in pending.eligible],
+            asks=[int(c) for c in pending.counts],
+            limits=[int(c) for c in pending.counts],
+            order=list(range(len(pending.counts))),
+        )
+    order = sorted(range(count), key=lambda p: (-int(pol.priority[p]), pol.names[p]))
+    requests = [[float(v) for v in row] for row in pol.requests]
+    eligible = [[bool(e) and usable[n] for n, e in enumerate(row)] for row in pol.eligible]
+
+    state: list[dict[str, Any]] = []
+    for p in range(count):
+        state.append(_before_growth(snap, hist, p, now=now))
+    _, granted, free = allocate(
+        free=free,
+        requests=requests,
+        eligible=eligible,
+        asks=[s["ecs_ask"] for s in state],
+        limits=[s["ecs_ask"] for s in state],
+        order=order,
+    )
+    for p, s in enumerate(state):
+        _after_growth(pol, p, s, granted[p], now=now)
+    room2, granted2, _ = allocate(
+        free=free,
+        requests=requests,
+        eligible=eligible,
+        asks=[s["drain_ask"] for s in state],
+        limits=[s["move_limit"] for s in state],
+        order=order,
+    )
+    out: dict[str, list[Any]] = {
+        key: []
+        for key in (
+            "desired",
+            "base",
+            "burst",
+            "moves_started",
+            "moves_completed",
+            "unplaceable",
+            "room_since",
+            "drain_moves",
+            "drain_ready_goal",
+        )
+    }
+    for p, s in enumerate(state):
+        moves = granted2[p]
+        base = s["base"] + moves
+        if s["may_drain"] and room2[p] > 0:
+            room_since = s["room_since"]
+        elif s["waiting"] or s["completed"]:
+            room_since = float(hist.room_since[p])
+        else:
+            room_since = math.nan
+        if s["waiting"]:
+            drain_moves, goal = s["surge"], int(hist.drain_ready_goal[p])
+        elif moves > 0:
+            drain_moves, goal = moves, min(base, int(pol.base_ready[p]) + s["grown"] + moves)
+        else:
+            drain_moves, goal = 0, 0
+        out["desired"].append(s["desired"])
+        out["base"].append(base)
+        out["burst"].append(s["burst"])
+        out["moves_started"].append(moves)
+        out["moves_completed"].append(s["moves_completed"])
+        out["unplaceable"].append(s["unplaceable"])
+        out["room_since"].append(room_since)
+        out["drain_moves"].append(drain_moves)
+        out["drain_ready_goal"].append(goal)
+    return out
+
+
+def _before_growth(snap: snapshot.Snapshot, hist: snapshot.History, p: int, *, now: float) -> dict[str, Any]:
+    pol = snap.policies
+    desired = min(max(int(pol.recommended[p]), int(pol.min_replicas[p])), int(pol.max_replicas[p]))
+    base_max = int(pol.base_max[p])
+    burst_cap = 0
+    if pol.burst_enabled[p] and pol.eci_compatible[p]:
+        burst_cap = int(pol.burst_max[p])
+        cost, budget = float(pol.burst_cost_per_second[p]), float(pol.max_cost_per_second[p])
+        if cost > 0 and math.isfinite(budget):
+            burst_cap = min(burst_cap, max(math.floor(budget / cost), 0))
+    base, burst = int(pol.base_replicas[p]), int(pol.burst_replicas[p])
+
+    k = min(int(hist.drain_moves[p]), burst)
+    cancel = completed = timeout = waiting = False
+    if k > 0:
+        if desired < base + burst - k or base > base_max or burst > burst_cap:
+            cancel = True
+        elif int(pol.base_ready[p]) >= int(hist.drain_ready_goal[p]):
+            completed = True
+        elif now - float(hist.drain_since[p]) >= float(pol.drain_timeout_seconds[p]):
+            timeout = True
+        else:
+            waiting = True
+    moves_completed = k if completed else 0
+    if cancel or timeout:
+        base -= k
+    burst -= moves_completed
+    surge = k if waiting else 0
+    ecs_full_until = float(hist.ecs_full_until[p])
+    if timeout:
+        ecs_full_until = now + float(pol.drain_timeout_seconds[p])
+
+    unschedulable = min(max(int(pol.base_unschedulable[p]), 0), max(base - surge, 0))
+    base -= unschedulable
+
+    need = desired - (base + burst - surge)
+    scale_in = need < 0
+    if scale_in:
+        from_burst = min(-need, burst - surge)
+        burst -= from_burst
+        base -= -need - from_burst
+    homeless = max(need, 0)
+    over_base = max(base - base_max, 0)
+    base -= over_base
+    over_burst = max(burst - burst_cap, 0)
+    burst -= over_burst
+    homeless += over_base + over_burst
+
+    blocked = unschedulable > 0 or ecs_full_until > now
+    ecs_ask = 0 if blocked else min(homeless, max(base_max - base, 0))
+    previous_room = float(hist.room_since[p])
+    return {
+        "room_since": now if math.isnan(previous_room) else previous_room,
+        "desired": desired,
+        "base": base,
+        "burst": burst,
+        "burst_cap": burst_cap,
+        "surge": surge,
+        "homeless": homeless,
+        "ecs_ask": ecs_ask,
+        "blocked": blocked,
+        "scale_in": scale_in,
+        "over_burst": over_burst,
+        "inflight": k > 0,
+        "waiting": waiting,
+        "completed": completed,
+        "moves_completed": moves_completed,
+    }
+
+
+def _after_growth(pol: snapshot.Policies, p: int, s: dict[str, Any], grown: int, *, now: float) -> None:
+    s["grown"] = grown
+    s["base"] += grown
+    rest = s["homeless"] - grown
+    added = min(rest, max(s["burst_cap"] - s["burst"], 0))
+    s["burst"] += added
+    s["unplaceable"] = rest - added
+    s["may_drain"] = bool(
+        pol.drain_enabled[p]
+        and not s["inflight"]
+        and not s["scale_in"]
+        and not s["blocked"]
+        and s["burst"] > 0
+        and s["over_burst"] == 0
+    )
+    ask = 0
+    if s["may_drain"]:
+        ask = max(min(s["burst"], int(pol.max_moves_per_tick[p]), int(pol.base_max[p]) - s["base"]), 0)
+    s["drain_ask"] = ask
+    stable = now - s["room_since"] >= float(pol.stabilization_seconds[p])
+    old = sum(
+        1
+        for owner, started in zip(pol.burst_pod_policy, pol.burst_pod_started, strict=True)
+        if owner == p and now - started >= pol.min_burst_seconds[p]
+    )
+    s["movable"] = min(old, s["burst"])
+    s["move_limit"] = min(s["movable"], ask) if stable else 0
