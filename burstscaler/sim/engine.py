@@ -29,19 +29,29 @@ def simulate(
     config: settings.Settings,
     names: Sequence[str] = strategies.NAMES,
     progress: Progress | None = None,
+    skip_unavailable: bool = False,
 ) -> simulation.SimulationReport:
     """Run every strategy in ``names`` on ``trace`` and return the totals and time series.
 
-    Raises ``KeyError`` for an unknown strategy name, ``errors.SimulationError`` for settings the
-    trace cannot work with.
+    A strategy that cannot run yet raises ``NotImplementedError`` when built; with
+    ``skip_unavailable`` it is left out and listed with its reason under ``settings["not_run"]``
+    instead (never with made-up numbers). Raises ``KeyError`` for an unknown strategy name,
+    ``errors.SimulationError`` for settings the trace cannot work with.
     """
     entries = [strategies.lookup(name) for name in names]
     load = traces.resample(trace, step=config.step_seconds)
     metric = observed_metric(load, window=config.metric_window_seconds)
     summaries: dict[str, simulation.StrategySummary] = {}
     series: dict[str, simulation.StrategySeries] = {}
+    not_run: dict[str, str] = {}
     for entry in entries:
-        recording = run_strategy(entry, config=config, load=load, metric=metric, progress=progress)
+        try:
+            recording = run_strategy(entry, config=config, load=load, metric=metric, progress=progress)
+        except NotImplementedError as error:
+            if not skip_unavailable:
+                raise
+            not_run[entry.name] = str(error)
+            continue
         capacity = config.capacity_per_replica
         summaries[entry.name] = metrics.summarize(
             recording, capacity_per_replica=capacity, slo_unserved_fraction=config.slo_unserved_fraction
@@ -56,7 +66,8 @@ def simulate(
         **config.as_dict(),
         "base_nodes": settings.base_pool(config, load=load),
         "base_nodes_source": "given" if config.base_nodes is not None else "auto (ECS/ECI price quantile)",
-        "strategies": {entry.name: entry.summary for entry in entries},
+        "strategies": {entry.name: entry.summary for entry in entries if entry.name not in not_run},
+        **({"not_run": not_run} if not_run else {}),
     }
     return simulation.SimulationReport(
         title=trace.name, start=trace.start, settings=described, summaries=summaries, series=series

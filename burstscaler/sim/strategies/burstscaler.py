@@ -1,13 +1,39 @@
-"""``burstscaler``: the real core deciding each step; a fixed ECS pool, overflow to the virtual node.
+"""``burstscaler``: the real core deciding each step, on a fixed ECS pool that overflows to ECI.
 
-Not wired yet: the recommender (``burstscaler.core.recommend``) and the planner
-(``burstscaler.core.plan``) have not landed. Rather than fake numbers with a stand-in, building this
-strategy raises ``NotImplementedError`` until they exist.
+Each step it does what the operator's planning tick does, against the model cluster instead of the
+Kubernetes API:
+1. Recommend the total replicas from the metric (``burstscaler.core.recommend``: HPA arithmetic and
+   behaviour).
+2. Build a ``core.snapshot.Snapshot`` of the model cluster: ECS nodes (allocatable, requests of the
+   pods bound to them), the virtual node, the one policy with its replica counts, its burst pods'
+   start times, and the history the previous tick's plan handed on.
+3. Call ``core.plan.plan(snapshot, now=...)`` and apply its base and burst targets. Drain-back is
+   make-before-break inside the core: a tick raises base, a later tick lowers burst once the new
+   base pods are Ready; ``moves_completed`` is what the report counts as drain-back moves.
+
+The ECS pool is fixed (``settings.base_pool``): in a hybrid cluster the steady load's nodes are
+already there, and burst capacity comes from the virtual node, not from new nodes. The model
+cluster's own first-fit decides where base pods land; the core's fit only decides how many to ask
+for, so a disagreement between the two shows up as base pods left unschedulable.
+
+The recommender has not landed yet (``burstscaler.core.recommend``): until it does, ``build``
+raises ``NotImplementedError`` rather than report numbers from a stand-in. ``Burstscaler`` takes the
+recommender as a parameter so the placement wiring is testable on its own.
 """
 
 from __future__ import annotations
 
-from burstscaler.sim import settings, traces
+import dataclasses
+import importlib.util
+import math
+from typing import Protocol
+
+import numpy as np
+import numpy.typing as npt
+
+from burstscaler.api import spec
+from burstscaler.core import plan, snapshot
+from burstscaler.sim import cluster, settings, traces
 from burstscaler.sim.strategies import protocol
 
 NAME = "burstscaler"
@@ -15,10 +41,172 @@ SUMMARY = "the real core: base on a fixed ECS pool, overflow to ECI, make-before
 
 #: Why the strategy cannot run yet; tests skip with this reason.
 NOT_LANDED = "core not landed"
+_POLICY = "default/web"
+_RESOURCES = ("cpu", "memory", snapshot.PODS)
+_GIB = float(2**30)
+
+
+class Recommender(Protocol):
+    """Total replicas for the observed load (requests/s, NaN when missing) given the current total."""
+
+    def recommend(self, *, load: float, current: int, now: float) -> int: ...
+
+
+@dataclasses.dataclass
+class Burstscaler:
+    """One policy planned by ``core.plan`` each step; ``recommender`` gives the total replicas."""
+
+    config: settings.Settings
+    recommender: Recommender
+    policy: spec.BurstPolicySpec
+    history: snapshot.History = dataclasses.field(default_factory=lambda: snapshot.History.empty((_POLICY,)))
+    _cached: tuple[bytes, _Layout] | None = None
+
+    @property
+    def _eci_per_second(self) -> float:
+        pod = self.config.pod
+        return pod.cpu * self.config.eci_per_vcpu_second + pod.memory_gib * self.config.eci_per_gib_second
+
+    def decide(self, *, state: cluster.ModelCluster, load: float, now: float) -> protocol.Targets:
+        """Recommend, snapshot the model cluster, plan, and return the plan's targets."""
+        current = state.base_total + state.burst_total
+        recommended = self.recommender.recommend(load=load, current=current, now=now)
+        result = plan.plan(self.snapshot(state, recommended=recommended, now=now), now=now)
+        self.history = result.history
+        return protocol.Targets(
+            base=int(result.base[0]), burst=int(result.burst[0]), moves=int(result.moves_completed[0])
+        )
+
+    def snapshot(self, state: cluster.ModelCluster, *, recommended: int, now: float) -> snapshot.Snapshot:
+        """The model cluster as the core sees it: ECS nodes, the virtual node, one policy."""
+        rows = np.flatnonzero(state.active)
+        booting = np.append(state.ready_at[rows] > now, False)
+        layout = self._layout(rows)
+        nodes = snapshot.Nodes(
+            names=layout.names,
+            resources=_RESOURCES,
+            allocatable=layout.allocatable,
+            requested=np.vstack([np.outer(state.placed[rows], layout.request), np.zeros((1, len(_RESOURCES)))]),
+            unschedulable=booting,
+            virtual=layout.virtual,
+        )
+        started = now - state.burst_ages(now)
+        one = np.ones(1, dtype=np.int64)
+        policies = dataclasses.replace(
+            layout.policies,
+            eligible=~layout.virtual[None, :],
+            recommended=one * recommended,
+            base_replicas=one * state.base_total,
+            base_ready=one * state.base_ready,
+            base_unschedulable=one * state.pending,
+            burst_replicas=one * state.burst_total,
+            burst_ready=one * state.burst_ready(now),
+            burst_pod_policy=np.zeros(started.size, dtype=np.int64),
+            burst_pod_started=started,
+        )
+        return snapshot.Snapshot(
+            nodes=nodes,
+            policies=policies,
+            reservations=snapshot.Reservations.empty(nodes=rows.size + 1, resources=len(_RESOURCES)),
+            history=self.history,
+        )
+
+    def _layout(self, rows: npt.NDArray[np.int64]) -> _Layout:
+        # What changes only when nodes come or go: cached, since the core is called every step.
+        key = rows.tobytes()
+        if self._cached is None or self._cached[0] != key:
+            self._cached = (key, _layout(self.config, self.policy, rows=rows, eci_per_second=self._eci_per_second))
+        return self._cached[1]
+
+
+@dataclasses.dataclass(frozen=True)
+class _Layout:
+    names: tuple[str, ...]
+    request: snapshot.FloatArray
+    allocatable: snapshot.FloatArray
+    virtual: snapshot.BoolArray
+    policies: snapshot.Policies  # the fields that follow from the spec; counts are filled per step
+
+
+def _layout(
+    config: settings.Settings, policy: spec.BurstPolicySpec, *, rows: npt.NDArray[np.int64], eci_per_second: float
+) -> _Layout:
+    pod, shape = config.pod, config.node
+    request = np.array([pod.cpu * 1000.0, pod.memory_gib * _GIB, 1.0])
+    ecs = np.tile([shape.cpu * 1000.0, shape.memory_gib * _GIB, float(shape.pods)], (rows.size, 1))
+    virtual = np.zeros(rows.size + 1, dtype=np.bool_)
+    virtual[-1] = True
+    drain, budget = policy.drain_back, policy.burst.budget
+    one = np.ones(1, dtype=np.int64)
+    policies = snapshot.Policies(
+        names=(_POLICY,),
+        requests=request[None, :],
+        eligible=~virtual[None, :],
+        recommended=one * 0,
+        min_replicas=one * policy.min_replicas,
+        max_replicas=one * policy.max_replicas,
+        base_replicas=one * 0,
+        base_ready=one * 0,
+        base_unschedulable=one * 0,
+        burst_replicas=one * 0,
+        burst_ready=one * 0,
+        base_max=one * _cap(policy.base.max_replicas),
+        burst_max=one * _cap(policy.burst.max_replicas),
+        burst_enabled=np.array([policy.burst.enabled]),
+        eci_compatible=np.ones(1, dtype=np.bool_),
+        max_cost_per_second=np.array([float(budget.max_cost_per_hour) / 3600.0 if budget else math.inf]),
+        burst_cost_per_second=np.array([eci_per_second]),
+        priority=one * policy.priority,
+        drain_enabled=np.array([drain.enabled]),
+        min_burst_seconds=np.array([float(drain.min_burst_seconds)]),
+        stabilization_seconds=np.array([float(drain.stabilization_seconds)]),
+        max_moves_per_tick=one * drain.max_moves_per_tick,
+        drain_timeout_seconds=np.array([float(drain.ready_timeout_seconds)]),
+        burst_pod_policy=np.zeros(0, dtype=np.int64),
+        burst_pod_started=np.zeros(0),
+    )
+    return _Layout(
+        names=(*(f"ecs-{row}" for row in rows), "virtual-kubelet"),
+        request=request,
+        allocatable=np.vstack([ecs, np.zeros((1, len(_RESOURCES)))]),
+        virtual=virtual,
+        policies=policies,
+    )
+
+
+def _cap(limit: int | None) -> int:
+    return snapshot.UNLIMITED if limit is None else limit
+
+
+def default_policy(config: settings.Settings) -> spec.BurstPolicySpec:
+    """The simulated workload's BurstPolicy: the API's defaults, with the run's replica bounds."""
+    return spec.BurstPolicySpec.model_validate(
+        {
+            "targetRef": {"name": "web"},
+            "minReplicas": config.min_replicas,
+            "maxReplicas": config.max_replicas,
+        }
+    )
+
+
+def core_recommender_landed() -> bool:
+    """Whether ``burstscaler.core.recommend`` exists in this checkout."""
+    return importlib.util.find_spec("burstscaler.core.recommend") is not None
 
 
 def build(config: settings.Settings, *, load: traces.StepLoad, initial_load: float) -> protocol.Setup:
-    """Build burstscaler on a fixed ECS pool (``settings.base_pool``); needs the core's planner."""
+    """burstscaler on a fixed ECS pool (``settings.base_pool``), starting with what fits there Ready.
+
+    Raises ``NotImplementedError`` while ``burstscaler.core.recommend`` has not landed.
+    """
     raise NotImplementedError(
-        f"the burstscaler strategy needs burstscaler.core.plan and burstscaler.core.recommend ({NOT_LANDED})"
+        f"the burstscaler strategy needs burstscaler.core.recommend, the HPA-style recommender ({NOT_LANDED})"
     )
+
+
+def initial_state(config: settings.Settings, *, load: traces.StepLoad, initial_load: float) -> cluster.ModelCluster:
+    """The fixed ECS pool with the initial replicas Ready: on ECS what fits, the rest on burst."""
+    nodes = settings.base_pool(config, load=load)
+    replicas = config.replicas_for(initial_load)
+    base = min(replicas, nodes * config.slots_per_node)
+    return cluster.ModelCluster(config.cluster_spec(nodes=nodes), base=base, burst=replicas - base)

@@ -1,0 +1,89 @@
+"""Rows of a simulation report: pure functions from results to plain values, shared by all renderers.
+
+The renderers (table, CSV, JSON, HTML) only format what is computed here, so every output shows the
+same numbers with the same names.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime
+import math
+from typing import Any
+
+import numpy as np
+
+from burstscaler.reports import simulation
+
+#: Summary fields in display order, with a short label for tables and charts.
+COLUMNS: tuple[tuple[str, str], ...] = (
+    ("cost", "cost"),
+    ("ecs_cost", "ECS cost"),
+    ("eci_cost", "ECI cost"),
+    ("unserved_request_seconds", "unserved req·s"),
+    ("unserved_fraction", "unserved %"),
+    ("slo_violation_minutes", "SLO-violating min"),
+    ("peak_base_replicas", "base peak"),
+    ("mean_base_replicas", "base mean"),
+    ("peak_burst_replicas", "burst peak"),
+    ("mean_burst_replicas", "burst mean"),
+    ("peak_ecs_nodes", "nodes peak"),
+    ("mean_ecs_nodes", "nodes mean"),
+    ("burst_pod_seconds", "burst pod·s"),
+    ("drain_back_moves", "drain-back moves"),
+    ("demand_request_seconds", "demand req·s"),
+)
+
+
+def summary_rows(report: simulation.SimulationReport) -> list[dict[str, Any]]:
+    """One row per strategy, in run order: ``{"strategy": name, <summary fields>...}``, rounded."""
+    return [{"strategy": name, **_rounded(summary)} for name, summary in report.summaries.items()]
+
+
+def document(report: simulation.SimulationReport) -> dict[str, Any]:
+    """The JSON document: ``{"strategies": {name: {field: value}}, "settings": {...}}``."""
+    return {
+        "strategies": {name: _rounded(summary) for name, summary in report.summaries.items()},
+        "settings": dict(report.settings),
+    }
+
+
+def downsample(series: simulation.StrategySeries, *, points: int) -> simulation.StrategySeries:
+    """Average ``series`` into at most ``points`` buckets (cumulative cost: each bucket's last value).
+
+    Charts of a month at 30-second steps would otherwise carry 86,400 points per line.
+    """
+    size = series.seconds.size
+    if size <= points:
+        return series
+    bucket = math.ceil(size / points)
+    starts = np.arange(0, size, bucket)
+
+    def mean(values: np.ndarray[Any, np.dtype[np.float64]]) -> np.ndarray[Any, np.dtype[np.float64]]:
+        finite = ~np.isnan(values)
+        sums = np.add.reduceat(np.where(finite, values, 0.0), starts)
+        counts = np.add.reduceat(finite.astype(np.float64), starts)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return np.where(counts > 0, sums / np.maximum(counts, 1.0), np.nan)
+
+    ends = np.minimum(starts + bucket, size) - 1
+    return simulation.StrategySeries(
+        seconds=series.seconds[starts],
+        demand=mean(series.demand),
+        base_capacity=mean(series.base_capacity),
+        burst_capacity=mean(series.burst_capacity),
+        cumulative_cost=series.cumulative_cost[ends],
+    )
+
+
+def time_label(*, start: float, seconds: float, span: float) -> str:
+    """A tick label: a UTC date/time when the trace has dates (``start`` > 0), else hours since start."""
+    if start <= 0:
+        return f"+{seconds / 3600:.0f}h" if span >= 3 * 3600 else f"+{seconds / 60:.0f}m"
+    moment = datetime.datetime.fromtimestamp(start + seconds, tz=datetime.UTC)
+    return moment.strftime("%m-%d %H:%M" if span > 2 * 86400 else "%H:%M")
+
+
+def _rounded(summary: simulation.StrategySummary) -> dict[str, Any]:
+    values = dataclasses.asdict(summary)
+    return {key: round(value, 6) if isinstance(value, float) else value for key, value in values.items()}
