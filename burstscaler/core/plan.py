@@ -84,7 +84,9 @@ def plan(snapshot_: snapshot.Snapshot, *, now: float) -> Plan:
     # 2. Resolve a move in flight.
     base = pol.base_replicas.astype(np.int64).copy()
     burst = pol.burst_replicas.astype(np.int64).copy()
-    inflight_moves = np.minimum(hist.drain_moves, burst)
+    # A move can only be as large as what is really there on both sides (the last plan may not
+    # have been applied in full).
+    inflight_moves = np.minimum(np.minimum(hist.drain_moves, burst), base)
     inflight = inflight_moves > 0
     cancel = inflight & ((desired < base + burst - inflight_moves) | (base > pol.base_max) | (burst > burst_cap))
     completed = inflight & ~cancel & (pol.base_ready >= hist.drain_ready_goal)

@@ -163,7 +163,7 @@ def _before_growth(snap: snapshot.Snapshot, hist: snapshot.History, p: int, *, n
             burst_cap = min(burst_cap, max(math.floor(budget / cost), 0))
     base, burst = int(pol.base_replicas[p]), int(pol.burst_replicas[p])
 
-    k = min(int(hist.drain_moves[p]), burst)
+    k = min(int(hist.drain_moves[p]), burst, base)
     cancel = completed = timeout = waiting = False
     if k > 0:
         if desired < base + burst - k or base > base_max or burst > burst_cap:
