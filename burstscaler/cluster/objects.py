@@ -1,0 +1,207 @@
+"""Kubernetes objects -> the compact records the operator keeps in its indices.
+
+Why records and not bodies: the operator indexes every node and pod of the cluster (5,000 nodes and
+50,000 pods is a target), so it keeps only what planning reads: requests as numbers, labels, taints,
+the node a pod is bound to, readiness, and which workload and tier a pod belongs to. Parsing happens
+once per watch event, not once per tick.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime
+import decimal
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from burstscaler.api import quantity
+from burstscaler.core import eligibility, podrequest
+
+TIER_LABEL = "burstscaler.io/tier"
+
+#: Units the snapshot uses per resource: CPU in millicores, everything else in its base unit.
+_CPU_SCALE = decimal.Decimal(1000)
+
+
+@dataclasses.dataclass(frozen=True)
+class NodeRecord:
+    """What planning needs of a Node."""
+
+    name: str
+    allocatable: Mapping[str, float]
+    labels: Mapping[str, str]
+    taints: tuple[eligibility.Taint, ...]
+    unschedulable: bool
+    virtual: bool
+    ready: bool = True
+
+
+@dataclasses.dataclass(frozen=True)
+class PodRecord:
+    """What planning needs of a Pod."""
+
+    namespace: str
+    name: str
+    node_name: str
+    phase: str
+    ready: bool
+    deleting: bool
+    requests: Mapping[str, float]
+    owner_kind: str  # Deployment | StatefulSet | "" (other or none)
+    owner_name: str
+    burst: bool  # carries burstscaler.io/tier=burst
+    started: float | None  # seconds since the epoch (startTime, else creationTimestamp)
+    unschedulable_since: float | None  # PodScheduled=False/Unschedulable since (seconds), else None
+    scheduled: bool | None = None  # PodScheduled condition status (None: no condition yet)
+    scheduled_reason: str | None = None
+    placement: eligibility.PodPlacement | None = None  # kept only while the pod is unbound
+
+    @property
+    def workload(self) -> tuple[str, str, str]:
+        """(namespace, kind, name) of the workload that owns the pod."""
+        return (self.namespace, self.owner_kind, self.owner_name)
+
+    @property
+    def terminal(self) -> bool:
+        """A finished or deleting pod holds no room for the future."""
+        return self.phase in ("Succeeded", "Failed") or self.deleting
+
+
+def parse_resources(values: Mapping[str, Any] | None) -> dict[str, float]:
+    """Kubernetes resource quantities as snapshot numbers: cpu in millicores, the rest in base units."""
+    parsed: dict[str, float] = {}
+    for name, value in (values or {}).items():
+        try:
+            amount = quantity.parse_quantity(value)
+        except (ValueError, decimal.InvalidOperation):
+            continue  # an unreadable quantity is the API server's to reject; ignore it here
+        parsed[name] = float(amount * _CPU_SCALE if name == "cpu" else amount)
+    return parsed
+
+
+def pod_requests(pod_spec: Mapping[str, Any]) -> dict[str, float]:
+    """A pod spec's effective request (``core.podrequest.effective``) in snapshot units."""
+    return podrequest.effective(
+        containers=[
+            parse_resources((c.get("resources") or {}).get("requests")) for c in pod_spec.get("containers") or []
+        ],
+        init_containers=[
+            parse_resources((c.get("resources") or {}).get("requests")) for c in pod_spec.get("initContainers") or []
+        ],
+        overhead=parse_resources(pod_spec.get("overhead")),
+    )
+
+
+def placement_of(pod_spec: Mapping[str, Any]) -> eligibility.PodPlacement:
+    """The node constraints of a pod spec: nodeSelector, required node affinity, tolerations."""
+    affinity = ((pod_spec.get("affinity") or {}).get("nodeAffinity") or {}).get(
+        "requiredDuringSchedulingIgnoredDuringExecution"
+    ) or {}
+    terms = tuple(
+        tuple(
+            eligibility.Requirement(
+                key=str(expression.get("key", "")),
+                operator=str(expression.get("operator", "In")),
+                values=tuple(str(value) for value in expression.get("values") or ()),
+            )
+            for expression in term.get("matchExpressions") or ()
+        )
+        for term in affinity.get("nodeSelectorTerms") or ()
+    )
+    tolerations = tuple(
+        eligibility.Toleration(
+            key=toleration.get("key") or None,
+            operator=str(toleration.get("operator", "Equal")),
+            value=str(toleration.get("value", "")),
+            effect=toleration.get("effect") or None,
+        )
+        for toleration in pod_spec.get("tolerations") or ()
+    )
+    return eligibility.PodPlacement(
+        node_selector=dict(pod_spec.get("nodeSelector") or {}), affinity_terms=terms, tolerations=tolerations
+    )
+
+
+def node_record(body: Mapping[str, Any], *, virtual_labels: Sequence[tuple[str, str]]) -> NodeRecord:
+    """A Node as a record; it is virtual when it carries one of `virtual_labels` or a virtual-kubelet taint."""
+    metadata, spec, status = body.get("metadata") or {}, body.get("spec") or {}, body.get("status") or {}
+    labels = dict(metadata.get("labels") or {})
+    taints = tuple(
+        eligibility.Taint(key=str(t.get("key", "")), value=str(t.get("value", "")), effect=str(t.get("effect", "")))
+        for t in spec.get("taints") or ()
+    )
+    virtual = any(labels.get(key) == value for key, value in virtual_labels) or any(
+        taint.key.startswith("virtual-kubelet.io/") for taint in taints
+    )
+    ready = any(
+        condition.get("type") == "Ready" and condition.get("status") == "True"
+        for condition in status.get("conditions") or ()
+    ) or not status.get("conditions")
+    return NodeRecord(
+        name=str(metadata.get("name", "")),
+        allocatable=parse_resources(status.get("allocatable") or status.get("capacity")),
+        labels=labels,
+        taints=taints,
+        unschedulable=bool(spec.get("unschedulable")),
+        virtual=virtual,
+        ready=ready,
+    )
+
+
+def pod_record(body: Mapping[str, Any]) -> PodRecord:
+    """A Pod as a record."""
+    metadata, spec, status = body.get("metadata") or {}, body.get("spec") or {}, body.get("status") or {}
+    labels = metadata.get("labels") or {}
+    conditions = {str(c.get("type")): c for c in status.get("conditions") or ()}
+    scheduled = conditions.get("PodScheduled")
+    owner_kind, owner_name = _workload_owner(metadata)
+    unschedulable_since = None
+    if scheduled and scheduled.get("status") == "False" and scheduled.get("reason") == "Unschedulable":
+        unschedulable_since = timestamp(scheduled.get("lastTransitionTime"))
+    return PodRecord(
+        namespace=str(metadata.get("namespace", "default")),
+        name=str(metadata.get("name", "")),
+        node_name=str(spec.get("nodeName") or ""),
+        phase=str(status.get("phase") or "Pending"),
+        ready=(conditions.get("Ready") or {}).get("status") == "True",
+        deleting=bool(metadata.get("deletionTimestamp")),
+        requests=pod_requests(spec),
+        owner_kind=owner_kind,
+        owner_name=owner_name,
+        burst=labels.get(TIER_LABEL) == "burst",
+        started=timestamp(status.get("startTime") or metadata.get("creationTimestamp")),
+        unschedulable_since=unschedulable_since,
+        scheduled=None if scheduled is None else scheduled.get("status") == "True",
+        scheduled_reason=None if scheduled is None else scheduled.get("reason"),
+        placement=None if spec.get("nodeName") else placement_of(spec),
+    )
+
+
+def _workload_owner(metadata: Mapping[str, Any]) -> tuple[str, str]:
+    # A Deployment's pods are owned by a ReplicaSet named `<deployment>-<pod-template-hash>`.
+    for owner in metadata.get("ownerReferences") or ():
+        if not owner.get("controller", True):
+            continue
+        kind, name = str(owner.get("kind", "")), str(owner.get("name", ""))
+        if kind == "StatefulSet":
+            return kind, name
+        if kind == "ReplicaSet":
+            template_hash = (metadata.get("labels") or {}).get("pod-template-hash")
+            if template_hash and name.endswith(f"-{template_hash}"):
+                return "Deployment", name[: -len(template_hash) - 1]
+            return "Deployment", name.rsplit("-", 1)[0]
+        if kind == "Deployment":  # emulators and kwok-style actors may own pods directly
+            return kind, name
+    return "", ""
+
+
+def timestamp(value: Any) -> float | None:
+    """An RFC 3339 timestamp from the API as seconds since the epoch, or None."""
+    if not value:
+        return None
+    if isinstance(value, datetime.datetime):
+        return value.timestamp()
+    try:
+        return datetime.datetime.fromisoformat(str(value).replace("Z", "+00:00")).timestamp()
+    except ValueError:
+        return None

@@ -1,0 +1,143 @@
+"""Kubernetes objects -> records -> the core's snapshot, following core.snapshot's conventions."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pytest
+
+from burstscaler.api import spec
+from burstscaler.cluster import objects
+from burstscaler.cluster import snapshot as cluster_snapshot
+from burstscaler.core import eligibility, plan
+
+NOW = 1_800_000_000.0
+VIRTUAL = [("type", "virtual-kubelet")]
+
+
+def make_node(name: str, *, cpu: str = "4", memory: str = "8Gi", virtual: bool = False, **spec_: Any) -> dict[str, Any]:
+    labels = {"type": "virtual-kubelet"} if virtual else {"pool": "general"}
+    taints = (
+        [{"key": "virtual-kubelet.io/provider", "value": "alibabacloud", "effect": "NoSchedule"}] if virtual else []
+    )
+    return {
+        "metadata": {"name": name, "labels": labels},
+        "spec": {"taints": taints, **spec_},
+        "status": {
+            "allocatable": {"cpu": cpu, "memory": memory, "pods": "110"},
+            "conditions": [{"type": "Ready", "status": "True"}],
+        },
+    }
+
+
+def make_pod(
+    name: str,
+    *,
+    node: str = "",
+    owner: tuple[str, str] = ("ReplicaSet", "web-abc12"),
+    ready: bool | None = None,
+    burst: bool = False,
+    cpu: str = "1",
+    unschedulable_for: float | None = None,
+) -> dict[str, Any]:
+    labels = {"app": "web", "pod-template-hash": "abc12"}
+    if burst:
+        labels["burstscaler.io/tier"] = "burst"
+    ready = bool(node) if ready is None else ready
+    conditions = [{"type": "Ready", "status": "True" if ready else "False"}]
+    if unschedulable_for is not None:
+        since = NOW - unschedulable_for
+        conditions.append(
+            {
+                "type": "PodScheduled",
+                "status": "False",
+                "reason": "Unschedulable",
+                "lastTransitionTime": _rfc3339(since),
+            }
+        )
+    return {
+        "metadata": {
+            "name": name,
+            "namespace": "shop",
+            "labels": labels,
+            "ownerReferences": [{"kind": owner[0], "name": owner[1], "controller": True}],
+            "creationTimestamp": _rfc3339(NOW - 600),
+        },
+        "spec": {
+            "nodeName": node,
+            "containers": [{"name": "c", "resources": {"requests": {"cpu": cpu, "memory": "1Gi"}}}],
+        },
+        "status": {"phase": "Running" if node else "Pending", "conditions": conditions},
+    }
+
+
+def _rfc3339(seconds: float) -> str:
+    import datetime
+
+    return datetime.datetime.fromtimestamp(seconds, tz=datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def make_view(*, base_replicas: int, twin_replicas: int, recommended: int) -> cluster_snapshot.PolicyView:
+    policy_spec = spec.BurstPolicySpec.model_validate({"targetRef": {"name": "web"}, "maxReplicas": 20})
+    return cluster_snapshot.PolicyView(
+        namespace="shop",
+        name="web",
+        spec=policy_spec,
+        base_replicas=base_replicas,
+        twin_replicas=twin_replicas,
+        requests={"cpu": 1000.0, "memory": float(2**30), "pods": 1.0},
+        placement=eligibility.PodPlacement(),
+        recommended=recommended,
+        eci_compatible=True,
+        burst_cost_per_second=0.0000087,
+    )
+
+
+def test_records_parse_what_planning_needs() -> None:
+    pod = objects.pod_record(make_pod("web-abc12-x", node="ecs-a"))
+    assert pod.workload == ("shop", "Deployment", "web")
+    assert pod.requests == {"cpu": 1000.0, "memory": float(2**30), "pods": 1.0}
+    assert pod.ready and not pod.burst and pod.placement is None
+    node = objects.node_record(make_node("vk", virtual=True), virtual_labels=VIRTUAL)
+    assert node.virtual and node.allocatable["cpu"] == 4000.0
+    twin_pod = objects.pod_record(make_pod("t", owner=("ReplicaSet", "web-burst-9f8e7"), burst=True))
+    assert twin_pod.workload == ("shop", "Deployment", "web-burst")
+
+
+def test_snapshot_follows_the_conventions() -> None:
+    nodes = [objects.node_record(make_node(name), virtual_labels=VIRTUAL) for name in ("ecs-a", "ecs-b")]
+    nodes.append(objects.node_record(make_node("vk", virtual=True, cpu="1000"), virtual_labels=VIRTUAL))
+    pods = [
+        make_pod("web-1", node="ecs-a"),
+        make_pod("web-2", node="ecs-a", ready=False),
+        make_pod("web-3", unschedulable_for=60),  # past the 15 s grace: ECS is full for it
+        make_pod("web-4", unschedulable_for=5),  # within the grace: still holds room
+        make_pod("twin-1", node="vk", owner=("ReplicaSet", "web-burst-9f8e7"), burst=True),
+        make_pod("stranger", owner=("ReplicaSet", "db-77777"), cpu="2"),
+    ]
+    records = [objects.pod_record(pod) for pod in pods]
+    view = make_view(base_replicas=5, twin_replicas=1, recommended=6)
+    snap, views = cluster_snapshot.build(nodes=nodes, pods=records, policies=[view], history=None, now=NOW)
+
+    cpu = snap.nodes.resources.index("cpu")
+    assert snap.nodes.requested[0, cpu] == 2000.0
+    assert snap.nodes.virtual.tolist() == [False, False, True]
+    assert views[0].base_ready == 1
+    assert views[0].base_unschedulable == 1
+    assert views[0].base_unplaced == 2, "web-4 is unbound within the grace, and one replica is not created yet"
+    assert views[0].burst_ready == 1
+    assert snap.policies.burst_pod_policy.tolist() == [0]
+    assert sorted(snap.reservations.counts.tolist()) == [1, 2]
+    assert snap.policies.eligible.shape == (1, 3)
+
+
+@pytest.mark.parametrize(("recommended", "base", "burst"), [(6, 4, 2), (3, 3, 0)])
+def test_snapshot_plans(recommended: int, base: int, burst: int) -> None:
+    # 4 cpu per node, 1 cpu per replica, nothing else running: 8 fit on ECS.
+    nodes = [objects.node_record(make_node(name), virtual_labels=VIRTUAL) for name in ("ecs-a",)]
+    view = make_view(base_replicas=0, twin_replicas=0, recommended=recommended)
+    snap, _ = cluster_snapshot.build(nodes=nodes, pods=[], policies=[view], history=None, now=NOW)
+    result = plan.plan(snap, now=NOW)
+    assert (int(result.base[0]), int(result.burst[0])) == (base, burst)
+    assert np.all(result.base + result.burst + result.unplaceable == result.desired)
