@@ -1,0 +1,266 @@
+"""Step 1 of DESIGN §2: how many replicas the workload needs right now, and why.
+
+``recommend(request, now=...)`` is the only decision call. It ties together, in the HPA's order:
+1. one proposal per metric, with the HPA's arithmetic (``replicas``), the largest winning;
+2. ``fallback`` when metrics fail (hold or fixed, with the MetricsAvailable condition);
+3. the floor: ``minReplicas`` raised by active scheduled windows (``schedules``);
+4. ``behavior``: stabilization windows and rate policies, then min/max;
+and reports, beside the count, the pending-pod signal (``pending``) for the planner.
+
+Pure: readings come in as values (the sources fetched them), the memory of previous ticks comes in as
+``State`` and goes out updated in the ``Recommendation``; the caller stores it. Nothing here reads the
+clock.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime
+import decimal
+import math
+from typing import Any
+
+from burstscaler.api import spec
+from burstscaler.core import behavior, fallback, pending, replicas, schedules
+
+DEFAULT_TOLERANCE = 0.1
+
+
+@dataclasses.dataclass(frozen=True)
+class Reading:
+    """One metric's value this tick as its source returned it (plain units), or why there is none."""
+
+    value: float | None = None
+    failure: fallback.MetricsFailure | None = None
+
+
+@dataclasses.dataclass(frozen=True)
+class State:
+    """Everything carried from one tick to the next for one policy."""
+
+    history: behavior.History = dataclasses.field(default_factory=behavior.History)
+    fallback: fallback.FallbackState = dataclasses.field(default_factory=fallback.FallbackState)
+
+
+@dataclasses.dataclass(frozen=True)
+class Request:
+    """The inputs of one decision.
+
+    ``current`` is the workload's total replicas (base + burst), ``ready`` how many of them are Running
+    and Ready; ``readings`` has one entry per ``spec.metrics`` entry, in order; ``pending_pods`` are the
+    base workload's pods for the pending-pod signal.
+    """
+
+    spec: spec.BurstPolicySpec
+    current: int
+    ready: int
+    readings: tuple[Reading, ...] = ()
+    pending_pods: tuple[pending.PendingPod, ...] = ()
+    state: State = dataclasses.field(default_factory=State)
+
+
+@dataclasses.dataclass(frozen=True)
+class Proposal:
+    """What one metric asked for, or why it could not."""
+
+    source: str
+    target_type: str
+    target: float
+    value: float | None
+    replicas: int | None
+    failure: fallback.MetricsFailure | None = None
+
+    def to_input(self) -> dict[str, Any]:
+        """The proposal as JSON for ``status.lastDecision.inputs``."""
+        entry: dict[str, Any] = {"source": self.source, "targetType": self.target_type, "target": self.target}
+        if self.failure is not None:
+            return entry | {"failure": self.failure.reason, "message": self.failure.message}
+        return entry | {"value": self.value, "replicas": self.replicas}
+
+
+@dataclasses.dataclass(frozen=True)
+class Recommendation:
+    """The decision: total replicas, a reason (machine) and message (people), the inputs, the new state.
+
+    ``metrics_condition`` is None when the policy has no metrics (no MetricsAvailable to report);
+    ``pending`` is the pending-pod signal for the planner, independent of the count.
+    """
+
+    replicas: int
+    reason: str
+    message: str
+    inputs: dict[str, Any]
+    metrics_condition: fallback.MetricsCondition | None
+    pending: pending.PendingSignal
+    state: State
+
+
+def recommend(request: Request, *, now: datetime.datetime) -> Recommendation:
+    """Decide the total replicas for one policy at ``now`` (an aware datetime)."""
+    policy, current, state = request.spec, request.current, request.state
+    signal = pending.signal(request.pending_pods, settings=policy.pending_pods, now=now)
+    windows = schedules.floor(policy.schedules, now=now)
+    floor = min(max(policy.min_replicas, windows.replicas), policy.max_replicas)
+    inputs: dict[str, Any] = {
+        "currentReplicas": current,
+        "readyReplicas": request.ready,
+        "minReplicas": policy.min_replicas,
+        "maxReplicas": policy.max_replicas,
+        "scheduleFloor": windows.replicas,
+        "activeSchedules": [window.index for window in windows.windows],
+        "unplaceableOnEcs": signal.unplaceable,
+    }
+
+    def decide(replicas_: int, reason: str, message: str, condition: Any, new_state: State) -> Recommendation:
+        return Recommendation(replicas_, reason, message, inputs, condition, signal, new_state)
+
+    # A workload scaled to zero by hand is switched off, as with the HPA: leave it alone.
+    if current == 0 and policy.min_replicas != 0:
+        return decide(0, "autoscaling-disabled", "the workload was scaled to zero; not autoscaling", None, state)
+
+    condition: fallback.MetricsCondition | None = None
+    mode: fallback.Mode = "metrics"
+    desired = current
+    new_fallback = state.fallback
+    if policy.metrics:
+        proposals = _proposals(policy, request)
+        inputs["metrics"] = [proposal.to_input() for proposal in proposals]
+        answered = [proposal.replicas for proposal in proposals if proposal.replicas is not None]
+        failure = next((proposal.failure for proposal in proposals if proposal.failure is not None), None)
+        outcome = fallback.apply(
+            recommendation=max(answered) if answered else None,
+            failure=failure,
+            current=current,
+            settings=policy.fallback,
+            state=state.fallback,
+        )
+        desired, mode, condition, new_fallback = outcome.replicas, outcome.mode, outcome.condition, outcome.state
+        inputs["fallback"] = {"mode": mode, "failures": new_fallback.failures}
+    inputs["metricRecommendation"] = desired
+
+    # Out of bounds already (a spec edit, a window opening): go straight to the bound, as the HPA does.
+    if current > policy.max_replicas or current < floor:
+        target = policy.max_replicas if current > policy.max_replicas else floor
+        history = behavior.record_scale(state.history, previous=current, new=target, behavior=policy.behavior, now=now)
+        reason = "max-replicas" if current > policy.max_replicas else _floor_reason(policy, floor)
+        message = f"{current} replicas are outside {floor}..{policy.max_replicas}: set to {target}"
+        return decide(target, reason, message, condition, State(history, new_fallback))
+
+    stabilized, final, limited, history = behavior.normalize(
+        desired,
+        current=current,
+        min_replicas=floor,
+        max_replicas=policy.max_replicas,
+        behavior=policy.behavior,
+        history=state.history,
+        now=now,
+    )
+    inputs["stabilized"] = stabilized
+    inputs["limit"] = limited.condition
+    reason = _reason(mode, limited.condition, policy=policy, floor=floor, stabilized=stabilized, desired=desired)
+    if final == current and reason == "metrics":
+        reason = "steady"
+    message = f"{current} -> {final} replicas ({reason}; metrics asked {desired}, stabilized {stabilized})"
+    return decide(final, reason, message, condition, State(history, new_fallback))
+
+
+def _reason(
+    mode: fallback.Mode,
+    condition: behavior.LimitCondition,
+    *,
+    policy: spec.BurstPolicySpec,
+    floor: int,
+    stabilized: int,
+    desired: int,
+) -> str:
+    # Ordered by what an SRE most needs to know: metrics being down trumps everything.
+    if mode in ("hold", "fixed"):
+        return f"fallback-{mode}"
+    if condition == "TooFewReplicas":
+        return _floor_reason(policy, floor)
+    if condition == "TooManyReplicas":
+        return "max-replicas"
+    if condition == "ScaleUpLimit":
+        return "scale-up-limit"
+    if condition == "ScaleDownLimit":
+        return "scale-down-limit"
+    if stabilized != desired:
+        return "stabilized"
+    return "metrics"
+
+
+def _floor_reason(policy: spec.BurstPolicySpec, floor: int) -> str:
+    return "schedule" if floor > policy.min_replicas else "min-replicas"
+
+
+def _proposals(policy: spec.BurstPolicySpec, request: Request) -> list[Proposal]:
+    tolerances = replicas.Tolerances(
+        down=_tolerance(policy.behavior.effective_scale_down), up=_tolerance(policy.behavior.effective_scale_up)
+    )
+    readings = list(request.readings) + [Reading()] * (len(policy.metrics) - len(request.readings))
+    return [
+        propose(metric, reading, current=request.current, ready=request.ready, tolerances=tolerances)
+        for metric, reading in zip(policy.metrics, readings, strict=False)
+    ]
+
+
+def _tolerance(rules: spec.ScalingRules) -> float:
+    return DEFAULT_TOLERANCE if rules.tolerance is None else float(rules.tolerance)
+
+
+def propose(
+    metric: spec.MetricSpec, reading: Reading, *, current: int, ready: int, tolerances: replicas.Tolerances
+) -> Proposal:
+    """The replicas one metric asks for, with the HPA's rules for its target type."""
+    target_type, target = _target(metric)
+    source = "cpu" if metric.cpu is not None else "prometheus"
+    if reading.failure is not None or reading.value is None:
+        failure = reading.failure or fallback.MetricsFailure("EmptyResult", "the source returned no reading")
+        return Proposal(source, target_type, float(target), None, None, failure)
+    value = reading.value
+    if not math.isfinite(value):
+        failure = fallback.MetricsFailure("InvalidValue", f"the metric's value is {value}")
+        return Proposal(source, target_type, float(target), value, None, failure)
+    try:
+        count = _count(target_type, target, value=value, current=current, ready=ready, tolerances=tolerances)
+    except replicas.CalculationError as error:
+        return Proposal(
+            source, target_type, float(target), value, None, fallback.MetricsFailure("CalculationError", str(error))
+        )
+    return Proposal(source, target_type, float(target), value, count, None)
+
+
+def _target(metric: spec.MetricSpec) -> tuple[str, decimal.Decimal]:
+    if metric.cpu is not None:
+        return "Utilization", decimal.Decimal(metric.cpu.target_average_utilization)
+    assert metric.prometheus is not None  # the model guarantees exactly one source
+    target = metric.prometheus.target
+    given = {"Value": target.value, "AverageValue": target.average_value, "Utilization": target.average_utilization}
+    return target.type, decimal.Decimal(given[target.type] or 0)
+
+
+def _count(
+    target_type: str,
+    target: decimal.Decimal,
+    *,
+    value: float,
+    current: int,
+    ready: int,
+    tolerances: replicas.Tolerances,
+) -> int:
+    if target_type == "Utilization":
+        # An aggregate utilization (the cpu shortcut): the HPA's fast path over the ready pods.
+        if ready == 0:
+            raise replicas.CalculationError("no ready pods to measure utilization on (pods might be unready)")
+        ratio = value / float(target)
+        return current if tolerances.within(ratio) else math.ceil(ratio * ready)
+    # Milli-units as the HPA's quantities: the value truncated (int64(v*1000)), the target rounded up.
+    usage = min(int(value * 1000), replicas.MAX_INT64)
+    target_milli = math.ceil(target * 1000)
+    if target_type == "Value":
+        return replicas.value_replicas(
+            current=current, usage_milli=usage, target_milli=target_milli, ready_pods=ready, tolerances=tolerances
+        ).replicas
+    return replicas.average_value_replicas(
+        current=current, usage_milli=usage, target_milli=target_milli, tolerances=tolerances
+    ).replicas
