@@ -13,7 +13,9 @@ import pydantic
 
 from burstscaler.api import types
 
-ConditionType = Literal["Ready", "Bursting", "Draining", "MetricsAvailable", "EciCompatible", "BudgetLimited"]
+ConditionType = Literal[
+    "Ready", "Bursting", "Draining", "MetricsAvailable", "EciCompatible", "BudgetLimited", "ServicesReachBurst"
+]
 CONDITION_TYPES: tuple[str, ...] = (
     "Ready",
     "Bursting",
@@ -21,6 +23,7 @@ CONDITION_TYPES: tuple[str, ...] = (
     "MetricsAvailable",
     "EciCompatible",
     "BudgetLimited",
+    "ServicesReachBurst",
 )
 
 
@@ -57,6 +60,14 @@ class CostStatus(types.ApiModel):
     currency: str = "USD"
 
 
+class DrainBackStatus(types.ApiModel):
+    """A drain-back move in flight: base raised by `moves`, burst lowered once they are Ready."""
+
+    in_flight: int = pydantic.Field(default=0, ge=0)
+    since: datetime.datetime | None = None
+    ready_goal: int | None = pydantic.Field(default=None, ge=0)
+
+
 class BurstPolicyStatus(types.ApiModel):
     """The whole status block."""
 
@@ -69,5 +80,7 @@ class BurstPolicyStatus(types.ApiModel):
     unplaceable_replicas: int | None = None
     last_decision: Decision | None = None
     last_drain_time: datetime.datetime | None = None
+    drain_back: DrainBackStatus | None = None
+    twin: str | None = None
     conditions: list[Condition] = pydantic.Field(default_factory=list)
     cost: CostStatus | None = None

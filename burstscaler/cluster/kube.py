@@ -1,0 +1,169 @@
+"""The Kubernetes calls burstscaler makes on workloads, with retries: read, scale, create, patch, delete.
+
+Synchronous (the official client); the operator runs them in a thread so its event loop never blocks.
+Every call burstscaler makes on workloads is here, which is also what the RBAC rules in manifests/
+must allow. Transient failures (409 conflicts, 429 throttling with Retry-After, 5xx) are retried with
+exponential backoff a few times within a tick; what still fails is raised for the next tick to retry.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import logging
+import time
+from collections.abc import Callable, Mapping
+from typing import Any, TypeVar
+
+from kubernetes import client as k8s
+from kubernetes.client import exceptions as k8s_exceptions
+
+logger = logging.getLogger(__name__)
+
+T = TypeVar("T")
+RETRIED_STATUSES = frozenset({409, 429, 500, 502, 503, 504})
+_PLURALS = {"Deployment": "deployments", "StatefulSet": "statefulsets"}
+
+
+class KubeError(RuntimeError):
+    """A Kubernetes call that failed for good (after retries), with the HTTP status."""
+
+    def __init__(self, message: str, *, status: int | None) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+@dataclasses.dataclass(frozen=True)
+class RetryPolicy:
+    """How often and how patiently to retry transient API failures."""
+
+    attempts: int = 4
+    base_delay: float = 0.2
+    max_delay: float = 5.0
+    sleep: Callable[[float], None] = time.sleep
+
+
+def _retrying(policy: RetryPolicy, description: str, call: Callable[[], T]) -> T:
+    delay = policy.base_delay
+    for attempt in range(1, policy.attempts + 1):
+        try:
+            return call()
+        except k8s_exceptions.ApiException as error:
+            if error.status not in RETRIED_STATUSES or attempt == policy.attempts:
+                raise KubeError(f"{description}: {error.status} {error.reason}", status=error.status) from None
+            wait = min(policy.max_delay, _retry_after(error) or delay)
+            logger.info("%s: %s %s, retrying in %.1fs", description, error.status, error.reason, wait)
+            policy.sleep(wait)
+            delay = min(policy.max_delay, delay * 2)
+        except (ConnectionError, OSError) as error:
+            if attempt == policy.attempts:
+                raise KubeError(f"{description}: {error}", status=None) from None
+            policy.sleep(delay)
+            delay = min(policy.max_delay, delay * 2)
+    raise AssertionError("unreachable")
+
+
+def _retry_after(error: k8s_exceptions.ApiException) -> float | None:
+    headers = error.headers or {}
+    value = headers.get("Retry-After") or headers.get("retry-after")
+    try:
+        return float(value) if value is not None else None
+    except ValueError:
+        return None
+
+
+class Workloads:
+    """Deployments and StatefulSets through the apps/v1 API, as plain dicts."""
+
+    def __init__(self, api_client: k8s.ApiClient, *, retry: RetryPolicy | None = None) -> None:
+        self._api = api_client
+        self._retry = retry or RetryPolicy()
+
+    def _call(
+        self, method: str, path: str, *, body: Any = None, content_type: str = "application/json"
+    ) -> dict[str, Any]:
+        def call() -> dict[str, Any]:
+            method_, url, headers, body_, _ = self._api.param_serialize(
+                method=method,
+                resource_path=path,
+                header_params={"Accept": "application/json", "Content-Type": content_type},
+                body=body,
+                auth_settings=["BearerToken"],
+            )
+            response = self._api.call_api(method_, url, header_params=headers, body=body_, _request_timeout=30)
+            data = response.read()
+            if not 200 <= response.status < 300:
+                raise k8s_exceptions.ApiException(http_resp=response)
+            return dict(json.loads(data)) if data else {}
+
+        return _retrying(self._retry, f"{method} {path}", call)
+
+    @staticmethod
+    def path(kind: str, namespace: str, name: str = "") -> str:
+        """The REST path of a workload (or of the collection when `name` is empty)."""
+        base = f"/apis/apps/v1/namespaces/{namespace}/{_PLURALS[kind]}"
+        return f"{base}/{name}" if name else base
+
+    def read(self, kind: str, namespace: str, name: str) -> dict[str, Any] | None:
+        """The workload, or None when it does not exist."""
+        try:
+            return self._call("GET", self.path(kind, namespace, name))
+        except KubeError as error:
+            if error.status == 404:
+                return None
+            raise
+
+    def scale(self, kind: str, namespace: str, name: str, replicas: int) -> None:
+        """Set spec.replicas through the `scale` subresource (what an HPA would do)."""
+        self._call(
+            "PATCH",
+            self.path(kind, namespace, name) + "/scale",
+            body={"spec": {"replicas": int(replicas)}},
+            content_type="application/merge-patch+json",
+        )
+
+    def create(self, body: Mapping[str, Any]) -> dict[str, Any]:
+        """Create a workload; if it already exists (a restart raced us), return the existing one."""
+        metadata = body["metadata"]
+        try:
+            return self._call("POST", self.path(str(body["kind"]), metadata["namespace"]), body=dict(body))
+        except KubeError as error:
+            if error.status == 409:
+                existing = self.read(str(body["kind"]), metadata["namespace"], metadata["name"])
+                if existing is not None:
+                    return existing
+            raise
+
+    def replace_template(self, twin: Mapping[str, Any]) -> None:
+        """Make an existing twin's template, selector-free spec fields and annotations those of `twin`.
+
+        A JSON patch replaces the template whole: a merge patch would keep fields the base dropped.
+        """
+        metadata = twin["metadata"]
+        operations = [
+            {"op": "replace", "path": "/spec/template", "value": twin["spec"]["template"]},
+            {"op": "add", "path": "/metadata/annotations", "value": metadata.get("annotations", {})},
+        ]
+        self._call(
+            "PATCH",
+            self.path(str(twin["kind"]), metadata["namespace"], metadata["name"]),
+            body=operations,
+            content_type="application/json-patch+json",
+        )
+
+    def orphan(self, kind: str, namespace: str, name: str, *, why: str) -> None:
+        """Drop a workload's owner references (it outlives its policy), noting why in an annotation."""
+        self._call(
+            "PATCH",
+            self.path(kind, namespace, name),
+            body={"metadata": {"ownerReferences": None, "annotations": {"burstscaler.io/orphaned": why}}},
+            content_type="application/merge-patch+json",
+        )
+
+    def delete(self, kind: str, namespace: str, name: str) -> None:
+        """Delete a workload; one that is already gone is fine."""
+        try:
+            self._call("DELETE", self.path(kind, namespace, name))
+        except KubeError as error:
+            if error.status != 404:
+                raise

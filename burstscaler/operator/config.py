@@ -1,0 +1,42 @@
+"""The operator's configuration: one frozen value built from flags and environment variables.
+
+The command line (`burstscaler run`) is the single place options are declared, each with the same
+name as a flag and as a `BURSTSCALER_*` variable; this module only holds the result.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+
+@dataclasses.dataclass(frozen=True)
+class PrometheusConfig:
+    """Where and how to query Prometheus. The token is read from a file and never logged."""
+
+    url: str | None = None
+    token_file: str | None = None
+    ca_file: str | None = None
+    insecure: bool = False
+    timeout_seconds: float = 5.0
+    max_concurrency: int = 16
+
+    def __repr__(self) -> str:  # no credentials in logs, ever: the token file's *path* is harmless too
+        return f"PrometheusConfig(url={self.url!r}, ca_file={self.ca_file!r}, insecure={self.insecure})"
+
+
+@dataclasses.dataclass(frozen=True)
+class OperatorConfig:
+    """Everything `burstscaler run` was told."""
+
+    prometheus: PrometheusConfig = dataclasses.field(default_factory=PrometheusConfig)
+    tick_seconds: float = 5.0
+    namespaces: tuple[str, ...] = ()  # empty: all namespaces
+    standalone: bool = False
+    peering_name: str = "burstscaler"
+    priority: int = 0
+    liveness_endpoint: str | None = "http://0.0.0.0:8080/healthz"
+    metrics_port: int | None = 9090
+    log_format: str = "text"  # text | json
+    verbose: bool = False
+    dry_run: bool = False
+    virtual_node_labels: tuple[tuple[str, str], ...] = (("type", "virtual-kubelet"),)
