@@ -56,12 +56,13 @@ class StepLoad:
     """A trace averaged into simulation steps of ``step`` seconds.
 
     ``rates[k]`` is the mean rate over step k's observed part; ``observed[k]`` is False when less
-    than half of the step has data, and then ``rates[k]`` is NaN.
+    than half of the step has data, and then ``rates[k]`` is NaN. ``start`` is the trace's.
     """
 
     step: float
     rates: FloatArray
     observed: BoolArray
+    start: float = 0.0
 
 
 def parse_interval(text: str) -> float:
@@ -112,15 +113,15 @@ def load_trace(
     counts: list[float] = []
     numeric_time: bool | None = None
     for line, row in enumerate(rows, start=2):
-        if skip_at is not None and _flag(path, row[skip_at], line=line, column=str(skip_column)):
-            continue
+        # An outage row still tells the time grid where it is; its count is missing data.
+        outage = skip_at is not None and _flag(path, row[skip_at], line=line, column=str(skip_column))
         stamp, is_numeric = _parse_time(path, row[time_at], line=line, column=time_name)
         if numeric_time is None:
             numeric_time = is_numeric
         elif numeric_time != is_numeric:
             raise errors.TraceError(f"{path}: line {line}: column {time_name!r} mixes timestamps and numbers")
         times.append(stamp)
-        counts.append(_parse_count(path, row[value_at], line=line, column=value_name))
+        counts.append(math.nan if outage else _parse_count(path, row[value_at], line=line, column=value_name))
     if not times or all(math.isnan(count) for count in counts):
         raise errors.TraceError(f"{path}: the trace is empty: no row with a value in column {value_name!r}")
     if numeric_time:
@@ -152,7 +153,7 @@ def resample(trace: Trace, *, step: float) -> StepLoad:
     seen = covered >= 0.5 * step - 1e-9
     rates = np.full(steps, np.nan)
     rates[seen] = requests[seen] / covered[seen]
-    return StepLoad(step=float(step), rates=rates, observed=seen)
+    return StepLoad(step=float(step), rates=rates, observed=seen, start=trace.start)
 
 
 def _read_rows(path: pathlib.Path) -> tuple[list[str], list[list[str]]]:

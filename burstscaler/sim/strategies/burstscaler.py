@@ -16,15 +16,16 @@ already there, and burst capacity comes from the virtual node, not from new node
 cluster's own first-fit decides where base pods land; the core's fit only decides how many to ask
 for, so a disagreement between the two shows up as base pods left unschedulable.
 
-The recommender has not landed yet (``burstscaler.core.recommend``): until it does, ``build``
-raises ``NotImplementedError`` rather than report numbers from a stand-in. ``Burstscaler`` takes the
-recommender as a parameter so the placement wiring is testable on its own.
+The simulated policy is the API's defaults (HPA ``behavior``, drain-back hysteresis, no caps or
+budget) with one Prometheus metric: the request rate against an AverageValue target of the
+capacity per replica, read as the engine's metric (the last minute's mean rate). A step without
+trace data is a failed metric read, and the recommender's ``fallback`` handles it.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import importlib.util
+import datetime
 import math
 from typing import Protocol
 
@@ -32,24 +33,23 @@ import numpy as np
 import numpy.typing as npt
 
 from burstscaler.api import spec
-from burstscaler.core import plan, snapshot
+from burstscaler.core import fallback, plan, recommend, snapshot
 from burstscaler.sim import cluster, settings, traces
 from burstscaler.sim.strategies import protocol
 
 NAME = "burstscaler"
 SUMMARY = "the real core: base on a fixed ECS pool, overflow to ECI, make-before-break drain-back"
 
-#: Why the strategy cannot run yet; tests skip with this reason.
-NOT_LANDED = "core not landed"
 _POLICY = "default/web"
 _RESOURCES = ("cpu", "memory", snapshot.PODS)
 _GIB = float(2**30)
 
 
 class Recommender(Protocol):
-    """Total replicas for the observed load (requests/s, NaN when missing) given the current total."""
+    """Total replicas for the observed load (requests/s, NaN when missing), given the current total
+    and how many of those are Ready."""
 
-    def recommend(self, *, load: float, current: int, now: float) -> int: ...
+    def recommend(self, *, load: float, current: int, ready: int, now: float) -> int: ...
 
 
 @dataclasses.dataclass
@@ -70,7 +70,8 @@ class Burstscaler:
     def decide(self, *, state: cluster.ModelCluster, load: float, now: float) -> protocol.Targets:
         """Recommend, snapshot the model cluster, plan, and return the plan's targets."""
         current = state.base_total + state.burst_total
-        recommended = self.recommender.recommend(load=load, current=current, now=now)
+        ready = state.base_ready + state.burst_ready(now)
+        recommended = self.recommender.recommend(load=load, current=current, ready=ready, now=now)
         result = plan.plan(self.snapshot(state, recommended=recommended, now=now), now=now)
         self.history = result.history
         return protocol.Targets(
@@ -179,29 +180,49 @@ def _cap(limit: int | None) -> int:
 
 
 def default_policy(config: settings.Settings) -> spec.BurstPolicySpec:
-    """The simulated workload's BurstPolicy: the API's defaults, with the run's replica bounds."""
+    """The simulated workload's BurstPolicy: the API's defaults, the run's replica bounds, one metric."""
+    metric = {
+        "query": 'sum(rate(http_requests_total{app="web"}[1m]))',
+        "target": {"type": "AverageValue", "averageValue": repr(config.capacity_per_replica)},
+    }
     return spec.BurstPolicySpec.model_validate(
         {
             "targetRef": {"name": "web"},
             "minReplicas": config.min_replicas,
             "maxReplicas": config.max_replicas,
+            "metrics": [{"prometheus": metric}],
         }
     )
 
 
-def core_recommender_landed() -> bool:
-    """Whether ``burstscaler.core.recommend`` exists in this checkout."""
-    return importlib.util.find_spec("burstscaler.core.recommend") is not None
+@dataclasses.dataclass
+class CoreRecommender:
+    """``core.recommend.recommend`` for one policy, its state carried from tick to tick.
+
+    ``start`` is the epoch second of the trace's step 0, so schedules see the trace's wall clock.
+    """
+
+    policy: spec.BurstPolicySpec
+    start: float = 0.0
+    state: recommend.State = dataclasses.field(default_factory=recommend.State)
+
+    def recommend(self, *, load: float, current: int, ready: int, now: float) -> int:
+        """The recommender's total for ``load`` requests/s (NaN: the metric failed this tick)."""
+        failure = fallback.MetricsFailure("EmptyResult", "no trace data") if math.isnan(load) else None
+        reading = recommend.Reading(value=None if failure else load, failure=failure)
+        request = recommend.Request(
+            spec=self.policy, current=current, ready=ready, readings=(reading,), state=self.state
+        )
+        result = recommend.recommend(request, now=datetime.datetime.fromtimestamp(self.start + now, tz=datetime.UTC))
+        self.state = result.state
+        return result.replicas
 
 
 def build(config: settings.Settings, *, load: traces.StepLoad, initial_load: float) -> protocol.Setup:
-    """burstscaler on a fixed ECS pool (``settings.base_pool``), starting with what fits there Ready.
-
-    Raises ``NotImplementedError`` while ``burstscaler.core.recommend`` has not landed.
-    """
-    raise NotImplementedError(
-        f"the burstscaler strategy needs burstscaler.core.recommend, the HPA-style recommender ({NOT_LANDED})"
-    )
+    """burstscaler on a fixed ECS pool (``settings.base_pool``), recommending with ``core.recommend``."""
+    policy = default_policy(config)
+    strategy = Burstscaler(config=config, recommender=CoreRecommender(policy=policy, start=load.start), policy=policy)
+    return protocol.Setup(strategy=strategy, state=initial_state(config, load=load, initial_load=initial_load))
 
 
 def initial_state(config: settings.Settings, *, load: traces.StepLoad, initial_load: float) -> cluster.ModelCluster:
