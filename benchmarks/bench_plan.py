@@ -1,0 +1,276 @@
+"""Benchmark of the planning core: ``core.plan.plan`` against the plain-Python reference.
+
+Two inputs, both planned in one call as the operator's tick does:
+- ``synthetic``: 5,000 nodes x 1,000 policies x 4 resources (cpu, memory, ephemeral-storage, pods),
+  four node pools at 40-80% use, three quarters of the policies pinned to one pool, a quarter free to
+  use any; every policy grows, some already burst (so drain-back runs too).
+- ``openb``: the real node shapes of ``alibaba_openb_nodes.csv`` (cpu, memory, GPUs) with the pod
+  shapes of ``alibaba_openb_pods_default.csv`` grouped into one policy per distinct shape, each asking
+  for as many replicas as the trace has pods of that shape, on empty nodes.
+
+Run: ``python benchmarks/bench_plan.py`` (table) or ``--json`` (one JSON object per input, one per
+line). Not a test: nothing here asserts a time. Timing is wall-clock on whatever core runs it; pin
+one core with ``taskset -c 0`` to measure the one-core target.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import math
+import pathlib
+import statistics
+import sys
+import time
+import tracemalloc
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+REPO = pathlib.Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from burstscaler.core import plan, snapshot  # noqa: E402
+from tests.core import reference_plan  # noqa: E402
+
+TRACES = REPO.parent / "shared" / "data" / "traces"
+NOW = 10_000.0
+
+
+def synthetic(*, nodes: int, policies: int, seed: int) -> snapshot.Snapshot:
+    """A deterministic random cluster of the target size."""
+    rng = np.random.default_rng(seed)
+    resources = ("cpu", "memory", "ephemeral-storage", "pods")
+    pools = 4
+    node_pool = np.arange(nodes) % pools
+    allocatable = np.column_stack(
+        [
+            rng.choice([8000, 16000, 32000, 64000], nodes),
+            rng.choice([16, 32, 64, 128], nodes) * 2.0**30,
+            np.full(nodes, 100 * 2.0**30),
+            np.full(nodes, 110),
+        ]
+    ).astype(np.float64)
+    used = rng.uniform(0.4, 0.8, (nodes, 1))
+    requested = np.floor(allocatable * used)
+    requests = np.column_stack(
+        [
+            rng.choice([100, 250, 500, 1000, 2000], policies),
+            rng.choice([128, 256, 512, 1024, 4096], policies) * 2.0**20,
+            rng.choice([0, 2**30], policies),
+            np.ones(policies),
+        ]
+    ).astype(np.float64)
+    pinned = rng.uniform(size=policies) < 0.75
+    policy_pool = rng.integers(0, pools, policies)
+    eligible = np.where(pinned[:, None], node_pool[None, :] == policy_pool[:, None], True)
+    base = rng.integers(1, 20, policies)
+    burst = np.where(rng.uniform(size=policies) < 0.3, rng.integers(1, 10, policies), 0)
+    starts = [(p, NOW - rng.uniform(0, 600)) for p in range(policies) for _ in range(int(burst[p]))]
+    names = tuple(f"ns{p % 50}/app{p}" for p in range(policies))
+    history = snapshot.History.empty(names)
+    history.room_since[:] = np.where(rng.uniform(size=policies) < 0.5, NOW - 120, np.nan)
+    return snapshot.Snapshot(
+        nodes=snapshot.Nodes(
+            names=tuple(f"node-{n}" for n in range(nodes)),
+            resources=resources,
+            allocatable=allocatable,
+            requested=requested,
+            unschedulable=rng.uniform(size=nodes) < 0.01,
+            virtual=np.zeros(nodes, dtype=bool),
+        ),
+        policies=_policies(
+            names=names,
+            requests=requests,
+            eligible=eligible,
+            recommended=base + burst + rng.integers(0, 30, policies),
+            base=base,
+            burst=burst,
+            starts=starts,
+            priority=rng.integers(0, 3, policies),
+        ),
+        reservations=snapshot.Reservations.empty(nodes=nodes, resources=len(resources)),
+        history=history,
+    )
+
+
+def openb(*, nodes_csv: pathlib.Path, pods_csv: pathlib.Path) -> snapshot.Snapshot:
+    """The openb node shapes, empty, asked to host the trace's pods grouped by shape."""
+    with nodes_csv.open() as handle:
+        node_rows = list(csv.DictReader(handle))
+    with pods_csv.open() as handle:
+        pod_rows = list(csv.DictReader(handle))
+    resources = ("cpu", "memory", "gpu-milli", "pods")
+    allocatable = np.array(
+        [[float(r["cpu_milli"]), float(r["memory_mib"]) * 2**20, float(r["gpu"]) * 1000, 110.0] for r in node_rows]
+    )
+    shapes: dict[tuple[float, float, float], int] = {}
+    for r in pod_rows:
+        gpu = float(r["num_gpu"]) * float(r["gpu_milli"]) if float(r["num_gpu"]) > 0 else 0.0
+        shape = (float(r["cpu_milli"]), float(r["memory_mib"]) * 2**20, gpu)
+        shapes[shape] = shapes.get(shape, 0) + 1
+    ordered = sorted(shapes)
+    count = len(ordered)
+    names = tuple(f"openb/shape-{i:03d}" for i in range(count))
+    zeros = np.zeros(count, dtype=np.int64)
+    return snapshot.Snapshot(
+        nodes=snapshot.Nodes(
+            names=tuple(r["sn"] for r in node_rows),
+            resources=resources,
+            allocatable=allocatable,
+            requested=np.zeros_like(allocatable),
+            unschedulable=np.zeros(len(node_rows), dtype=bool),
+            virtual=np.zeros(len(node_rows), dtype=bool),
+        ),
+        policies=_policies(
+            names=names,
+            requests=np.array([[*shape, 1.0] for shape in ordered]),
+            eligible=np.ones((count, len(node_rows)), dtype=bool),
+            recommended=np.array([shapes[shape] for shape in ordered], dtype=np.int64),
+            base=zeros,
+            burst=zeros,
+            starts=[],
+            priority=zeros,
+        ),
+        reservations=snapshot.Reservations.empty(nodes=len(node_rows), resources=len(resources)),
+        history=snapshot.History.empty(names),
+    )
+
+
+def _policies(
+    *,
+    names: tuple[str, ...],
+    requests: snapshot.FloatArray,
+    eligible: snapshot.BoolArray,
+    recommended: snapshot.IntArray,
+    base: snapshot.IntArray,
+    burst: snapshot.IntArray,
+    starts: list[tuple[int, float]],
+    priority: snapshot.IntArray,
+) -> snapshot.Policies:
+    count = len(names)
+
+    def full(value: float, dtype: type = np.float64) -> Any:
+        return np.full(count, value, dtype=dtype)
+
+    return snapshot.Policies(
+        names=names,
+        requests=requests,
+        eligible=eligible,
+        recommended=recommended.astype(np.int64),
+        min_replicas=full(1, np.int64),
+        max_replicas=full(500, np.int64),
+        base_replicas=base.astype(np.int64),
+        base_ready=base.astype(np.int64),
+        base_unschedulable=full(0, np.int64),
+        burst_replicas=burst.astype(np.int64),
+        burst_ready=burst.astype(np.int64),
+        base_max=full(snapshot.UNLIMITED, np.int64),
+        burst_max=full(200, np.int64),
+        burst_enabled=full(True, bool),
+        eci_compatible=full(True, bool),
+        max_cost_per_second=full(math.inf),
+        burst_cost_per_second=full(0.00001),
+        priority=priority.astype(np.int64),
+        drain_enabled=full(True, bool),
+        min_burst_seconds=full(120.0),
+        stabilization_seconds=full(60.0),
+        max_moves_per_tick=full(10, np.int64),
+        drain_timeout_seconds=full(300.0),
+        burst_pod_policy=np.array([p for p, _ in starts], dtype=np.int64),
+        burst_pod_started=np.array([t for _, t in starts], dtype=np.float64),
+    )
+
+
+def measure(call: Callable[[], object], *, repeat: int) -> dict[str, float]:
+    """Median/min/max wall-clock ms over ``repeat`` runs, and the peak traced memory of one run."""
+    times = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        call()
+        times.append((time.perf_counter() - start) * 1000)
+    tracemalloc.start()
+    call()
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    return {"median_ms": statistics.median(times), "min_ms": min(times), "max_ms": max(times), "peak_mib": peak / 2**20}
+
+
+def run_case(name: str, snap: snapshot.Snapshot, *, repeat: int, reference_repeat: int) -> dict[str, Any]:
+    core = measure(lambda: plan.plan(snap, now=NOW), repeat=repeat)
+    ref = measure(lambda: reference_plan.plan(snap, now=NOW), repeat=reference_repeat)
+    fast, slow = plan.plan(snap, now=NOW), reference_plan.plan(snap, now=NOW)
+    agree = all(getattr(fast, f).tolist() == slow[f] for f in ("base", "burst", "moves_started", "unplaceable"))
+    return {
+        "case": name,
+        "nodes": len(snap.nodes.names),
+        "policies": len(snap.policies),
+        "resources": len(snap.nodes.resources),
+        "core_median_ms": round(core["median_ms"], 2),
+        "core_min_ms": round(core["min_ms"], 2),
+        "core_max_ms": round(core["max_ms"], 2),
+        "core_peak_mib": round(core["peak_mib"], 1),
+        "reference_median_ms": round(ref["median_ms"], 1),
+        "reference_min_ms": round(ref["min_ms"], 1),
+        "reference_max_ms": round(ref["max_ms"], 1),
+        "reference_peak_mib": round(ref["peak_mib"], 1),
+        "speedup": round(ref["median_ms"] / core["median_ms"], 1),
+        "agree": agree,
+        "base_total": int(fast.base.sum()),
+        "burst_total": int(fast.burst.sum()),
+        "moves_started": int(fast.moves_started.sum()),
+        "unplaceable_total": int(fast.unplaceable.sum()),
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--nodes", type=int, default=5000)
+    parser.add_argument("--policies", type=int, default=1000)
+    parser.add_argument("--repeat", type=int, default=21, help="runs of the core per case")
+    parser.add_argument("--reference-repeat", type=int, default=3, help="runs of the reference per case")
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--nodes-csv", type=pathlib.Path, default=TRACES / "alibaba_openb_nodes.csv")
+    parser.add_argument("--pods-csv", type=pathlib.Path, default=TRACES / "alibaba_openb_pods_default.csv")
+    parser.add_argument("--json", action="store_true", help="print one JSON object per case, one per line")
+    args = parser.parse_args(argv)
+
+    cases = [("synthetic", synthetic(nodes=args.nodes, policies=args.policies, seed=args.seed))]
+    if args.nodes_csv.exists() and args.pods_csv.exists():
+        cases.append(("openb", openb(nodes_csv=args.nodes_csv, pods_csv=args.pods_csv)))
+    elif not args.json:
+        print(f"skipping openb: {args.nodes_csv} or {args.pods_csv} not found")
+    results = [run_case(name, snap, repeat=args.repeat, reference_repeat=args.reference_repeat) for name, snap in cases]
+    command = "python " + " ".join(["benchmarks/bench_plan.py", *(argv if argv is not None else sys.argv[1:])])
+    if args.json:
+        for result in results:
+            print(json.dumps({**result, "command": command}))
+        return 0
+    columns = [
+        ("case", "case"),
+        ("nodes", "nodes"),
+        ("policies", "policies"),
+        ("core_median_ms", "core med ms"),
+        ("core_min_ms", "min"),
+        ("core_max_ms", "max"),
+        ("core_peak_mib", "core peak MiB"),
+        ("reference_median_ms", "ref med ms"),
+        ("reference_min_ms", "min"),
+        ("reference_max_ms", "max"),
+        ("reference_peak_mib", "ref peak MiB"),
+        ("speedup", "speedup"),
+        ("agree", "agree"),
+    ]
+    rows = [[str(r[key]) for key, _ in columns] for r in results]
+    widths = [max(len(title), *(len(row[i]) for row in rows)) for i, (_, title) in enumerate(columns)]
+    print("  ".join(title.rjust(w) for (_, title), w in zip(columns, widths, strict=True)))
+    for row in rows:
+        print("  ".join(cell.rjust(w) for cell, w in zip(row, widths, strict=True)))
+    print(f"reproduce: {command}   (pin one core: taskset -c 0 {command})")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
