@@ -42,6 +42,8 @@ def small_cluster(*, nodes: int = 2, autoscaling: bool = False, base: int = 0, b
         eci_startup_seconds=45.0,
         eci_per_vcpu_second=0.0000077,
         eci_per_gib_second=0.00000096,
-        autoscaling=cluster.NodeAutoscaling(shape=node, boot_seconds=180.0, idle_seconds=600.0) if autoscaling else None,
+        autoscaling=cluster.NodeAutoscaling(shape=node, boot_seconds=180.0, idle_seconds=600.0)
+        if autoscaling
+        else None,
     )
     return cluster.ModelCluster(spec, base=base, burst=burst)

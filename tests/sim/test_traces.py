@@ -47,7 +47,9 @@ from tests.sim import factories
         pytest.param("t,requests,note\n0,60,x\n1,,y\n", {"interval": 60.0}, 60.0, [1.0, math.nan], id="blank-value"),
     ],
 )
-def test_load_trace(tmp_path: pathlib.Path, text: str, options: dict[str, object], interval: float, rates: list[float]) -> None:
+def test_load_trace(
+    tmp_path: pathlib.Path, text: str, options: dict[str, object], interval: float, rates: list[float]
+) -> None:
     trace = traces.load_trace(factories.write_csv(tmp_path, text), **options)  # type: ignore[arg-type]
     assert trace.interval == interval
     np.testing.assert_allclose(trace.rates, rates, equal_nan=True)
@@ -97,7 +99,11 @@ def test_resample(
 
 @pytest.mark.parametrize(
     ("text", "seconds"),
-    [pytest.param("60s", 60.0, id="seconds"), pytest.param("1m", 60.0, id="minutes"), pytest.param("1h", 3600.0, id="hour")],
+    [
+        pytest.param("60s", 60.0, id="seconds"),
+        pytest.param("1m", 60.0, id="minutes"),
+        pytest.param("1h", 3600.0, id="hour"),
+    ],
 )
 def test_parse_interval(text: str, seconds: float) -> None:
     assert traces.parse_interval(text) == seconds
