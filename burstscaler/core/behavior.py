@@ -214,8 +214,11 @@ def normalize(
     The new history holds the raw recommendation and, when the count changes, the scale event.
     """
     up, down = behavior.effective_scale_up, behavior.effective_scale_down
+    # No memory yet (a new policy, or state lost in a restart): seed it with the current count, as the
+    # HPA does, so the first tick cannot skip the scale-down window.
+    past = history.recommendations or (TimedRecommendation(current, now),)
     stabilized, recommendations = stabilize(
-        history.recommendations,
+        past,
         desired=desired,
         current=current,
         up_window=up.stabilization_window_seconds or 0,

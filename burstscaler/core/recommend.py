@@ -97,6 +97,8 @@ class Recommendation:
 
 def recommend(request: Request, *, now: datetime.datetime) -> Recommendation:
     """Decide the total replicas for one policy at ``now`` (an aware datetime)."""
+    # In UTC: aware datetimes of one zone compare and add by the wall clock, which DST would skew.
+    now = now.astimezone(datetime.UTC)
     policy, current, state = request.spec, request.current, request.state
     signal = pending.signal(request.pending_pods, settings=policy.pending_pods, now=now)
     windows = schedules.floor(policy.schedules, now=now)

@@ -63,18 +63,18 @@ def active_window(schedule: spec.Schedule, *, index: int = 0, now: datetime.date
     start = last_start(schedule.cron, zone=schedule.zone, now=now)
     end = start + datetime.timedelta(seconds=schedule.duration_seconds)
     if start <= now < end:
-        utc = datetime.UTC
-        return Window(index, schedule.min_replicas, start.astimezone(utc), end.astimezone(utc))
+        return Window(index, schedule.min_replicas, start, end)
     return None
 
 
 def last_start(cron: str, *, zone: datetime.tzinfo, now: datetime.datetime) -> datetime.datetime:
-    """The latest instant at or before ``now`` when ``cron`` fired in ``zone``'s wall clock."""
+    """The latest instant (in UTC) at or before ``now`` when ``cron`` fired in ``zone``'s wall clock."""
     wall = now.astimezone(zone).replace(tzinfo=None, fold=0)
     # One microsecond later so that a fire exactly at ``now`` counts as started.
     candidates = croniter.croniter(cron, wall + datetime.timedelta(microseconds=1))
     while True:
-        fired = _instant(candidates.get_prev(datetime.datetime), zone)
+        # In UTC: arithmetic and comparisons on aware datetimes of one zone follow the wall clock.
+        fired = _instant(candidates.get_prev(datetime.datetime), zone).astimezone(datetime.UTC)
         # Near a fall-back the wall clock runs ahead of elapsed time: skip fires still in the future.
         if fired <= now:
             return fired
