@@ -84,7 +84,8 @@ class PrometheusSource:
             url=settings.url.rstrip("/"),
             headers=headers,
             session=self._session,
-            retry=urllib3.util.Retry(total=0, raise_on_status=False),
+            # No retries (the next tick is the retry); read=False lets a read timeout surface as one.
+            retry=urllib3.util.Retry(total=0, read=False, raise_on_status=False),
             timeout=settings.timeout_seconds,  # requests takes floats
         )
 
@@ -165,22 +166,24 @@ def _http_failure(text: str) -> recommend.Reading:
     # prometheus-api-client reports "HTTP Status Code 400 (b'{...json...}')".
     match = re.match(r"HTTP Status Code (\d+) \((.*)\)$", text, re.DOTALL)
     status = int(match.group(1)) if match else 0
-    error = _prometheus_error(match.group(2)) if match else ""
+    error_type, error = _prometheus_error(match.group(2)) if match else ("", "")
     if status in _BAD_QUERY_STATUS:
         return _failed("QueryError", f"Prometheus rejected the query: {error or 'bad data'}")
-    if status == 503 and "timeout" in error.lower():
+    if error_type == "timeout" or "timed out" in error:
         return _failed("PrometheusTimeout", f"the query timed out in Prometheus: {error}")
     return _failed("PrometheusError", f"HTTP {status}" + (f": {error}" if error else ""))
 
 
-def _prometheus_error(body: str) -> str:
-    # The body is a Python bytes literal of Prometheus's JSON error document; keep only its message.
+def _prometheus_error(body: str) -> tuple[str, str]:
+    # The body is a Python bytes literal of Prometheus's JSON error document: keep its type and message.
     raw = body[2:-1] if body[:2] in ("b'", 'b"') else body
     try:
         document = json.loads(raw.encode().decode("unicode_escape"))
     except ValueError:
-        return ""
-    return str(document.get("error", ""))[:300] if isinstance(document, dict) else ""
+        return "", ""
+    if not isinstance(document, dict):
+        return "", ""
+    return str(document.get("errorType", "")), str(document.get("error", ""))[:300]
 
 
 def _connection_message(error: Exception) -> str:
