@@ -10,11 +10,6 @@ def _not_built(command: str, issue: int) -> None:
     raise typer.Exit(code=2)
 
 
-def run() -> None:
-    """Run the operator (not built yet)."""
-    _not_built("run", 5)
-
-
 def simulate() -> None:
     """Simulate strategies on a load trace (not built yet)."""
     _not_built("simulate", 6)

@@ -122,6 +122,15 @@ class Workloads:
             content_type="application/merge-patch+json",
         )
 
+    def patch(self, kind: str, namespace: str, name: str, merge_patch: Mapping[str, Any]) -> None:
+        """A JSON merge patch on the workload itself (spec and metadata in one atomic request)."""
+        self._call(
+            "PATCH",
+            self.path(kind, namespace, name),
+            body=dict(merge_patch),
+            content_type="application/merge-patch+json",
+        )
+
     def create(self, body: Mapping[str, Any]) -> dict[str, Any]:
         """Create a workload; if it already exists (a restart raced us), return the existing one."""
         metadata = body["metadata"]
@@ -167,3 +176,14 @@ class Workloads:
         except KubeError as error:
             if error.status != 404:
                 raise
+
+
+def api_client() -> k8s.ApiClient:
+    """A client for the cluster the operator runs in, or else the current kubeconfig context."""
+    from kubernetes import config as k8s_config
+
+    try:
+        k8s_config.load_incluster_config()
+    except k8s_config.ConfigException:
+        k8s_config.load_kube_config()
+    return k8s.ApiClient()

@@ -1,0 +1,84 @@
+"""`burstscaler run`: the operator. Every option is a flag and a BURSTSCALER_* environment variable."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+
+def run(
+    prometheus_url: Annotated[
+        str | None, typer.Option(envvar="BURSTSCALER_PROMETHEUS_URL", help="Operator-wide Prometheus server.")
+    ] = None,
+    prometheus_token_file: Annotated[
+        str | None,
+        typer.Option(envvar="BURSTSCALER_PROMETHEUS_TOKEN_FILE", help="File holding a bearer token for Prometheus."),
+    ] = None,
+    prometheus_ca_file: Annotated[
+        str | None, typer.Option(envvar="BURSTSCALER_PROMETHEUS_CA_FILE", help="CA bundle to verify Prometheus TLS.")
+    ] = None,
+    prometheus_insecure: Annotated[
+        bool,
+        typer.Option(
+            envvar="BURSTSCALER_PROMETHEUS_INSECURE", help="Skip TLS verification of Prometheus (not advised)."
+        ),
+    ] = False,
+    prometheus_timeout: Annotated[
+        float, typer.Option(envvar="BURSTSCALER_PROMETHEUS_TIMEOUT", help="Seconds before a query counts as failed.")
+    ] = 5.0,
+    tick_seconds: Annotated[
+        float, typer.Option(envvar="BURSTSCALER_TICK_SECONDS", min=0.5, help="Seconds between planning ticks.")
+    ] = 5.0,
+    namespace: Annotated[
+        list[str] | None,
+        typer.Option(envvar="BURSTSCALER_NAMESPACES", help="Watch only these namespaces (repeat); default: all."),
+    ] = None,
+    standalone: Annotated[
+        bool,
+        typer.Option(envvar="BURSTSCALER_STANDALONE", help="No leader election (single replica only)."),
+    ] = False,
+    peering_name: Annotated[
+        str, typer.Option(envvar="BURSTSCALER_PEERING_NAME", help="Kopf peering object for leader election.")
+    ] = "burstscaler",
+    liveness: Annotated[
+        str, typer.Option(envvar="BURSTSCALER_LIVENESS", help="Liveness endpoint URL; empty to disable.")
+    ] = "http://0.0.0.0:8080/healthz",
+    metrics_port: Annotated[
+        int, typer.Option(envvar="BURSTSCALER_METRICS_PORT", help="Port of /metrics; 0 to disable.")
+    ] = 9090,
+    log_format: Annotated[
+        str, typer.Option(envvar="BURSTSCALER_LOG_FORMAT", help="Log format: text or json.")
+    ] = "text",
+    verbose: Annotated[bool, typer.Option(envvar="BURSTSCALER_VERBOSE", help="Debug logging.")] = False,
+    dry_run: Annotated[
+        bool,
+        typer.Option(envvar="BURSTSCALER_DRY_RUN", help="Decide and report for every policy; change no workload."),
+    ] = False,
+) -> None:
+    """Run the operator against the cluster of the current kubeconfig context (or in-cluster)."""
+    from burstscaler.operator import config, main  # imported here: kopf is heavy for `lint` and `crd`
+
+    if log_format not in ("text", "json"):
+        typer.echo(f"--log-format must be text or json, got {log_format!r}", err=True)
+        raise typer.Exit(code=2)
+    main.run(
+        config.OperatorConfig(
+            prometheus=config.PrometheusConfig(
+                url=prometheus_url or None,
+                token_file=prometheus_token_file,
+                ca_file=prometheus_ca_file,
+                insecure=prometheus_insecure,
+                timeout_seconds=prometheus_timeout,
+            ),
+            tick_seconds=tick_seconds,
+            namespaces=tuple(namespace or ()),
+            standalone=standalone,
+            peering_name=peering_name,
+            liveness_endpoint=liveness or None,
+            metrics_port=metrics_port or None,
+            log_format=log_format,
+            verbose=verbose,
+            dry_run=dry_run,
+        )
+    )

@@ -1,0 +1,325 @@
+"""Kopf handlers: indices of the cluster, one timer per BurstPolicy, and the hand-back on deletion.
+
+Handlers stay short: indices turn watch events into compact records (``cluster.objects``); the
+per-policy timer asks the shared ``Ticker`` for this tick's outcome, applies the policy's slice through
+``cluster.apply`` and writes ``patch.status``; everything else is in ``planner`` and ``status``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import datetime
+import logging
+import time
+from collections.abc import Mapping
+from typing import Any
+
+import kopf
+
+from burstscaler.api import spec as api
+from burstscaler.cluster import apply, kube, objects, twin
+from burstscaler.core import cost
+from burstscaler.operator import config as operator_config
+from burstscaler.operator import metrics as operator_metrics
+from burstscaler.operator import planner, status, ticker
+
+logger = logging.getLogger(__name__)
+GROUP, VERSION, PLURAL = api.API_GROUP, api.API_VERSION, api.PLURAL
+HANDBACK_ANNOTATION = "burstscaler.io/handback-base-target"
+
+
+@dataclasses.dataclass
+class Runtime:
+    """What handlers share (kept in Kopf's memo)."""
+
+    config: operator_config.OperatorConfig
+    ticker: ticker.Ticker
+    workloads: kube.Workloads | None
+    metrics: operator_metrics.Metrics
+    last_reasons: dict[planner.Key, str] = dataclasses.field(default_factory=dict)
+    exported: dict[tuple[str, ...], float] = dataclasses.field(default_factory=dict)
+
+
+def register(registry: kopf.OperatorRegistry, runtime: Runtime) -> None:
+    """Register every handler in `registry`, with the runtime's tick interval."""
+    config = runtime.config
+
+    @kopf.on.login(registry=registry)
+    def login(**kwargs: Any) -> kopf.ConnectionInfo | None:
+        return kopf.login_via_client(**kwargs)
+
+    @kopf.on.startup(registry=registry)
+    def configure(settings: kopf.OperatorSettings, **_: Any) -> None:
+        # Handler progress in annotations: the status schema is strict and holds only what we write.
+        settings.persistence.progress_storage = kopf.AnnotationsProgressStorage(prefix="burstscaler.io")
+        settings.persistence.diffbase_storage = kopf.AnnotationsDiffBaseStorage(prefix="burstscaler.io")
+        settings.persistence.finalizer = "burstscaler.io/finalizer"
+        settings.posting.enabled = False  # we post our own Events, when decisions change
+        settings.peering.name = config.peering_name
+        settings.peering.standalone = config.standalone
+        settings.peering.priority = config.priority
+        settings.peering.clusterwide = not config.namespaces
+        settings.watching.server_timeout = 300
+        settings.networking.request_timeout = 60
+
+    @kopf.index("nodes", registry=registry)
+    def burstscaler_nodes(name: str, body: kopf.Body, **_: Any) -> dict[str, objects.NodeRecord]:
+        return {name: objects.node_record(body, virtual_labels=config.virtual_node_labels)}
+
+    @kopf.index("pods", registry=registry)
+    def burstscaler_pods(namespace: str | None, name: str, body: kopf.Body, **_: Any) -> dict[tuple[str, str], Any]:
+        return {(str(namespace), name): objects.pod_record(body)}
+
+    @kopf.index("deployments", registry=registry)
+    def burstscaler_deployments(namespace: str | None, name: str, body: kopf.Body, **_: Any) -> dict[Any, Any]:
+        return {(str(namespace), "Deployment", name): _workload(body, kind="Deployment")}
+
+    @kopf.index("statefulsets", registry=registry)
+    def burstscaler_statefulsets(namespace: str | None, name: str, body: kopf.Body, **_: Any) -> dict[Any, Any]:
+        return {(str(namespace), "StatefulSet", name): _workload(body, kind="StatefulSet")}
+
+    @kopf.index("services", registry=registry)
+    def burstscaler_services(namespace: str | None, name: str, spec: kopf.Spec, **_: Any) -> dict[Any, Any]:
+        selector = dict(spec.get("selector") or {})
+        service = planner.Service(str(namespace), name, str(spec.get("type", "ClusterIP")), selector)
+        return {(str(namespace), name): service}
+
+    @kopf.index(GROUP, VERSION, PLURAL, registry=registry)
+    def burstscaler_policies(namespace: str | None, name: str, body: kopf.Body, **_: Any) -> dict[Any, Any]:
+        return {(str(namespace), name): {"metadata": dict(body.metadata), "spec": dict(body.spec)}}
+
+    @kopf.timer(GROUP, VERSION, PLURAL, interval=config.tick_seconds, registry=registry)
+    async def tick(namespace: str | None, name: str, body: kopf.Body, patch: kopf.Patch, **kwargs: Any) -> None:
+        # Kopf passes every index by its function's name.
+        def collect() -> planner.TickInputs:
+            workloads = {**_first(kwargs["burstscaler_deployments"]), **_first(kwargs["burstscaler_statefulsets"])}
+            return planner.TickInputs(
+                policies=_first(kwargs["burstscaler_policies"]),
+                workloads=workloads,
+                nodes=list(_first(kwargs["burstscaler_nodes"]).values()),
+                pods=list(_first(kwargs["burstscaler_pods"]).values()),
+                services=list(_first(kwargs["burstscaler_services"]).values()),
+            )
+
+        key = (str(namespace), name)
+        now = time.time()
+        _restore_ledger(runtime, key, body.status, now=now)
+        outcomes = await runtime.ticker.outcomes(now=now, collect=collect)
+        outcome = outcomes.get(key)
+        if outcome is None:
+            return  # the policy appeared after this tick's plan: the next tick includes it
+        await _act(runtime, outcome, policy_uid=str(body.metadata.uid or ""))
+        _write_status(runtime, outcome, body=body, patch=patch, now=now)
+
+    @kopf.on.delete(GROUP, VERSION, PLURAL, registry=registry)
+    async def hand_back(
+        namespace: str | None, name: str, spec: kopf.Spec, started: datetime.datetime, **_: Any
+    ) -> None:
+        runtime.metrics.forget(str(namespace), name)
+        runtime.last_reasons.pop((str(namespace), name), None)
+        if runtime.workloads is None or runtime.config.dry_run or spec.get("dryRun"):
+            return
+        target = spec.get("targetRef") or {}
+        timeout = float((spec.get("drainBack") or {}).get("readyTimeoutSeconds", 300))
+        await asyncio.to_thread(
+            _hand_back,
+            runtime.workloads,
+            kind=str(target.get("kind", "Deployment")),
+            namespace=str(namespace),
+            base_name=str(target.get("name", "")),
+            waited=(datetime.datetime.now(datetime.UTC) - _aware(started)).total_seconds(),
+            timeout=timeout,
+        )
+
+
+def _first(index: kopf.Index[Any, Any]) -> dict[Any, Any]:
+    # Every key of our indices holds exactly one value (keys are object identities).
+    return {key: next(iter(store)) for key, store in index.items() if store}
+
+
+def _workload(body: kopf.Body, *, kind: str) -> planner.Workload:
+    metadata, spec_, status_ = body.metadata, body.spec, body.status
+    return planner.Workload(
+        namespace=str(metadata.namespace),
+        kind=kind,
+        name=str(metadata.name),
+        replicas=int(spec_.get("replicas", 1) if spec_.get("replicas") is not None else 1),
+        ready=int(status_.get("readyReplicas") or 0),
+        labels=dict(metadata.labels),
+        annotations=dict(metadata.annotations),
+        selector=dict(spec_.get("selector") or {}),
+        template=dict(spec_.get("template") or {}),
+        body={"apiVersion": "apps/v1", "kind": kind, "metadata": dict(metadata), "spec": dict(spec_)},
+    )
+
+
+async def _act(runtime: Runtime, outcome: planner.Outcome, *, policy_uid: str) -> None:
+    """Apply the policy's slice, unless it was not planned, or is paused or in dry-run."""
+    spec_ = outcome.spec
+    if not outcome.planned or spec_ is None or outcome.base is None or runtime.workloads is None:
+        return
+    if spec_.paused or spec_.dry_run or runtime.config.dry_run:
+        return
+    base = outcome.base
+    twin_body = None
+    if outcome.eci_compatible and spec_.burst.enabled:
+        policy_body = {
+            "apiVersion": f"{api.API_GROUP}/{api.API_VERSION}",
+            "kind": api.KIND,
+            "metadata": {"name": outcome.name, "uid": policy_uid},
+        }
+        twin_body = twin.render(
+            base.body,
+            policy=policy_body,
+            provider=spec_.burst.provider,
+            pod_template_patch=spec_.burst.pod_template_patch,
+            replicas=outcome.burst_target,
+        )
+    targets = apply.Targets(
+        kind=base.kind,
+        namespace=base.namespace,
+        base_name=base.name,
+        base_current=base.replicas,
+        base_target=outcome.base_target,
+        twin_name=twin.twin_name(base.name),
+        twin_current=outcome.twin.replicas if outcome.twin is not None else None,
+        twin_target=outcome.burst_target,
+        twin_body=twin_body,
+        twin_stale=outcome.twin_stale,
+        drain_record=outcome.drain.to_annotation() if outcome.drain is not None else None,
+        drain_recorded=apply.DRAIN_ANNOTATION in base.annotations,
+        drain_in_flight=outcome.drain_in_flight > 0,
+    )
+    planned = apply.actions(targets)
+    if not planned:
+        runtime.ticker.planner.confirm(outcome.key, outcome.drain, finished=outcome.drain_in_flight == 0)
+        return
+    logger.info("%s/%s: %s", outcome.namespace, outcome.name, ", ".join(map(str, planned)))
+    try:
+        await asyncio.to_thread(
+            apply.apply, planned, kind=base.kind, namespace=base.namespace, workloads=runtime.workloads
+        )
+    except kube.KubeError as error:
+        runtime.metrics.api_errors.labels(status=str(error.status)).inc()
+        raise kopf.TemporaryError(f"applying the plan failed: {error}", delay=runtime.config.tick_seconds) from None
+    runtime.ticker.planner.confirm(outcome.key, outcome.drain, finished=outcome.drain_in_flight == 0)
+
+
+def _write_status(
+    runtime: Runtime, outcome: planner.Outcome, *, body: kopf.Body, patch: kopf.Patch, now: float
+) -> None:
+    previous = dict(body.status)
+    currency = outcome.spec.pricing.currency if outcome.spec is not None else "USD"
+    block = status.render(outcome, previous=previous, now=now, currency=currency)
+    old_inputs = ((previous.get("lastDecision") or {}).get("inputs")) or {}
+    new_decision = block.get("lastDecision")
+    if isinstance(new_decision, dict):
+        # A merge patch keeps keys it does not mention: null the inputs that are gone.
+        new_decision["inputs"] = {**{key: None for key in old_inputs}, **new_decision["inputs"]}
+    for key, value in block.items():
+        patch.status[key] = value
+    for event in status.events(outcome, previous_reason=runtime.last_reasons.get(outcome.key), previous=previous):
+        kopf.event(body, type=event.type, reason=event.reason, message=event.message)
+    if outcome.reason != runtime.last_reasons.get(outcome.key):
+        runtime.metrics.decisions.labels(reason=outcome.reason).inc()
+    runtime.last_reasons[outcome.key] = outcome.reason
+    _export(runtime, outcome, currency=currency)
+
+
+def _export(runtime: Runtime, outcome: planner.Outcome, *, currency: str) -> None:
+    metrics = runtime.metrics
+    labels = (outcome.namespace, outcome.name)
+    recommendation = outcome.recommendation
+    if recommendation is not None and recommendation.metrics_condition is not None:
+        available = recommendation.metrics_condition.status == "True"
+        metrics.metrics_available.labels(*labels).set(1 if available else 0)
+        if not available:
+            metrics.metric_errors.labels(*labels, recommendation.metrics_condition.reason).inc()
+    if not outcome.planned:
+        return
+    metrics.desired.labels(*labels).set(outcome.desired)
+    metrics.base.labels(*labels).set(outcome.base_target)
+    metrics.burst.labels(*labels).set(outcome.burst_target)
+    metrics.ready.labels(*labels, "base").set(outcome.ready_base)
+    metrics.ready.labels(*labels, "burst").set(outcome.ready_burst)
+    metrics.unplaceable.labels(*labels).set(outcome.unplaceable)
+    metrics.budget_limited.labels(*labels).set(1 if outcome.decision.get("burst_reason") == "budget" else 0)
+    metrics.drain_in_flight.labels(*labels).set(outcome.drain_in_flight)
+    if outcome.moves_completed:
+        metrics.drain_back_moves.labels(*labels).inc(outcome.moves_completed)
+    ledger = outcome.ledger
+    if ledger is not None:
+        # Counters only go up: export the ledger's growth since this process last exported it.
+        for name, counter, total in (
+            ("vcpu", metrics.burst_vcpu_seconds.labels(*labels), ledger.eci_vcpu_seconds),
+            ("gib", metrics.burst_gib_seconds.labels(*labels), ledger.eci_gib_seconds),
+            ("cost", metrics.burst_cost.labels(*labels, currency), ledger.eci_cost),
+            ("savings", metrics.drain_back_savings.labels(*labels, currency), ledger.drain_back_savings),
+        ):
+            exported = runtime.exported.get((*labels, name), 0.0)
+            if total > exported:
+                counter.inc(total - exported)
+                runtime.exported[(*labels, name)] = total
+
+
+def _restore_ledger(runtime: Runtime, key: planner.Key, body_status: Mapping[str, Any], *, now: float) -> None:
+    cost_block = body_status.get("cost") if body_status else None
+    if not cost_block or key in runtime.ticker.planner.memory:
+        return
+    since = objects.timestamp(cost_block.get("since")) or now
+    last = objects.timestamp((body_status.get("lastDecision") or {}).get("time")) or now
+    try:
+        ledger = cost.CostLedger(
+            since=since,
+            last=last,
+            eci_vcpu_seconds=float(cost_block.get("eciVCPUSeconds", 0)),
+            eci_gib_seconds=float(cost_block.get("eciGiBSeconds", 0)),
+            eci_cost=float(cost_block.get("eciCost", 0)),
+            drain_back_savings=float(cost_block.get("drainBackSavings", 0)),
+        )
+    except (TypeError, ValueError):
+        return  # an unreadable status starts a fresh ledger
+    runtime.ticker.planner.restore_ledger(key, ledger)
+
+
+def _aware(moment: datetime.datetime) -> datetime.datetime:
+    return moment if moment.tzinfo else moment.replace(tzinfo=datetime.UTC)
+
+
+def _hand_back(
+    workloads: kube.Workloads, *, kind: str, namespace: str, base_name: str, waited: float, timeout: float
+) -> None:
+    """Deleting a policy: the base takes over the twin's replicas, Ready first, then the twin goes.
+
+    Idempotent across retries and restarts: the base's target is recorded on the twin before the base
+    is scaled. If the base's new pods are not Ready within `timeout`, the twin is orphaned (kept
+    running, no longer owned) rather than deleted, so serving capacity never drops.
+    """
+    twin_name = twin.twin_name(base_name)
+    twin_obj = workloads.read(kind, namespace, twin_name)
+    if twin_obj is None:
+        return
+    twin_replicas = int((twin_obj.get("spec") or {}).get("replicas") or 0)
+    base = workloads.read(kind, namespace, base_name)
+    if base is None or twin_replicas == 0:
+        workloads.delete(kind, namespace, twin_name)
+        return
+    annotations = (twin_obj.get("metadata") or {}).get("annotations") or {}
+    recorded = annotations.get(HANDBACK_ANNOTATION)
+    if recorded is None:
+        goal = int((base.get("spec") or {}).get("replicas") or 0) + twin_replicas
+        workloads.patch(kind, namespace, twin_name, {"metadata": {"annotations": {HANDBACK_ANNOTATION: str(goal)}}})
+    else:
+        goal = int(recorded)
+    if int((base.get("spec") or {}).get("replicas") or 0) < goal:
+        workloads.scale(kind, namespace, base_name, goal)
+    ready = int((base.get("status") or {}).get("readyReplicas") or 0)
+    if ready >= goal:
+        workloads.delete(kind, namespace, twin_name)
+        return
+    if waited >= timeout:
+        workloads.orphan(kind, namespace, twin_name, why=f"base {base_name} had only {ready}/{goal} Ready pods")
+        logger.warning("%s/%s: base not Ready after %.0fs; twin orphaned, not deleted", namespace, twin_name, waited)
+        return
+    raise kopf.TemporaryError(f"waiting for {goal} Ready replicas of {base_name} (now {ready})", delay=5)

@@ -1,0 +1,73 @@
+"""Start the operator: metrics endpoint, metric sources, Kubernetes client, Kopf with our handlers."""
+
+from __future__ import annotations
+
+import logging
+import pathlib
+
+import kopf
+import prometheus_client
+
+from burstscaler.cluster import kube
+from burstscaler.operator import config as operator_config
+from burstscaler.operator import handlers, planner, ticker
+from burstscaler.operator import metrics as operator_metrics
+from burstscaler.sources import metrics as metric_sources
+from burstscaler.sources import prometheus
+
+logger = logging.getLogger(__name__)
+
+
+def fetcher_for(config: operator_config.PrometheusConfig) -> metric_sources.Fetcher | None:
+    """The metric fetcher for the operator-wide Prometheus, or None when none is configured."""
+    if not config.url:
+        return None
+    token = pathlib.Path(config.token_file).read_text().strip() if config.token_file else None
+    settings = prometheus.Settings(
+        url=config.url,
+        timeout_seconds=config.timeout_seconds,
+        bearer_token=token or None,
+        ca_file=config.ca_file,
+        insecure_skip_verify=config.insecure,
+    )
+    return metric_sources.Fetcher(settings, concurrency=config.max_concurrency)
+
+
+def run(config: operator_config.OperatorConfig) -> None:
+    """Run the operator until it is stopped (SIGINT/SIGTERM)."""
+    kopf.configure(
+        verbose=config.verbose,
+        log_format=kopf.LogFormat.JSON if config.log_format == "json" else kopf.LogFormat.FULL,
+    )
+    metrics = operator_metrics.Metrics()
+    if config.metrics_port:
+        prometheus_client.start_http_server(config.metrics_port, registry=metrics.registry)
+    fetcher = fetcher_for(config.prometheus)
+    if fetcher is None:
+        logger.warning("no --prometheus-url: policies with metrics will report MetricsAvailable=False")
+    runtime = handlers.Runtime(
+        config=config,
+        ticker=ticker.Ticker(
+            planner_=planner.Planner(fetcher=fetcher, dry_run=config.dry_run),
+            interval=config.tick_seconds,
+            metrics=metrics,
+        ),
+        workloads=kube.Workloads(kube.api_client()),
+        metrics=metrics,
+    )
+    registry = kopf.OperatorRegistry()
+    handlers.register(registry, runtime)
+    logger.info("burstscaler starting: %r", config)
+    try:
+        kopf.run(
+            registry=registry,
+            standalone=config.standalone,
+            clusterwide=not config.namespaces,
+            namespaces=config.namespaces,
+            liveness_endpoint=config.liveness_endpoint,
+            peering_name=config.peering_name,
+            priority=config.priority,
+        )
+    finally:
+        if fetcher is not None:
+            fetcher.close()

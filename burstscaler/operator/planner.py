@@ -1,0 +1,452 @@
+"""The planning tick: one snapshot of the whole cluster, one call of the core for every policy.
+
+Each tick, in order:
+1. validate every BurstPolicy (a bad spec is reported, never planned, never crashes the tick);
+2. find each policy's base workload and burst twin; lint the base's template for the virtual node;
+3. read every metric of every policy concurrently, off the event loop, and recommend a total per policy;
+4. build one snapshot from the indexed nodes and pods and call ``core.plan`` once for all policies;
+5. turn each policy's slice into an ``Outcome``: targets, reasons, conditions' inputs, cost.
+Kopf-free on purpose: the handlers feed it the indices, so it is tested with plain data.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime
+import json
+import logging
+import math
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from burstscaler.api import spec as api
+from burstscaler.api import validation
+from burstscaler.cluster import apply, objects, twin
+from burstscaler.cluster import snapshot as cluster_snapshot
+from burstscaler.core import compat, cost, fallback, pending, plan, recommend, snapshot
+from burstscaler.sources import metrics as metric_sources
+
+logger = logging.getLogger(__name__)
+
+Key = tuple[str, str]  # (namespace, name)
+
+
+@dataclasses.dataclass(frozen=True)
+class Workload:
+    """What the planner needs of a Deployment or StatefulSet (kept in the operator's index)."""
+
+    namespace: str
+    kind: str
+    name: str
+    replicas: int
+    ready: int
+    labels: Mapping[str, str]
+    annotations: Mapping[str, str]
+    selector: Mapping[str, Any]
+    template: Mapping[str, Any]
+    body: Mapping[str, Any]  # the object without status, for rendering the twin
+
+    @property
+    def key(self) -> tuple[str, str, str]:
+        """(namespace, kind, name)."""
+        return (self.namespace, self.kind, self.name)
+
+
+@dataclasses.dataclass(frozen=True)
+class Service:
+    """A Service's type and selector (for the NodePort and reaches-burst-pods checks)."""
+
+    namespace: str
+    name: str
+    type: str
+    selector: Mapping[str, str]
+
+    def as_object(self) -> dict[str, Any]:
+        """The Service as the shape ``core.compat`` reads."""
+        return {
+            "metadata": {"name": self.name, "namespace": self.namespace},
+            "spec": {"type": self.type, "selector": dict(self.selector)},
+        }
+
+
+@dataclasses.dataclass(frozen=True)
+class TickInputs:
+    """Everything one tick reads: the operator's indices as plain collections."""
+
+    policies: Mapping[Key, Mapping[str, Any]]  # BurstPolicy bodies
+    workloads: Mapping[tuple[str, str, str], Workload]
+    nodes: Sequence[objects.NodeRecord]
+    pods: Sequence[objects.PodRecord]
+    services: Sequence[Service] = ()
+
+
+@dataclasses.dataclass(frozen=True)
+class DrainRecord:
+    """A drain-back move in flight, written on the base workload atomically with its scale-up."""
+
+    moves: int
+    since: float
+    goal: int
+    base_from: int
+    burst_from: int
+
+    def to_annotation(self) -> str:
+        """The record as the annotation's JSON value."""
+        return json.dumps(dataclasses.asdict(self), sort_keys=True)
+
+    @classmethod
+    def from_annotation(cls, value: str | None) -> DrainRecord | None:
+        """Parse the annotation; None when absent or unreadable (an unreadable one is ignored, logged)."""
+        if not value:
+            return None
+        try:
+            data = json.loads(value)
+            return cls(**{field.name: data[field.name] for field in dataclasses.fields(cls)})
+        except (ValueError, KeyError, TypeError):
+            logger.warning("ignoring unreadable %s annotation: %r", apply.DRAIN_ANNOTATION, value)
+            return None
+
+
+@dataclasses.dataclass
+class PolicyMemory:
+    """What the operator remembers of one policy between ticks (rebuilt from the cluster on restart)."""
+
+    recommend_state: recommend.State = dataclasses.field(default_factory=recommend.State)
+    ledger: cost.CostLedger | None = None
+    last_reason: str | None = None
+    drain: DrainRecord | None = None  # the move in flight that was *applied* (or found on the base)
+    seen: bool = False
+
+
+@dataclasses.dataclass(frozen=True)
+class Outcome:
+    """One policy's result of a tick: what to do and everything status needs to explain it."""
+
+    namespace: str
+    name: str
+    generation: int | None
+    problems: tuple[str, ...] = ()
+    spec: api.BurstPolicySpec | None = None
+    base: Workload | None = None
+    twin: Workload | None = None
+    twin_stale: bool = False
+    findings: tuple[compat.Finding, ...] = ()
+    services_missing: tuple[str, ...] = ()
+    recommendation: recommend.Recommendation | None = None
+    decision: Mapping[str, Any] = dataclasses.field(default_factory=dict)
+    desired: int = 0
+    base_target: int = 0
+    burst_target: int = 0
+    unplaceable: int = 0
+    moves_started: int = 0
+    moves_completed: int = 0
+    drain: DrainRecord | None = None  # set on the tick a drain-back move starts
+    drain_in_flight: int = 0
+    ready_base: int = 0
+    ready_burst: int = 0
+    ledger: cost.CostLedger | None = None
+    price: cost.ReplicaPrice | None = None
+
+    @property
+    def key(self) -> Key:
+        """(namespace, name) of the policy."""
+        return (self.namespace, self.name)
+
+    @property
+    def planned(self) -> bool:
+        """True when the policy was valid, its target found, and the core decided for it."""
+        return self.spec is not None and self.base is not None and bool(self.decision)
+
+    @property
+    def eci_compatible(self) -> bool:
+        """False when the base's template cannot run on the virtual node."""
+        return not compat.incompatible(self.findings)
+
+    @property
+    def reason(self) -> str:
+        """The headline reason of the decision (or of why there is none)."""
+        if self.problems:
+            return "invalid-spec"
+        if self.spec is not None and self.base is None:
+            return "target-not-found"
+        if self.spec is not None and self.spec.paused:
+            return "paused"
+        return str(self.decision.get("reason", "steady"))
+
+
+class Planner:
+    """Runs ticks and keeps each policy's memory and the core's history between them."""
+
+    def __init__(self, *, fetcher: metric_sources.Fetcher | None, dry_run: bool = False) -> None:
+        self._fetcher = fetcher
+        self._dry_run = dry_run
+        self.memory: dict[Key, PolicyMemory] = {}
+        self._history: snapshot.History | None = None
+
+    async def tick(self, inputs: TickInputs, *, now: float) -> dict[Key, Outcome]:
+        """Decide for every policy in ``inputs`` at ``now`` (seconds since the epoch)."""
+        clock = datetime.datetime.fromtimestamp(now, tz=datetime.UTC)
+        outcomes: dict[Key, Outcome] = {}
+        candidates: list[Outcome] = []
+        for key, body in sorted(inputs.policies.items()):
+            outcome = self._prepare(key, body, inputs)
+            (candidates if outcome.spec is not None and outcome.base is not None else []).append(outcome)
+            outcomes[key] = outcome
+        for known in set(self.memory) - set(inputs.policies):
+            del self.memory[known]  # the policy is gone
+
+        active = [o for o in candidates if o.spec is not None and not o.spec.paused]
+        recommendations = await self._recommend(active, inputs, now=clock)
+        planned = self._plan(active, recommendations, inputs, now=now)
+        outcomes.update({outcome.key: outcome for outcome in planned})
+        return outcomes
+
+    # -- step 1 and 2: validate, find the workloads, lint ------------------------------------------
+
+    def _prepare(self, key: Key, body: Mapping[str, Any], inputs: TickInputs) -> Outcome:
+        namespace, name = key
+        generation = (body.get("metadata") or {}).get("generation")
+        policy_spec, problems = validation.validate_spec(body.get("spec"))
+        if policy_spec is None:
+            return Outcome(namespace, name, generation, problems=tuple(str(problem) for problem in problems))
+        target = policy_spec.target_ref
+        base = inputs.workloads.get((namespace, target.kind, target.name))
+        twin_workload = inputs.workloads.get((namespace, target.kind, twin.twin_name(target.name)))
+        if base is None:
+            return Outcome(namespace, name, generation, spec=policy_spec, twin=twin_workload)
+        findings = tuple(compat.lint_workload(base.body, provider=policy_spec.burst.provider))
+        pod_labels = dict((base.template.get("metadata") or {}).get("labels") or {})
+        services = [service.as_object() for service in inputs.services if service.namespace == namespace]
+        findings += tuple(compat.lint_services(services, pod_labels=pod_labels, namespace=namespace))
+        rendered_twin_labels = {**pod_labels, twin.TIER_LABEL: "burst"}
+        missing = compat.services_missing_pods(services, base_labels=pod_labels, burst_labels=rendered_twin_labels)
+        stale = twin_workload is not None and twin.is_stale(
+            twin_workload.body,
+            base=base.body,
+            provider=policy_spec.burst.provider,
+            patch=policy_spec.burst.pod_template_patch,
+        )
+        return Outcome(
+            namespace,
+            name,
+            generation,
+            spec=policy_spec,
+            base=base,
+            twin=twin_workload,
+            twin_stale=stale,
+            findings=findings,
+            services_missing=tuple(missing),
+        )
+
+    # -- step 3: metrics and recommendations -------------------------------------------------------
+
+    async def _recommend(
+        self, outcomes: Sequence[Outcome], inputs: TickInputs, *, now: datetime.datetime
+    ) -> list[recommend.Recommendation]:
+        queries: list[metric_sources.MetricQuery] = []
+        spans: list[tuple[int, int]] = []
+        for outcome in outcomes:
+            assert outcome.spec is not None
+            start = len(queries)
+            queries.extend(
+                metric_sources.MetricQuery(
+                    policy=f"{outcome.namespace}/{outcome.name}",
+                    namespace=outcome.namespace,
+                    target=outcome.spec.target_ref,
+                    metric=metric,
+                )
+                for metric in outcome.spec.metrics
+            )
+            spans.append((start, len(queries)))
+        readings = await self._read(queries)
+        pods_by_workload: dict[tuple[str, str, str], list[objects.PodRecord]] = {}
+        for pod in inputs.pods:
+            pods_by_workload.setdefault(pod.workload, []).append(pod)
+        results = []
+        for outcome, (start, end) in zip(outcomes, spans, strict=True):
+            assert outcome.spec is not None and outcome.base is not None
+            memory = self.memory.setdefault(outcome.key, PolicyMemory())
+            twin_replicas = outcome.twin.replicas if outcome.twin is not None else 0
+            base_pods = [pod for pod in pods_by_workload.get(outcome.base.key, []) if not pod.burst]
+            twin_key = (outcome.namespace, outcome.base.kind, twin.twin_name(outcome.base.name))
+            ready = sum(pod.ready for pod in base_pods) + sum(pod.ready for pod in pods_by_workload.get(twin_key, []))
+            request = recommend.Request(
+                spec=outcome.spec,
+                current=outcome.base.replicas + twin_replicas,
+                ready=ready,
+                readings=tuple(readings[start:end]),
+                pending_pods=tuple(_pending_pod(pod) for pod in base_pods),
+                state=memory.recommend_state,
+            )
+            recommendation = recommend.recommend(request, now=now)
+            memory.recommend_state = recommendation.state
+            results.append(recommendation)
+        return results
+
+    async def _read(self, queries: Sequence[metric_sources.MetricQuery]) -> list[recommend.Reading]:
+        if not queries:
+            return []
+        if self._fetcher is None:
+            failure = fallback.MetricsFailure(
+                "PrometheusUnreachable", "no Prometheus configured: start the operator with --prometheus-url"
+            )
+            return [recommend.Reading(failure=failure) for _ in queries]
+        return await self._fetcher.fetch_all(queries)
+
+    # -- step 4 and 5: one plan for all, then each policy's slice ----------------------------------
+
+    def _plan(
+        self,
+        outcomes: Sequence[Outcome],
+        recommendations: Sequence[recommend.Recommendation],
+        inputs: TickInputs,
+        *,
+        now: float,
+    ) -> list[Outcome]:
+        views = []
+        for outcome, recommendation in zip(outcomes, recommendations, strict=True):
+            assert outcome.spec is not None and outcome.base is not None
+            template_spec = outcome.base.template.get("spec") or {}
+            requests = objects.pod_requests(template_spec)
+            views.append(
+                cluster_snapshot.PolicyView(
+                    namespace=outcome.namespace,
+                    name=outcome.name,
+                    spec=outcome.spec,
+                    base_replicas=outcome.base.replicas,
+                    twin_replicas=outcome.twin.replicas if outcome.twin is not None else 0,
+                    requests=requests,
+                    placement=objects.placement_of(template_spec),
+                    recommended=recommendation.replicas,
+                    eci_compatible=outcome.eci_compatible,
+                    burst_cost_per_second=_price(requests, outcome.spec.pricing).eci_per_second,
+                )
+            )
+        history = self._restore_history(outcomes, views)
+        built, pods = cluster_snapshot.build(
+            nodes=inputs.nodes, pods=inputs.pods, policies=views, history=history, now=now
+        )
+        result = plan.plan(built, now=now)
+        self._history = result.history
+        planned = []
+        for row, (outcome, recommendation, view) in enumerate(zip(outcomes, recommendations, views, strict=True)):
+            planned.append(self._slice(outcome, recommendation, view, pods[row], result, row, now=now))
+        return planned
+
+    def _restore_history(
+        self, outcomes: Sequence[Outcome], views: Sequence[cluster_snapshot.PolicyView]
+    ) -> snapshot.History:
+        """The previous tick's history, checked against what was really applied.
+
+        The core's history assumes its last plan was applied. A move in flight is kept only when its
+        base scale-up is confirmed: applied by this process (``confirm``), or recorded on the base
+        workload (the record is written in the same request as the scale-up, so after a restart it is
+        the truth). A move whose twin was already lowered has completed; one never applied (a failed
+        call, dry-run) is dropped, so an undo can never take away capacity that was never added.
+        """
+        names = tuple(view.key for view in views)
+        history = (self._history or snapshot.History.empty(names)).align(names)
+        drain_moves = history.drain_moves.copy()
+        drain_since = history.drain_since.copy()
+        goal = history.drain_ready_goal.copy()
+        for row, (outcome, view) in enumerate(zip(outcomes, views, strict=True)):
+            assert outcome.base is not None and outcome.spec is not None
+            memory = self.memory.setdefault(outcome.key, PolicyMemory())
+            if not memory.seen:
+                memory.seen = True
+                memory.drain = DrainRecord.from_annotation(outcome.base.annotations.get(apply.DRAIN_ANNOTATION))
+            record = memory.drain
+            if self._dry_run or outcome.spec.dry_run:
+                record = None  # nothing was applied
+            # The record exists only once the scale-up was applied, so it is trusted over a watch that may
+            # lag behind our own write; a twin already lowered means the move has completed.
+            confirmed = record is not None and view.twin_replicas > record.burst_from - record.moves
+            if confirmed and record is not None:
+                drain_moves[row], drain_since[row], goal[row] = record.moves, record.since, record.goal
+            else:
+                memory.drain = None
+                drain_moves[row], drain_since[row], goal[row] = 0, math.nan, 0
+        return dataclasses.replace(history, drain_moves=drain_moves, drain_since=drain_since, drain_ready_goal=goal)
+
+    def confirm(self, key: Key, drain: DrainRecord | None, *, finished: bool) -> None:
+        """Note that a policy's slice was applied: a move it started is in flight; a finished one is not."""
+        memory = self.memory.setdefault(key, PolicyMemory())
+        if drain is not None:
+            memory.drain = drain
+        elif finished:
+            memory.drain = None
+
+    def _slice(
+        self,
+        outcome: Outcome,
+        recommendation: recommend.Recommendation,
+        view: cluster_snapshot.PolicyView,
+        pods: cluster_snapshot.PolicyPods,
+        result: plan.Plan,
+        row: int,
+        *,
+        now: float,
+    ) -> Outcome:
+        assert outcome.spec is not None
+        memory = self.memory.setdefault(outcome.key, PolicyMemory())
+        decision = plan.explain(result, row)
+        drain = None
+        if int(result.moves_started[row]) > 0:
+            # Written on the base atomically with its scale-up, so a restart knows the move is in flight.
+            since = float(result.history.drain_since[row])
+            drain = DrainRecord(
+                moves=int(result.history.drain_moves[row]),
+                since=since if math.isfinite(since) else now,
+                goal=int(result.history.drain_ready_goal[row]),
+                base_from=view.base_replicas,
+                burst_from=view.twin_replicas,
+            )
+        price = _price(view.requests, outcome.spec.pricing)
+        ledger = memory.ledger or cost.CostLedger.start(now)
+        scale_in = max(0, (view.base_replicas + view.twin_replicas) - int(result.desired[row]))
+        ledger = cost.record_moves(ledger, completed_moves=int(result.moves_completed[row]), scale_in=scale_in)
+        ledger = cost.accrue(ledger, now=now, burst_replicas=len(pods.burst_started), price=price)
+        memory.ledger = ledger
+        return dataclasses.replace(
+            outcome,
+            recommendation=recommendation,
+            decision=decision,
+            desired=int(result.desired[row]),
+            base_target=int(result.base[row]),
+            burst_target=int(result.burst[row]),
+            unplaceable=int(result.unplaceable[row]),
+            moves_started=int(result.moves_started[row]),
+            moves_completed=int(result.moves_completed[row]),
+            drain=drain,
+            drain_in_flight=int(result.history.drain_moves[row]),
+            ready_base=pods.base_ready,
+            ready_burst=pods.burst_ready,
+            ledger=ledger,
+            price=price,
+        )
+
+    def restore_ledger(self, key: Key, ledger: cost.CostLedger) -> None:
+        """Continue a policy's cost ledger from its status after a restart (first sight only)."""
+        memory = self.memory.setdefault(key, PolicyMemory())
+        if memory.ledger is None:
+            memory.ledger = ledger
+
+
+def _price(requests: Mapping[str, float], pricing: api.Pricing) -> cost.ReplicaPrice:
+    # Snapshot units: cpu in millicores, memory in bytes.
+    return cost.ReplicaPrice.of(
+        vcpu=requests.get("cpu", 0.0) / 1000.0, gib=requests.get("memory", 0.0) / 2**30, pricing=pricing
+    )
+
+
+def _pending_pod(pod: objects.PodRecord) -> pending.PendingPod:
+    since = pod.unschedulable_since
+    return pending.PendingPod(
+        name=pod.name,
+        phase=pod.phase,
+        deleted=pod.deleting,
+        node_name=pod.node_name or None,
+        scheduled=pod.scheduled,
+        scheduled_reason=pod.scheduled_reason,
+        scheduled_since=None if since is None else datetime.datetime.fromtimestamp(since, tz=datetime.UTC),
+    )
