@@ -356,3 +356,26 @@ def test_kopf_adds_a_finalizer_and_patches_status(apiserver: hosting.ApiServer, 
         eventually(lambda: api.find("BurstPolicy", "web") is None, timeout=20, message="finalizer released")
     assert runner.exception is None, runner.output
     assert handled.is_set()
+
+
+def test_put_replaces_objects_status_and_scale(api: client.RestClient) -> None:
+    created = api.create(objects.deployment("web", replicas=1))
+    replaced = api.replace({**created, "spec": {**created["spec"], "replicas": 2}})
+    assert (replaced["spec"]["replicas"], replaced["metadata"]["generation"]) == (2, 2)
+    with pytest.raises(client.ApiFailure) as stale:
+        api.replace(created)  # carries the old resourceVersion
+    assert stale.value.status == 409
+    scale = api.get("Deployment", "web", subresource="scale")
+    assert scale["status"]["selector"] == "app=web"
+    path = api.path("Deployment", namespace="default", name="web", subresource="scale")
+    api.request("PUT", path, body={**scale, "spec": {"replicas": 5}})
+    assert api.get("Deployment", "web")["spec"]["replicas"] == 5
+    current = api.get("Deployment", "web")
+    api.replace({**current, "status": {"replicas": 5}}, subresource="status")
+    assert api.get("Deployment", "web")["status"] == {"replicas": 5}
+
+
+def test_delayed_requests_are_served_after_the_delay(apiserver: hosting.ApiServer, api: client.RestClient) -> None:
+    fault = apiserver.faults.arm("GET", r"/apis/apps/v1/namespaces/default/deployments", delay=0.2)
+    assert api.list("Deployment", namespace="default") == []
+    assert fault.hits == 1 and fault.remaining == 0
