@@ -270,9 +270,11 @@ class Planner:
             base_pods = [pod for pod in pods_by_workload.get(outcome.base.key, []) if not pod.burst]
             twin_key = (outcome.namespace, outcome.base.kind, twin.twin_name(outcome.base.name))
             ready = sum(pod.ready for pod in base_pods) + sum(pod.ready for pod in pods_by_workload.get(twin_key, []))
+            # Surge replicas of a drain-back move are not extra capacity: they replace burst replicas.
+            surge = record.moves if (record := self._in_flight(outcome)) is not None else 0
             request = recommend.Request(
                 spec=outcome.spec,
-                current=outcome.base.replicas + twin_replicas,
+                current=outcome.base.replicas + twin_replicas - surge,
                 ready=ready,
                 readings=tuple(readings[start:end]),
                 pending_pods=tuple(_pending_pod(pod) for pod in base_pods),
@@ -349,24 +351,29 @@ class Planner:
         drain_moves = history.drain_moves.copy()
         drain_since = history.drain_since.copy()
         goal = history.drain_ready_goal.copy()
-        for row, (outcome, view) in enumerate(zip(outcomes, views, strict=True)):
-            assert outcome.base is not None and outcome.spec is not None
-            memory = self.memory.setdefault(outcome.key, PolicyMemory())
-            if not memory.seen:
-                memory.seen = True
-                memory.drain = DrainRecord.from_annotation(outcome.base.annotations.get(apply.DRAIN_ANNOTATION))
-            record = memory.drain
-            if self._dry_run or outcome.spec.dry_run:
-                record = None  # nothing was applied
-            # The record exists only once the scale-up was applied, so it is trusted over a watch that may
-            # lag behind our own write; a twin already lowered means the move has completed.
-            confirmed = record is not None and view.twin_replicas > record.burst_from - record.moves
-            if confirmed and record is not None:
+        for row, outcome in enumerate(outcomes):
+            record = self._in_flight(outcome)
+            if record is not None:
                 drain_moves[row], drain_since[row], goal[row] = record.moves, record.since, record.goal
             else:
-                memory.drain = None
                 drain_moves[row], drain_since[row], goal[row] = 0, math.nan, 0
         return dataclasses.replace(history, drain_moves=drain_moves, drain_since=drain_since, drain_ready_goal=goal)
+
+    def _in_flight(self, outcome: Outcome) -> DrainRecord | None:
+        """The confirmed drain-back move of a policy, if one is in flight (see ``_restore_history``)."""
+        assert outcome.base is not None and outcome.spec is not None
+        memory = self.memory.setdefault(outcome.key, PolicyMemory())
+        if not memory.seen:
+            memory.seen = True
+            memory.drain = DrainRecord.from_annotation(outcome.base.annotations.get(apply.DRAIN_ANNOTATION))
+        record = memory.drain
+        twin_replicas = outcome.twin.replicas if outcome.twin is not None else 0
+        # The record exists only once the scale-up was applied, so it is trusted over a watch that may
+        # lag behind our own write; a twin already lowered means the move has completed.
+        if record is None or self._dry_run or outcome.spec.dry_run or twin_replicas <= record.burst_from - record.moves:
+            memory.drain = None
+            return None
+        return record
 
     def confirm(self, key: Key, drain: DrainRecord | None, *, finished: bool) -> None:
         """Note that a policy's slice was applied: a move it started is in flight; a finished one is not."""

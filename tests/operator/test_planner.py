@@ -1,0 +1,155 @@
+"""The planning tick with plain data in place of Kopf's indices: validation, lint, plan, drain records."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from burstscaler.cluster import apply, objects
+from burstscaler.operator import planner, status
+
+NOW = 1_800_000_000.0
+VIRTUAL = [("type", "virtual-kubelet")]
+
+
+def node(name: str, *, cpu: str = "4", virtual: bool = False) -> objects.NodeRecord:
+    labels = {"type": "virtual-kubelet"} if virtual else {}
+    body = {
+        "metadata": {"name": name, "labels": labels},
+        "status": {"allocatable": {"cpu": cpu, "memory": "64Gi", "pods": "110"}},
+    }
+    return objects.node_record(body, virtual_labels=VIRTUAL)
+
+
+def workload(
+    name: str = "web", *, replicas: int, annotations: dict[str, str] | None = None, **pod_spec: Any
+) -> planner.Workload:
+    pod_spec.setdefault("containers", [{"name": "c", "resources": {"requests": {"cpu": "1", "memory": "1Gi"}}}])
+    template = {"metadata": {"labels": {"app": name}}, "spec": pod_spec}
+    body = {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": {"name": name, "namespace": "shop", "annotations": annotations or {}},
+        "spec": {"replicas": replicas, "selector": {"matchLabels": {"app": name}}, "template": template},
+    }
+    return planner.Workload(
+        namespace="shop",
+        kind="Deployment",
+        name=name,
+        replicas=replicas,
+        ready=replicas,
+        labels={},
+        annotations=annotations or {},
+        selector=body["spec"]["selector"],
+        template=template,
+        body=body,
+    )
+
+
+def bound_pods(count: int, *, on: str, owner: str = "web") -> list[objects.PodRecord]:
+    pods = []
+    for index in range(count):
+        body = {
+            "metadata": {
+                "name": f"{owner}-{index}",
+                "namespace": "shop",
+                "ownerReferences": [{"kind": "ReplicaSet", "name": f"{owner}-abcde", "controller": True}],
+                "labels": {"pod-template-hash": "abcde"}
+                | ({"burstscaler.io/tier": "burst"} if "burst" in owner else {}),
+            },
+            "spec": {
+                "nodeName": on,
+                "containers": [{"name": "c", "resources": {"requests": {"cpu": "1", "memory": "1Gi"}}}],
+            },
+            "status": {"phase": "Running", "conditions": [{"type": "Ready", "status": "True"}]},
+        }
+        pods.append(objects.pod_record(body))
+    return pods
+
+
+def policy(**spec: Any) -> dict[str, Any]:
+    body_spec = {"targetRef": {"name": "web"}, "minReplicas": 6, "maxReplicas": 20}
+    body_spec.update(spec)
+    return {"metadata": {"name": "web", "namespace": "shop", "generation": 3}, "spec": body_spec}
+
+
+def tick(inputs: planner.TickInputs, planner_: planner.Planner | None = None) -> planner.Outcome:
+    outcomes = asyncio.run((planner_ or planner.Planner(fetcher=None)).tick(inputs, now=NOW))
+    return outcomes[("shop", "web")]
+
+
+def inputs(
+    *, body: dict[str, Any], workloads: list[planner.Workload], pods: list[objects.PodRecord]
+) -> planner.TickInputs:
+    return planner.TickInputs(
+        policies={("shop", "web"): body},
+        workloads={w.key: w for w in workloads},
+        nodes=[node("ecs-1"), node("vk", cpu="1000", virtual=True)],
+        pods=pods,
+    )
+
+
+def test_overflow_goes_to_burst() -> None:
+    outcome = tick(inputs(body=policy(), workloads=[workload(replicas=2)], pods=bound_pods(2, on="ecs-1")))
+    assert (outcome.desired, outcome.base_target, outcome.burst_target) == (6, 4, 2)
+    assert outcome.decision["burst_reason"] == "ecs-full"
+    rendered = status.render(outcome, previous=None, now=NOW)
+    assert rendered["burstReplicas"] == 2
+    bursting = next(c for c in rendered["conditions"] if c["type"] == "Bursting")
+    assert (bursting["status"], bursting["reason"]) == ("True", "EcsFull")
+
+
+def test_invalid_spec_is_reported_not_planned() -> None:
+    outcome = tick(inputs(body=policy(minReplicas=50), workloads=[workload(replicas=2)], pods=[]))
+    assert not outcome.planned
+    ready = status.render(outcome, previous=None, now=NOW)["conditions"][0]
+    assert (ready["type"], ready["status"], ready["reason"]) == ("Ready", "False", "InvalidSpec")
+    assert "minReplicas (50) exceeds maxReplicas (20)" in ready["message"]
+
+
+def test_missing_target_is_a_condition() -> None:
+    outcome = tick(inputs(body=policy(), workloads=[], pods=[]))
+    assert outcome.reason == "target-not-found"
+    message = status.render(outcome, previous=None, now=NOW)["conditions"][0]["message"]
+    assert message == "Deployment shop/web does not exist; create it or fix spec.targetRef"
+
+
+def test_a_template_eci_cannot_run_is_never_burst() -> None:
+    base = workload(replicas=2, volumes=[{"name": "logs", "hostPath": {"path": "/var/log"}}])
+    outcome = tick(inputs(body=policy(), workloads=[base], pods=bound_pods(2, on="ecs-1")))
+    assert (outcome.base_target, outcome.burst_target, outcome.unplaceable) == (4, 0, 2)
+    compatible = next(
+        c for c in status.render(outcome, previous=None, now=NOW)["conditions"] if c["type"] == "EciCompatible"
+    )
+    assert compatible["status"] == "False"
+    assert "use an emptyDir, a cloud disk or a NAS volume instead" in compatible["message"]
+
+
+def test_drain_record_on_the_base_restores_a_move_in_flight_after_a_restart() -> None:
+    record = planner.DrainRecord(moves=2, since=NOW - 30, goal=4, base_from=2, burst_from=4)
+    base = workload(replicas=4, annotations={apply.DRAIN_ANNOTATION: record.to_annotation()})
+    twin = workload("web-burst", replicas=4)
+    pods = bound_pods(2, on="ecs-1") + bound_pods(4, on="vk", owner="web-burst")
+    outcome = tick(inputs(body=policy(minReplicas=6), workloads=[base, twin], pods=pods))
+    # Two of the four base replicas are not Ready yet (only two pods exist): the move waits, burst stays.
+    assert outcome.drain_in_flight == 2
+    assert outcome.burst_target == 4
+    assert outcome.decision["drain_reason"] == "drain-back-waiting-ready"
+
+
+def test_a_move_that_was_never_applied_is_dropped() -> None:
+    # History from a plan that started a move, but nothing confirmed it was applied (dry-run or a failed call).
+    planner_ = planner.Planner(fetcher=None)
+    pods = bound_pods(4, on="ecs-1") + bound_pods(2, on="vk", owner="web-burst")
+    base, twin = workload(replicas=4), workload("web-burst", replicas=2)
+    first = tick(
+        inputs(
+            body=policy(minReplicas=6, drainBack={"stabilizationSeconds": 0, "minBurstSeconds": 0}),
+            workloads=[base, twin],
+            pods=pods,
+        ),
+        planner_,
+    )
+    assert first.burst_target == 2
+    second = tick(inputs(body=policy(minReplicas=6), workloads=[base, twin], pods=pods), planner_)
+    assert second.base_target >= 4, "an unapplied move must never be undone below the real base"
