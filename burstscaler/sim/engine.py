@@ -65,7 +65,7 @@ def simulate(
         "trace_missing_steps": int((~load.observed).sum()),
         **config.as_dict(),
         "base_nodes": settings.base_pool(config, load=load),
-        "base_nodes_source": "given" if config.base_nodes is not None else "auto (ECS/ECI price quantile)",
+        "base_nodes_source": "given" if config.base_nodes is not None else "auto (price ratio vs. node utilisation)",
         "strategies": {entry.name: entry.summary for entry in entries if entry.name not in not_run},
         **({"not_run": not_run} if not_run else {}),
     }

@@ -136,19 +136,24 @@ def auto_capacity(load: traces.StepLoad) -> float:
 def base_pool(settings: Settings, *, load: traces.StepLoad) -> int:
     """burstscaler's fixed ECS pool: ``settings.base_nodes``, or sized by the price ratio.
 
-    A replica slot on ECS is worth paying for when the load needs it at least a fraction ``r`` of
-    the time, where ``r`` is an ECS slot's hourly cost over an ECI replica's: below that, ECI per
-    second is cheaper. The pool holds the replicas needed at the (1 - r) quantile of demand (the
-    newsvendor rule), rounded down to whole nodes. Like static-peak's sizing it looks at the whole
-    trace, so both get the same hindsight.
+    An ECS node is worth paying for when it would be busy enough: its expected utilisation (the
+    time-average of the replicas it would hold, over its slots) must reach ``r``, an ECS slot's hourly
+    cost over an ECI replica's; below that, ECI per second is cheaper for that load. Nodes are added
+    in order (the k-th node holds the demand between (k-1) and k nodes' worth of replicas) while the
+    next one clears ``r`` (the newsvendor rule, in whole nodes). Like static-peak's sizing it looks at
+    the whole trace, so both get the same hindsight.
     """
     if settings.base_nodes is not None:
         return settings.base_nodes
     eci_replica_hour = settings.pod.cpu * settings.eci_per_vcpu_second * 3600
     eci_replica_hour += settings.pod.memory_gib * settings.eci_per_gib_second * 3600
-    slot_hour = settings.node.price_per_hour / settings.slots_per_node
-    ratio = slot_hour / eci_replica_hour if eci_replica_hour > 0 else math.inf
+    slots = settings.slots_per_node
+    ratio = settings.node.price_per_hour / slots / eci_replica_hour if eci_replica_hour > 0 else math.inf
     if ratio >= 1 or not load.observed.any():
         return 0
-    level = float(np.quantile(load.rates[load.observed], 1.0 - ratio))
-    return settings.replicas_for(level) // settings.slots_per_node
+    needed = np.ceil(load.rates[load.observed] / settings.capacity_per_replica - 1e-9)
+    needed = np.clip(needed, settings.min_replicas, settings.max_replicas)
+    nodes = 0
+    while np.mean(np.clip(needed - nodes * slots, 0, slots)) / slots >= ratio:
+        nodes += 1
+    return nodes

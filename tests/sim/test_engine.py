@@ -134,7 +134,7 @@ def test_burstscaler_unserved_within_static_peak_plus_a_tenth_percent(
 
 @pytest.mark.parametrize(
     ("base_nodes", "expected"),
-    [pytest.param(3, 3, id="given"), pytest.param(None, 1, id="auto-by-price-quantile")],
+    [pytest.param(3, 3, id="given"), pytest.param(None, 2, id="auto-by-price-ratio")],
 )
 def test_base_pool(base_nodes: int | None, expected: int) -> None:
     config = factories.config(capacity_per_replica=scenario.CAPACITY_PER_REPLICA, base_nodes=base_nodes)
