@@ -1,8 +1,10 @@
-"""Suite-wide options: the opt-in tier against a real cluster (`pytest --with-cluster`)."""
+"""Suite-wide fixtures and options: the real Prometheus, and the opt-in tier against a real cluster."""
 
 from __future__ import annotations
 
 import pytest
+
+from tests.fixtures.prometheus import prometheus_server  # noqa: F401  (the real Prometheus, for every tier)
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:

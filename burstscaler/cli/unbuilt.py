@@ -10,11 +10,6 @@ def _not_built(command: str, issue: int) -> None:
     raise typer.Exit(code=2)
 
 
-def simulate() -> None:
-    """Simulate strategies on a load trace (not built yet)."""
-    _not_built("simulate", 6)
-
-
 def report() -> None:
     """Build a cost report from Prometheus (not built yet)."""
     _not_built("report", 6)

@@ -55,7 +55,8 @@ def register(registry: kopf.OperatorRegistry, runtime: Runtime) -> None:
         settings.persistence.progress_storage = kopf.AnnotationsProgressStorage(prefix="burstscaler.io")
         settings.persistence.diffbase_storage = kopf.AnnotationsDiffBaseStorage(prefix="burstscaler.io")
         settings.persistence.finalizer = "burstscaler.io/finalizer"
-        settings.posting.enabled = False  # we post our own Events, when decisions change
+        # We post our own Events when decisions change; of Kopf's log lines, only errors become Events.
+        settings.posting.level = logging.ERROR
         settings.peering.name = config.peering_name
         settings.peering.standalone = config.standalone
         settings.peering.priority = config.priority
@@ -63,35 +64,35 @@ def register(registry: kopf.OperatorRegistry, runtime: Runtime) -> None:
         settings.watching.server_timeout = 300
         settings.networking.request_timeout = 60
 
-    @kopf.index("nodes", registry=registry)
+    @kopf.index("nodes", id="burstscaler_nodes", registry=registry)
     def burstscaler_nodes(name: str, body: kopf.Body, **_: Any) -> dict[str, objects.NodeRecord]:
         return {name: objects.node_record(body, virtual_labels=config.virtual_node_labels)}
 
-    @kopf.index("pods", registry=registry)
+    @kopf.index("pods", id="burstscaler_pods", registry=registry)
     def burstscaler_pods(namespace: str | None, name: str, body: kopf.Body, **_: Any) -> dict[tuple[str, str], Any]:
         return {(str(namespace), name): objects.pod_record(body)}
 
-    @kopf.index("deployments", registry=registry)
+    @kopf.index("deployments", id="burstscaler_deployments", registry=registry)
     def burstscaler_deployments(namespace: str | None, name: str, body: kopf.Body, **_: Any) -> dict[Any, Any]:
         return {(str(namespace), "Deployment", name): _workload(body, kind="Deployment")}
 
-    @kopf.index("statefulsets", registry=registry)
+    @kopf.index("statefulsets", id="burstscaler_statefulsets", registry=registry)
     def burstscaler_statefulsets(namespace: str | None, name: str, body: kopf.Body, **_: Any) -> dict[Any, Any]:
         return {(str(namespace), "StatefulSet", name): _workload(body, kind="StatefulSet")}
 
-    @kopf.index("services", registry=registry)
+    @kopf.index("services", id="burstscaler_services", registry=registry)
     def burstscaler_services(namespace: str | None, name: str, spec: kopf.Spec, **_: Any) -> dict[Any, Any]:
         selector = dict(spec.get("selector") or {})
         service = planner.Service(str(namespace), name, str(spec.get("type", "ClusterIP")), selector)
         return {(str(namespace), name): service}
 
-    @kopf.index(GROUP, VERSION, PLURAL, registry=registry)
+    @kopf.index(GROUP, VERSION, PLURAL, id="burstscaler_policies", registry=registry)
     def burstscaler_policies(namespace: str | None, name: str, body: kopf.Body, **_: Any) -> dict[Any, Any]:
         return {(str(namespace), name): {"metadata": dict(body.metadata), "spec": dict(body.spec)}}
 
-    @kopf.timer(GROUP, VERSION, PLURAL, interval=config.tick_seconds, registry=registry)
+    @kopf.timer(GROUP, VERSION, PLURAL, id="tick", interval=config.tick_seconds, registry=registry)
     async def tick(namespace: str | None, name: str, body: kopf.Body, patch: kopf.Patch, **kwargs: Any) -> None:
-        # Kopf passes every index by its function's name.
+        # Kopf passes every index as a keyword argument named by its id.
         def collect() -> planner.TickInputs:
             workloads = {**_first(kwargs["burstscaler_deployments"]), **_first(kwargs["burstscaler_statefulsets"])}
             return planner.TickInputs(
@@ -112,7 +113,7 @@ def register(registry: kopf.OperatorRegistry, runtime: Runtime) -> None:
         await _act(runtime, outcome, policy_uid=str(body.metadata.uid or ""))
         _write_status(runtime, outcome, body=body, patch=patch, now=now)
 
-    @kopf.on.delete(GROUP, VERSION, PLURAL, registry=registry)
+    @kopf.on.delete(GROUP, VERSION, PLURAL, id="hand_back", registry=registry)
     async def hand_back(
         namespace: str | None, name: str, spec: kopf.Spec, started: datetime.datetime, **_: Any
     ) -> None:

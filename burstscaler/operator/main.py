@@ -65,8 +65,7 @@ def run(config: operator_config.OperatorConfig) -> None:
             clusterwide=not config.namespaces,
             namespaces=config.namespaces,
             liveness_endpoint=config.liveness_endpoint,
-            peering_name=config.peering_name,
-            priority=config.priority,
+            # peering_name is set in the startup handler: passing it here would make peering mandatory.
         )
     finally:
         if fetcher is not None:

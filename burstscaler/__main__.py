@@ -1,0 +1,5 @@
+"""`python -m burstscaler`: the same as the `burstscaler` command."""
+
+from burstscaler import cli
+
+cli.main()
