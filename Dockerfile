@@ -1,3 +1,4 @@
+# syntax=docker/dockerfile:1
 # burstscaler operator image: `docker build -t burstscaler:0.1.0 .`
 #
 # Stage 1 builds wheels: burstscaler's own, from this repository, and those of its dependencies,
