@@ -75,8 +75,10 @@ def conditions(outcome: planner.Outcome) -> list[tuple[str, str, str, str]]:
     decision = outcome.decision
     burst_reason = str(decision.get("burst_reason", "steady"))
     if outcome.burst_target > 0:
-        message = f"{outcome.burst_target} replica(s) on the virtual node ({burst_reason})"
-        result.append(("Bursting", "True", camel(burst_reason), message))
+        # A steady burst still has a cause: the headline reason (ECS full, a base cap...) says which.
+        why = burst_reason if burst_reason != "steady" else str(decision.get("reason", "steady"))
+        message = f"{outcome.burst_target} replica(s) on the virtual node ({why})"
+        result.append(("Bursting", "True", camel(why), message))
     else:
         result.append(("Bursting", "False", "NotBursting", "every replica runs on ECS"))
     if outcome.drain_in_flight:
