@@ -57,4 +57,4 @@ def _cell(key: str, value: Any) -> str:
         return f"{value:,.2f}"
     if key.endswith("_seconds") or key in ("drain_back_moves", "policies") or key.startswith("peak_"):
         return f"{value:,.0f}"
-    return f"{value:,.1f}"
+    return f"{value:,.2f}"  # means: a policy that bursts rarely still shows a non-zero burst mean
