@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 from typing import Annotated
 
 import typer
@@ -41,6 +42,21 @@ def run(
     peering_name: Annotated[
         str, typer.Option(envvar="BURSTSCALER_PEERING_NAME", help="Kopf peering object for leader election.")
     ] = "burstscaler",
+    priority: Annotated[
+        int | None,
+        typer.Option(
+            envvar="BURSTSCALER_PRIORITY",
+            help="Peering priority (the highest leads); default: random per process, so replicas never tie.",
+        ),
+    ] = None,
+    virtual_node_label: Annotated[
+        list[str] | None,
+        typer.Option(
+            envvar="BURSTSCALER_VIRTUAL_NODE_LABELS",
+            help="key=value label marking a virtual node (repeat); default: type=virtual-kubelet. Nodes with a "
+            "virtual-kubelet.io/* taint are virtual too.",
+        ),
+    ] = None,
     liveness: Annotated[
         str, typer.Option(envvar="BURSTSCALER_LIVENESS", help="Liveness endpoint URL; empty to disable.")
     ] = "http://0.0.0.0:8080/healthz",
@@ -62,6 +78,13 @@ def run(
     if log_format not in ("text", "json"):
         typer.echo(f"--log-format must be text or json, got {log_format!r}", err=True)
         raise typer.Exit(code=2)
+    labels = []
+    for text in virtual_node_label or ["type=virtual-kubelet"]:
+        key, equals, value = text.partition("=")
+        if not equals or not key:
+            typer.echo(f"--virtual-node-label must be key=value, got {text!r}", err=True)
+            raise typer.Exit(code=2)
+        labels.append((key, value))
     main.run(
         config.OperatorConfig(
             prometheus=config.PrometheusConfig(
@@ -75,6 +98,8 @@ def run(
             namespaces=tuple(namespace or ()),
             standalone=standalone,
             peering_name=peering_name,
+            priority=priority if priority is not None else random.SystemRandom().randrange(1, 2**31),
+            virtual_node_labels=tuple(labels),
             liveness_endpoint=liveness or None,
             metrics_port=metrics_port or None,
             log_format=log_format,

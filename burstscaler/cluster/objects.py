@@ -49,17 +49,13 @@ class PodRecord:
     requests: Mapping[str, float]
     owner_kind: str  # Deployment | StatefulSet | "" (other or none)
     owner_name: str
+    workload: tuple[str, str, str]  # (namespace, kind, name) of the owning workload; computed once
     burst: bool  # carries burstscaler.io/tier=burst
     started: float | None  # seconds since the epoch (startTime, else creationTimestamp)
     unschedulable_since: float | None  # PodScheduled=False/Unschedulable since (seconds), else None
     scheduled: bool | None = None  # PodScheduled condition status (None: no condition yet)
     scheduled_reason: str | None = None
     placement: eligibility.PodPlacement | None = None  # kept only while the pod is unbound
-
-    @property
-    def workload(self) -> tuple[str, str, str]:
-        """(namespace, kind, name) of the workload that owns the pod."""
-        return (self.namespace, self.owner_kind, self.owner_name)
 
     @property
     def terminal(self) -> bool:
@@ -168,6 +164,7 @@ def pod_record(body: Mapping[str, Any]) -> PodRecord:
         requests=pod_requests(spec),
         owner_kind=owner_kind,
         owner_name=owner_name,
+        workload=(str(metadata.get("namespace", "default")), owner_kind, owner_name),
         burst=labels.get(TIER_LABEL) == "burst",
         started=timestamp(status.get("startTime") or metadata.get("creationTimestamp")),
         unschedulable_since=unschedulable_since,

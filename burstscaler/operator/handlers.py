@@ -59,6 +59,8 @@ def register(registry: kopf.OperatorRegistry, runtime: Runtime) -> None:
         settings.posting.level = logging.ERROR
         settings.peering.name = config.peering_name
         settings.peering.standalone = config.standalone
+        # With peering on, a replica waits to see the peering object before acting: never two leaders.
+        settings.peering.mandatory = not config.standalone
         settings.peering.priority = config.priority
         settings.peering.clusterwide = not config.namespaces
         settings.watching.server_timeout = 300
@@ -152,6 +154,7 @@ def _workload(body: kopf.Body, *, kind: str) -> planner.Workload:
         selector=dict(spec_.get("selector") or {}),
         template=dict(spec_.get("template") or {}),
         body={"apiVersion": "apps/v1", "kind": kind, "metadata": dict(metadata), "spec": dict(spec_)},
+        generation=metadata.get("generation"),
     )
 
 

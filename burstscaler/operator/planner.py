@@ -45,6 +45,7 @@ class Workload:
     selector: Mapping[str, Any]
     template: Mapping[str, Any]
     body: Mapping[str, Any]  # the object without status, for rendering the twin
+    generation: int | None = None  # metadata.generation: caches of template-derived results key on it
 
     @property
     def key(self) -> tuple[str, str, str]:
@@ -180,6 +181,11 @@ class Planner:
     def __init__(self, *, fetcher: metric_sources.Fetcher | None, dry_run: bool = False) -> None:
         self._fetcher = fetcher
         self._dry_run = dry_run
+        # Validation and linting depend only on a spec or a template, which change only with their
+        # object's generation: at 1,000 policies, redoing them every tick costs most of the tick.
+        self._specs: dict[tuple[Key, int], tuple[api.BurstPolicySpec | None, tuple[str, ...]]] = {}
+        self._lints: dict[tuple[tuple[str, str, str], int, str], tuple[compat.Finding, ...]] = {}
+        self._hashes: dict[tuple[tuple[str, str, str], int, Key, int], str] = {}
         self.memory: dict[Key, PolicyMemory] = {}
         self._history: snapshot.History | None = None
 
@@ -206,25 +212,23 @@ class Planner:
     def _prepare(self, key: Key, body: Mapping[str, Any], inputs: TickInputs) -> Outcome:
         namespace, name = key
         generation = (body.get("metadata") or {}).get("generation")
-        policy_spec, problems = validation.validate_spec(body.get("spec"))
+        policy_spec, problems = self._validate(key, generation, body.get("spec"))
         if policy_spec is None:
-            return Outcome(namespace, name, generation, problems=tuple(str(problem) for problem in problems))
+            return Outcome(namespace, name, generation, problems=problems)
         target = policy_spec.target_ref
         base = inputs.workloads.get((namespace, target.kind, target.name))
         twin_workload = inputs.workloads.get((namespace, target.kind, twin.twin_name(target.name)))
         if base is None:
             return Outcome(namespace, name, generation, spec=policy_spec, twin=twin_workload)
-        findings = tuple(compat.lint_workload(base.body, provider=policy_spec.burst.provider))
+        findings = self._lint(base, provider=policy_spec.burst.provider)
         pod_labels = dict((base.template.get("metadata") or {}).get("labels") or {})
         services = [service.as_object() for service in inputs.services if service.namespace == namespace]
         findings += tuple(compat.lint_services(services, pod_labels=pod_labels, namespace=namespace))
         rendered_twin_labels = {**pod_labels, twin.TIER_LABEL: "burst"}
         missing = compat.services_missing_pods(services, base_labels=pod_labels, burst_labels=rendered_twin_labels)
-        stale = twin_workload is not None and twin.is_stale(
-            twin_workload.body,
-            base=base.body,
-            provider=policy_spec.burst.provider,
-            patch=policy_spec.burst.pod_template_patch,
+        stale = twin_workload is not None and (
+            (twin_workload.annotations.get(twin.SOURCE_HASH_ANNOTATION))
+            != self._source_hash(base, key=key, generation=generation, spec=policy_spec)
         )
         return Outcome(
             namespace,
@@ -237,6 +241,39 @@ class Planner:
             findings=findings,
             services_missing=tuple(missing),
         )
+
+    def _validate(
+        self, key: Key, generation: int | None, document: Any
+    ) -> tuple[api.BurstPolicySpec | None, tuple[str, ...]]:
+        cached = self._specs.get((key, generation)) if generation is not None else None
+        if cached is None:
+            model, problems = validation.validate_spec(document)
+            cached = (model, tuple(str(problem) for problem in problems))
+            if generation is not None:
+                self._specs = {k: v for k, v in self._specs.items() if k[0] != key}
+                self._specs[(key, generation)] = cached
+        return cached
+
+    def _lint(self, base: Workload, *, provider: str) -> tuple[compat.Finding, ...]:
+        if base.generation is None:
+            return tuple(compat.lint_workload(base.body, provider=provider))
+        cache_key = (base.key, base.generation, provider)
+        if cache_key not in self._lints:
+            self._lints = {k: v for k, v in self._lints.items() if k[0] != base.key}
+            self._lints[cache_key] = tuple(compat.lint_workload(base.body, provider=provider))
+        return self._lints[cache_key]
+
+    def _source_hash(self, base: Workload, *, key: Key, generation: int | None, spec: api.BurstPolicySpec) -> str:
+        def compute() -> str:
+            return twin.source_hash(base.body, provider=spec.burst.provider, patch=spec.burst.pod_template_patch)
+
+        if base.generation is None or generation is None:
+            return compute()
+        cache_key = (base.key, base.generation, key, generation)
+        if cache_key not in self._hashes:
+            self._hashes = {k: v for k, v in self._hashes.items() if k[2] != key}
+            self._hashes[cache_key] = compute()
+        return self._hashes[cache_key]
 
     # -- step 3: metrics and recommendations -------------------------------------------------------
 
@@ -277,7 +314,7 @@ class Planner:
                 current=outcome.base.replicas + twin_replicas - surge,
                 ready=ready,
                 readings=tuple(readings[start:end]),
-                pending_pods=tuple(_pending_pod(pod) for pod in base_pods),
+                pending_pods=tuple(_pending_pod(pod) for pod in base_pods if not pod.node_name),
                 state=memory.recommend_state,
             )
             recommendation = recommend.recommend(request, now=now)

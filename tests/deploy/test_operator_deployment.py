@@ -94,11 +94,6 @@ def test_two_replicas_peered_not_standalone() -> None:
     assert pdb["spec"]["selector"] == DEPLOYMENT["spec"]["selector"] and pdb["spec"]["minAvailable"] == 1
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="Kopf pauses every peer that ties on priority, and `burstscaler run` has no --priority: "
-    "both replicas run at priority 0 and both pause (docs/user-guide.md, 'Two replicas')",
-)
 def test_replicas_get_distinct_peering_priorities() -> None:
     # Kopf's documented remedy is a random priority per process; the option must not default to a constant.
     option = OPTIONS.get("BURSTSCALER_PRIORITY")

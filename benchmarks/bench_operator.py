@@ -1,0 +1,260 @@
+"""Benchmarks of the operator's planning tick at cluster scale, and of its reaction time end to end.
+
+``scale``: 5,000 nodes and 50,000 pods turned into index records exactly as the Kopf indexers do
+(``cluster.objects.node_record`` / ``pod_record`` from API-shaped dicts), 1,000 BurstPolicies over
+1,000 Deployments, then the planner's tick (validation, lint, recommendation, snapshot, one core
+call) run repeatedly. Prints the records' memory (tracemalloc and RSS growth), the tick's
+median/min/max, and RSS after every round of ticks (it must stay flat: nothing accumulates).
+
+``reaction``: the real operator process (``burstscaler run``, default 5 s tick) against the KMock API
+emulator with the cluster actor and a real Prometheus; a load step is pushed to Prometheus (queryable
+at once) and the time until the twin's spec.replicas changes is measured, ``--runs`` times.
+
+Run: ``python benchmarks/bench_operator.py scale`` and ``python benchmarks/bench_operator.py reaction``
+(``--json`` for one JSON object). Not a test: nothing here asserts a time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import pathlib
+import resource
+import statistics
+import sys
+import tempfile
+import time
+import tracemalloc
+from typing import Any
+
+REPO = pathlib.Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from burstscaler.cluster import objects  # noqa: E402
+from burstscaler.operator import planner  # noqa: E402
+
+NOW = 1_800_000_000.0
+VIRTUAL = (("type", "virtual-kubelet"),)
+
+
+def _rss_mib() -> float:
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def _node(index: int) -> dict[str, Any]:
+    return {
+        "metadata": {"name": f"ecs-{index}", "labels": {"pool": f"pool-{index % 4}"}},
+        "spec": {},
+        "status": {
+            "allocatable": {"cpu": "15890m", "memory": "60Gi", "pods": "110", "ephemeral-storage": "100Gi"},
+            "conditions": [{"type": "Ready", "status": "True"}],
+        },
+    }
+
+
+def _template(app: str, *, cpu: str, memory: str) -> dict[str, Any]:
+    return {
+        "metadata": {"labels": {"app": app}},
+        "spec": {
+            "containers": [{"name": "app", "image": "app:1", "resources": {"requests": {"cpu": cpu, "memory": memory}}}]
+        },
+    }
+
+
+def _pod(index: int, *, app: str, node: str, template: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "metadata": {
+            "name": f"{app}-abcde-{index}",
+            "namespace": "default",
+            "labels": {"app": app, "pod-template-hash": "abcde"},
+            "ownerReferences": [{"kind": "ReplicaSet", "name": f"{app}-abcde", "controller": True}],
+            "creationTimestamp": "2026-11-27T00:00:00Z",
+        },
+        "spec": {"nodeName": node, **template["spec"]},
+        "status": {"phase": "Running", "conditions": [{"type": "Ready", "status": "True"}]},
+    }
+
+
+def scale(*, nodes: int, pods: int, policies: int, ticks: int, rounds: int) -> dict[str, Any]:
+    """Index records for a large cluster, then the planner's tick, with memory over rounds."""
+    rss_start = _rss_mib()
+    tracemalloc.start()
+    node_records = [objects.node_record(_node(i), virtual_labels=VIRTUAL) for i in range(nodes)]
+    node_records.append(
+        objects.node_record({"metadata": {"name": "vk", "labels": {"type": "virtual-kubelet"}}}, virtual_labels=VIRTUAL)
+    )
+    workloads: dict[tuple[str, str, str], planner.Workload] = {}
+    bodies: dict[planner.Key, dict[str, Any]] = {}
+    pod_records = []
+    per_app = max(1, pods // policies)
+    for p in range(policies):
+        app = f"app-{p}"
+        template = _template(app, cpu=f"{250 * (1 + p % 4)}m", memory=f"{256 * (1 + p % 3)}Mi")
+        body = {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": app, "namespace": "default"}}
+        body["spec"] = {"replicas": per_app, "selector": {"matchLabels": {"app": app}}, "template": template}
+        workloads[("default", "Deployment", app)] = planner.Workload(
+            namespace="default",
+            kind="Deployment",
+            name=app,
+            replicas=per_app,
+            ready=per_app,
+            labels={},
+            annotations={},
+            selector=body["spec"]["selector"],
+            template=template,
+            body=body,
+        )
+        bodies[("default", app)] = {
+            "metadata": {"name": app, "namespace": "default", "generation": 1},
+            "spec": {
+                "targetRef": {"name": app},
+                "minReplicas": per_app + p % 7,
+                "maxReplicas": per_app * 4,
+                "priority": p % 5,
+            },
+        }
+        for i in range(per_app):
+            node = f"ecs-{(p * per_app + i) % nodes}"
+            pod_records.append(objects.pod_record(_pod(i, app=app, node=node, template=template)))
+    traced_records, _ = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    rss_records = _rss_mib()
+    inputs = planner.TickInputs(policies=bodies, workloads=workloads, nodes=node_records, pods=pod_records)
+    planner_ = planner.Planner(fetcher=None)
+    times: list[float] = []
+    rss_over_time = []
+    for round_ in range(rounds):
+        for tick in range(ticks):
+            started = time.perf_counter()
+            asyncio.run(planner_.tick(inputs, now=NOW + 5 * (round_ * ticks + tick)))
+            times.append((time.perf_counter() - started) * 1000)
+        rss_over_time.append(round(_rss_mib(), 1))
+    return {
+        "nodes": nodes,
+        "pods": len(pod_records),
+        "policies": policies,
+        "records_traced_mib": round(traced_records / 2**20, 1),
+        "rss_start_mib": round(rss_start, 1),
+        "rss_after_records_mib": round(rss_records, 1),
+        "tick_median_ms": round(statistics.median(times), 1),
+        "tick_min_ms": round(min(times), 1),
+        "tick_max_ms": round(max(times), 1),
+        "rss_after_each_round_mib": rss_over_time,
+        "ticks": len(times),
+    }
+
+
+def reaction(*, runs: int, tick_seconds: float) -> dict[str, Any]:
+    """Seconds from a load step queryable in Prometheus to the twin's spec.replicas changing."""
+    import yaml
+
+    from tests.e2e.harness import actor, client, hosting, waiting
+    from tests.e2e.harness import objects as e2e_objects
+    from tests.e2e.operator_process import OperatorProcess
+    from tests.fixtures.prometheus import PrometheusServer
+
+    workdir = pathlib.Path(tempfile.mkdtemp(prefix="bench-reaction-"))
+    prometheus = PrometheusServer(workdir / "prometheus")
+    prometheus.start()
+    results: list[float] = []
+    with hosting.ApiServer(directory=workdir / "api") as server:
+        server.install_crd(yaml.safe_load((REPO / "crds" / "burstpolicy.yaml").read_text()))
+        api = client.RestClient(server.url)
+        api.create(e2e_objects.ecs_node("ecs-1", cpu="2", memory="8Gi"))
+        api.create(e2e_objects.virtual_node())
+        api.create(e2e_objects.deployment("web", replicas=4, cpu="500m"))
+        cluster = actor.ClusterActor(
+            api=client.RestClient(server.url), startup_delay={"ecs": 0.5, "virtual": 0.5}
+        ).start()
+        prometheus.push_now("rps", 40, {"app": "web"})
+        policy = e2e_objects.burst_policy(
+            "web",
+            target="web",
+            minReplicas=1,
+            maxReplicas=100,
+            metrics=[
+                {
+                    "prometheus": {
+                        "query": 'sum(rps{app="web"})',
+                        "target": {"type": "AverageValue", "averageValue": "10"},
+                    }
+                }
+            ],
+            behavior={
+                "scaleDown": {"stabilizationWindowSeconds": 0},
+                "scaleUp": {"policies": [{"type": "Pods", "value": 100, "periodSeconds": 1}]},
+            },
+        )
+        api.create(policy)
+        operator = OperatorProcess(
+            kubeconfig=server.kubeconfig,
+            log_path=workdir / "operator.log",
+            prometheus_url=prometheus.url,
+            tick_seconds=tick_seconds,
+        ).start()
+        try:
+            waiting.eventually(
+                lambda: api.get("BurstPolicy", "web").get("status", {}).get("desiredReplicas") == 4, timeout=60
+            )
+            for run in range(runs):
+                burst = 5 + run % 3  # alternate between 9, 10 and 11 replicas, always above ECS room
+                before = (api.find("Deployment", "web-burst") or {}).get("spec", {}).get("replicas", 0)
+                target_rps = (4 + burst) * 10
+                pushed = time.monotonic()
+                prometheus.push_now("rps", target_rps, {"app": "web"})
+                waiting.eventually(
+                    lambda b=before: (
+                        (api.find("Deployment", "web-burst") or {}).get("spec", {}).get("replicas", 0) != b
+                    ),
+                    timeout=60,
+                    interval=0.02,
+                )
+                results.append(time.monotonic() - pushed)
+                time.sleep(tick_seconds * 1.5)
+        finally:
+            operator.stop()
+            cluster.stop()
+            prometheus.stop()
+    return {
+        "runs": runs,
+        "tick_seconds": tick_seconds,
+        "reaction_median_s": round(statistics.median(results), 2),
+        "reaction_min_s": round(min(results), 2),
+        "reaction_max_s": round(max(results), 2),
+        "samples_s": [round(value, 2) for value in results],
+    }
+
+
+def main() -> None:
+    """Command line: `scale` or `reaction`, table or --json."""
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("which", choices=["scale", "reaction"])
+    parser.add_argument("--json", action="store_true")
+    parser.add_argument("--nodes", type=int, default=5000)
+    parser.add_argument("--pods", type=int, default=50000)
+    parser.add_argument("--policies", type=int, default=1000)
+    parser.add_argument("--ticks", type=int, default=5)
+    parser.add_argument("--rounds", type=int, default=4)
+    parser.add_argument("--runs", type=int, default=10)
+    parser.add_argument("--tick-seconds", type=float, default=5.0)
+    args = parser.parse_args()
+    if args.which == "scale":
+        result = scale(nodes=args.nodes, pods=args.pods, policies=args.policies, ticks=args.ticks, rounds=args.rounds)
+    else:
+        result = reaction(runs=args.runs, tick_seconds=args.tick_seconds)
+    if args.json:
+        print(json.dumps(result))
+        return
+    command = "python benchmarks/bench_operator.py " + " ".join(sys.argv[1:])
+    print(f"# {command}")
+    for key, value in result.items():
+        print(f"{key:28} {value}")
+
+
+if __name__ == "__main__":
+    main()
