@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import typer
 
-from burstscaler.cli import crd, lint, run, simulate, unbuilt
+from burstscaler.cli import crd, lint, report, run, simulate
 
 app = typer.Typer(
     name="burstscaler",
@@ -19,7 +19,7 @@ app = typer.Typer(
 )
 app.command("run", help="Run the operator against the current cluster (Kopf).")(run.run)
 app.command("simulate", help="Replay a load trace and compare burstscaler with baseline strategies.")(simulate.simulate)
-app.command("report", help="Cost report from the operator's burstscaler_* metrics in Prometheus.")(unbuilt.report)
+app.command("report", help="Cost report from the operator's burstscaler_* metrics in Prometheus.")(report.report)
 app.command("lint", help="Validate BurstPolicy YAML files offline; exit 1 when any has problems.")(lint.lint)
 app.command("crd", help="Print the BurstPolicy CustomResourceDefinition generated from the API models.")(crd.crd)
 

@@ -285,6 +285,16 @@ def _restore_ledger(runtime: Runtime, key: planner.Key, body_status: Mapping[str
     except (TypeError, ValueError):
         return  # an unreadable status starts a fresh ledger
     runtime.ticker.planner.restore_ledger(key, ledger)
+    # What the status holds was exported by the previous process: counting it again would double it.
+    # (A fresh process's counters start at zero; Prometheus' increase() handles that reset.)
+    namespace, name = key
+    for series, total in (
+        ("vcpu", ledger.eci_vcpu_seconds),
+        ("gib", ledger.eci_gib_seconds),
+        ("cost", ledger.eci_cost),
+        ("savings", ledger.drain_back_savings),
+    ):
+        runtime.exported[(namespace, name, series)] = total
 
 
 def _aware(moment: datetime.datetime) -> datetime.datetime:

@@ -64,7 +64,7 @@ def render_html(report: cluster_report.ClusterReport) -> str:
         '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
         f"<title>burstscaler report: {html.escape(report.title)}</title>"
         # The simulation report's style, so the two reports read alike.
-        f"<style>{htmlpage._STYLE}</style></head>"
+        f"<style>{htmlpage.STYLE}</style></head>"
         f"<body>\n{body}\n</body></html>\n"
     )
 

@@ -19,7 +19,7 @@ CHART_POINTS = 1200
 _BASE_COLOR, _BURST_COLOR, _LOAD_COLOR = "#4C78A8", "#F58518", "#222222"
 _STRATEGY_COLORS = ("#4C78A8", "#E45756", "#F58518", "#54A24B", "#B279A2", "#9D755D")
 
-_STYLE = """
+STYLE = """
 body { font-family: sans-serif; margin: 24px; color: #222; max-width: 980px; }
 table { border-collapse: collapse; margin: 8px 0 20px; font-size: 13px; }
 th, td { border-bottom: 1px solid #ddd; padding: 4px 8px; text-align: right; }
@@ -46,7 +46,7 @@ def render_html(report: simulation.SimulationReport) -> str:
     body = "\n".join(sections)
     return (
         '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
-        f"<title>burstscaler simulation: {html.escape(report.title)}</title><style>{_STYLE}</style></head>"
+        f"<title>burstscaler simulation: {html.escape(report.title)}</title><style>{STYLE}</style></head>"
         f"<body>\n{body}\n</body></html>\n"
     )
 
