@@ -108,6 +108,7 @@ def scale(*, nodes: int, pods: int, policies: int, ticks: int, rounds: int) -> d
             selector=body["spec"]["selector"],
             template=template,
             body=body,
+            generation=1,
         )
         bodies[("default", app)] = {
             "metadata": {"name": app, "namespace": "default", "generation": 1},
