@@ -29,6 +29,27 @@ _MAX_INT32 = 2**31 - 1
 LimitCondition = Literal["DesiredWithinRange", "ScaleUpLimit", "TooManyReplicas", "ScaleDownLimit", "TooFewReplicas"]
 
 
+#: Effective rules by the identity of their (immutable) ``spec.Behavior``; see ``effective_rules``.
+_EFFECTIVE: dict[int, tuple[spec.Behavior, spec.ScalingRules, spec.ScalingRules]] = {}
+_EFFECTIVE_SIZE = 4096
+
+
+def effective_rules(behavior: spec.Behavior) -> tuple[spec.ScalingRules, spec.ScalingRules]:
+    """``(behavior.effective_scale_up, behavior.effective_scale_down)``, computed once per object.
+
+    Filling in the defaults copies pydantic models, and a tick needs the rules several times for
+    every policy. Spec models are frozen, so the rules of one object never change; the entry keeps
+    the object alive, so its id cannot be reused while it is cached.
+    """
+    entry = _EFFECTIVE.get(id(behavior))
+    if entry is None or entry[0] is not behavior:
+        if len(_EFFECTIVE) >= _EFFECTIVE_SIZE:
+            _EFFECTIVE.clear()  # specs come and go with edits: bound the memory, recomputing is cheap
+        entry = (behavior, behavior.effective_scale_up, behavior.effective_scale_down)
+        _EFFECTIVE[id(behavior)] = entry
+    return entry[1], entry[2]
+
+
 @dataclasses.dataclass(frozen=True)
 class TimedRecommendation:
     """A raw (pre-stabilization) recommendation and when it was made."""
@@ -152,13 +173,14 @@ def limit(
     """Cap the change from ``current`` to ``desired`` by the policies, then by min/max."""
     if desired > current:
         # Recent scale-ups can use up the whole allowance: then hold, never shrink on the way up.
-        up_limit = max(scale_up_limit(behavior.effective_scale_up, current=current, history=history, now=now), current)
+        up_rules = effective_rules(behavior)[0]
+        up_limit = max(scale_up_limit(up_rules, current=current, history=history, now=now), current)
         if up_limit < max_replicas and desired > up_limit:
             return Limited(up_limit, "ScaleUpLimit")
         if up_limit >= max_replicas and desired > max_replicas:
             return Limited(max_replicas, "TooManyReplicas")
     elif desired < current:
-        rules = behavior.effective_scale_down
+        rules = effective_rules(behavior)[1]
         down_limit = min(scale_down_limit(rules, current=current, history=history, now=now), current)
         if down_limit > min_replicas and desired < down_limit:
             return Limited(down_limit, "ScaleDownLimit")
@@ -178,9 +200,9 @@ def record_scale(
     if new == previous:
         return history
     if new > previous:
-        events = _store(history.scale_up_events, new - previous, rules=behavior.effective_scale_up, now=now)
+        events = _store(history.scale_up_events, new - previous, rules=effective_rules(behavior)[0], now=now)
         return dataclasses.replace(history, scale_up_events=events)
-    events = _store(history.scale_down_events, previous - new, rules=behavior.effective_scale_down, now=now)
+    events = _store(history.scale_down_events, previous - new, rules=effective_rules(behavior)[1], now=now)
     return dataclasses.replace(history, scale_down_events=events)
 
 
@@ -213,7 +235,7 @@ def normalize(
 
     The new history holds the raw recommendation and, when the count changes, the scale event.
     """
-    up, down = behavior.effective_scale_up, behavior.effective_scale_down
+    up, down = effective_rules(behavior)
     # No memory yet (a new policy, or state lost in a restart): seed it with the current count, as the
     # HPA does, so the first tick cannot skip the scale-down window.
     past = history.recommendations or (TimedRecommendation(current, now),)

@@ -196,9 +196,8 @@ def _floor_reason(policy: spec.BurstPolicySpec, floor: int) -> str:
 
 
 def _proposals(policy: spec.BurstPolicySpec, request: Request) -> list[Proposal]:
-    tolerances = replicas.Tolerances(
-        down=_tolerance(policy.behavior.effective_scale_down), up=_tolerance(policy.behavior.effective_scale_up)
-    )
+    up, down = behavior.effective_rules(policy.behavior)
+    tolerances = replicas.Tolerances(down=_tolerance(down), up=_tolerance(up))
     readings = list(request.readings) + [Reading()] * (len(policy.metrics) - len(request.readings))
     return [
         propose(metric, reading, current=request.current, ready=request.ready, tolerances=tolerances)

@@ -71,7 +71,7 @@ def test_scale_up_policies_count_recent_events() -> None:
     ],
 )
 def test_select_policy(select: str, expected: int) -> None:
-    rules = {
+    rules: dict[str, object] = {
         "selectPolicy": select,
         "policies": [
             {"type": "Pods", "value": 4, "periodSeconds": 60},
@@ -120,3 +120,20 @@ def test_limit_clamps_to_min_and_max(desired: int, current: int, expected: behav
         now=T0,
     )
     assert limited == expected
+
+
+@pytest.mark.parametrize(
+    "given",
+    [
+        pytest.param({}, id="defaults"),
+        pytest.param({"scaleUp": {"tolerance": "0"}, "scaleDown": {"stabilizationWindowSeconds": 600}}, id="partial"),
+        pytest.param({"scaleUp": {"selectPolicy": "Disabled"}}, id="disabled"),
+    ],
+)
+def test_effective_rules_are_the_specs_and_computed_once(given: dict[str, object]) -> None:
+    rules = spec.Behavior.model_validate(given)
+    first = behavior.effective_rules(rules)
+    assert first == (rules.effective_scale_up, rules.effective_scale_down)
+    assert all(a is b for a, b in zip(behavior.effective_rules(rules), first, strict=True))
+    # An equal but distinct object gets its own entry, with equal rules.
+    assert behavior.effective_rules(spec.Behavior.model_validate(given)) == first
