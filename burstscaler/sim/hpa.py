@@ -1,10 +1,10 @@
-"""A plain model of the Kubernetes HPA, for the baselines (``hpa-ca`` and ``eci-only``).
+"""A plain model of the Kubernetes HPA, for the ``hpa-ca`` baseline.
 
-The baselines stand for what an SRE runs today: an HPA with the default ``behavior``. This is a small,
+The baseline stands for what an SRE runs today: an HPA with the default ``behavior``. This is a small,
 independent re-statement of the controller's arithmetic (AverageValue target, 10% tolerance,
 scale-up limited to max(4 pods, 100%) per 15 s, scale-down stabilised over 300 s, metrics missing ->
-hold), written here rather than borrowed from ``burstscaler.core`` so that the baselines do not
-inherit a bug of the recommender they are compared with.
+hold), written here rather than borrowed from ``burstscaler.core`` so that the baseline does not
+inherit a bug of the recommender it is compared with.
 """
 
 from __future__ import annotations
@@ -41,7 +41,9 @@ class Hpa:
         raw = self._raw(load=load, current=current)
         # Scale-down stabilisation: never go below the highest recommendation of the window.
         self._history.append((now, raw))
-        while self._history and self._history[0][0] < now - self.scale_down_window:
+        # Only recommendations strictly younger than the window count (the controller keeps those
+        # ``After(cutoff)``): one exactly a window old has aged out.
+        while self._history and self._history[0][0] <= now - self.scale_down_window:
             self._history.popleft()
         highest = max(recommendation for _, recommendation in self._history)
         desired = raw if raw >= current else min(current, highest)

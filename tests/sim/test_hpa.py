@@ -20,6 +20,9 @@ from burstscaler.sim import hpa
         pytest.param([(1000.0, 20, 0.0)], 40, id="scale-up-limited-by-100-percent"),
         pytest.param([(100.0, 10, 0.0), (30.0, 10, 100.0)], 10, id="scale-down-stabilised"),
         pytest.param([(100.0, 10, 0.0), (30.0, 10, 301.0)], 3, id="scale-down-after-window"),
+        # The controller keeps recommendations strictly After(now - window): one exactly 300 s old is out.
+        pytest.param([(100.0, 10, 0.0), (30.0, 10, 300.0)], 3, id="window-boundary-excluded"),
+        pytest.param([(100.0, 10, 0.0), (30.0, 10, 270.0)], 10, id="inside-window"),
         pytest.param([(math.nan, 7, 0.0)], 7, id="missing-metric-holds"),
         pytest.param([(0.0, 7, 0.0)], 2, id="min-replicas"),
         pytest.param([(10_000.0, 45, 0.0)], 50, id="max-replicas"),
