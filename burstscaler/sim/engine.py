@@ -17,6 +17,7 @@ import numpy.typing as npt
 
 from burstscaler.reports import simulation
 from burstscaler.sim import metrics, settings, strategies, traces
+from burstscaler.sim.strategies import burstscaler
 
 FloatArray = npt.NDArray[np.float64]
 #: Called now and then with a strategy's name and the fraction of its steps done.
@@ -67,6 +68,8 @@ def simulate(
         "base_nodes": settings.base_pool(config, load=load),
         "base_nodes_source": "given" if config.base_nodes is not None else "auto (price ratio vs. node utilisation)",
         "strategies": {entry.name: entry.summary for entry in entries if entry.name not in not_run},
+        # The BurstPolicy that burstscaler and eci-only run, exactly as an SRE would write it.
+        "policy": burstscaler.default_policy(config).to_wire(),
         **({"not_run": not_run} if not_run else {}),
     }
     return simulation.SimulationReport(

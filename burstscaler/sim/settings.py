@@ -27,6 +27,10 @@ DEFAULT_POD = cluster.PodShape(cpu=1.0, memory_gib=2.0)
 DEFAULT_NODE = cluster.NodeShape(cpu=4.0, memory_gib=16.0, price_per_hour=ECS_NODE_PER_HOUR)
 #: Replicas the trace's peak needs when --capacity-per-replica is not given (sizes arbitrary traces).
 AUTO_PEAK_REPLICAS = 40
+#: The simulated BurstPolicy's defaults (burstscaler and eci-only): see ``Settings``.
+TARGET_UTILIZATION = 0.7
+SCALE_UP_TOLERANCE = 0.0
+SCALE_DOWN_WINDOW_SECONDS = 600
 
 
 @dataclasses.dataclass(frozen=True)
@@ -50,6 +54,14 @@ class Settings:
     eci_per_gib_second: float = ECI_PER_GIB_SECOND
     currency: str = "USD"
     capacity_source: str = "given"
+    # How the simulated BurstPolicy is written (burstscaler and eci-only: ASK runs the same
+    # autoscaler, DESIGN §1); hpa-ca keeps the HPA's defaults, what users run today. An SRE sets the
+    # AverageValue target below what a replica can serve (headroom for the noise of one minute and
+    # for the start-up delay), scales up on any rise (KEP-4951 per-direction tolerance) and waits
+    # longer before scaling down. All of it is printed with the results (``as_dict``).
+    target_utilization: float = TARGET_UTILIZATION
+    scale_up_tolerance: float = SCALE_UP_TOLERANCE
+    scale_down_window_seconds: int = SCALE_DOWN_WINDOW_SECONDS
 
     def __post_init__(self) -> None:
         positive = {
@@ -66,6 +78,15 @@ class Settings:
         prices = [self.node.price_per_hour, self.eci_per_vcpu_second, self.eci_per_gib_second]
         if min(*delays, *prices, self.pod.memory_gib) < 0:
             raise errors.SettingsError("delays, prices and pod memory must not be negative")
+        if not 0 < self.target_utilization <= 1:
+            raise errors.SettingsError(f"target utilization must lie in (0, 1], not {self.target_utilization}")
+        if self.scale_up_tolerance < 0 or self.scale_down_window_seconds < 0:
+            raise errors.SettingsError("the scale-up tolerance and the scale-down window must not be negative")
+        if self.policy_target <= 0:
+            raise errors.SettingsError(
+                f"capacity per replica x target utilization ({self.capacity_per_replica * self.target_utilization}) "
+                "is below one milli-request per second; give the capacity in larger units"
+            )
         if not 0 <= self.min_replicas <= self.max_replicas:
             raise errors.SettingsError(
                 f"min replicas ({self.min_replicas}) must lie between 0 and max replicas ({self.max_replicas})"
@@ -93,10 +114,26 @@ class Settings:
             autoscaling=autoscaling,
         )
 
+    @property
+    def policy_target(self) -> float:
+        """The simulated policy's AverageValue target per replica, requests/s.
+
+        ``capacity_per_replica x target_utilization`` in whole milli-units, rounded *down*: the
+        recommender works in milli-units as the HPA does, and rounding the target up would ask for
+        fewer replicas than the capacity needs (0.16875 would become 0.169).
+        """
+        return math.floor(self.capacity_per_replica * self.target_utilization * 1000 + 1e-6) / 1000
+
     def replicas_for(self, rate: float) -> int:
         """Replicas that serve ``rate`` requests/s, within min and max replicas."""
-        needed = math.ceil(rate / self.capacity_per_replica - 1e-9) if rate > 0 else 0
-        return max(self.min_replicas, min(self.max_replicas, needed))
+        return self._bounded(rate / self.capacity_per_replica if rate > 0 else 0.0)
+
+    def policy_replicas_for(self, rate: float) -> int:
+        """Replicas the simulated policy asks for at a steady ``rate`` requests/s (its target)."""
+        return self._bounded(rate / self.policy_target if rate > 0 else 0.0)
+
+    def _bounded(self, needed: float) -> int:
+        return max(self.min_replicas, min(self.max_replicas, math.ceil(needed - 1e-9)))
 
     def as_dict(self) -> dict[str, Any]:
         """The settings as plain JSON-friendly values, for printing next to results."""
@@ -122,6 +159,10 @@ class Settings:
             "eci_per_vcpu_second": self.eci_per_vcpu_second,
             "eci_per_gib_second": self.eci_per_gib_second,
             "currency": self.currency,
+            "policy_target_utilization": self.target_utilization,
+            "policy_target_rps": self.policy_target,
+            "policy_scale_up_tolerance": self.scale_up_tolerance,
+            "policy_scale_down_window_seconds": self.scale_down_window_seconds,
         }
 
 
@@ -140,8 +181,9 @@ def base_pool(settings: Settings, *, load: traces.StepLoad) -> int:
     time-average of the replicas it would hold, over its slots) must reach ``r``, an ECS slot's hourly
     cost over an ECI replica's; below that, ECI per second is cheaper for that load. Nodes are added
     in order (the k-th node holds the demand between (k-1) and k nodes' worth of replicas) while the
-    next one clears ``r`` (the newsvendor rule, in whole nodes). Like static-peak's sizing it looks at
-    the whole trace, so both get the same hindsight.
+    next one clears ``r`` (the newsvendor rule, in whole nodes). The replicas are those the simulated
+    policy asks for (its target, headroom included), since those are what the pool would hold. Like
+    static-peak's sizing it looks at the whole trace, so both get the same hindsight.
     """
     if settings.base_nodes is not None:
         return settings.base_nodes
@@ -151,7 +193,7 @@ def base_pool(settings: Settings, *, load: traces.StepLoad) -> int:
     ratio = settings.node.price_per_hour / slots / eci_replica_hour if eci_replica_hour > 0 else math.inf
     if ratio >= 1 or not load.observed.any():
         return 0
-    needed = np.ceil(load.rates[load.observed] / settings.capacity_per_replica - 1e-9)
+    needed = np.ceil(load.rates[load.observed] / settings.policy_target - 1e-9)
     needed = np.clip(needed, settings.min_replicas, settings.max_replicas)
     nodes = 0
     while np.mean(np.clip(needed - nodes * slots, 0, slots)) / slots >= ratio:

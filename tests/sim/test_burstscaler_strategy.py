@@ -1,17 +1,20 @@
-"""The burstscaler strategy on the model cluster: overflow to burst, make-before-break drain-back."""
+"""The burstscaler strategy on the model cluster: overflow to burst, make-before-break drain-back, plan reuse."""
 
 from __future__ import annotations
+
+import dataclasses
 
 import numpy as np
 import pytest
 
-from burstscaler.sim import cluster, traces
-from burstscaler.sim.strategies import burstscaler
+from burstscaler.sim import cluster, engine, metrics, scenario, settings, strategies, traces
+from burstscaler.sim.strategies import burstscaler, protocol
 from tests.sim import factories
 
 
 def _run(state: cluster.ModelCluster, *, load: float, seconds: float, step: float = 15.0) -> list[dict[str, int]]:
-    config = factories.config(base_nodes=state.node_count)
+    # A target of the whole capacity, so a load of 10 x k requests/s asks for exactly k replicas.
+    config = factories.config(base_nodes=state.node_count, target_utilization=1.0)
     policy = burstscaler.default_policy(config)
     strategy = burstscaler.Burstscaler(
         config=config, recommender=burstscaler.CoreRecommender(policy=policy), policy=policy
@@ -61,4 +64,50 @@ def test_initial_state_puts_what_fits_on_ecs(rates: np.ndarray, pool: int) -> No
     load = traces.StepLoad(step=30.0, rates=rates, observed=np.ones(rates.size, dtype=bool))
     state = burstscaler.initial_state(config, load=load, initial_load=float(rates[0]))
     assert state.node_count == pool
-    assert state.base_total + state.burst_total == config.replicas_for(float(rates[0]))
+    assert state.base_total + state.burst_total == config.policy_replicas_for(float(rates[0]))
+
+
+def _replay(*, skip: bool, base_nodes: int, drain_back: dict[str, int], on_burst: bool) -> metrics.Recording:
+    config = factories.config(capacity_per_replica=scenario.CAPACITY_PER_REPLICA, base_nodes=base_nodes)
+
+    def build(config: settings.Settings, *, load: traces.StepLoad, initial_load: float) -> protocol.Setup:
+        setup = burstscaler.build(config, load=load, initial_load=initial_load)
+        strategy = setup.strategy
+        assert isinstance(strategy, burstscaler.Burstscaler)
+        policy = strategy.policy.model_copy(
+            update={"drain_back": strategy.policy.drain_back.model_copy(update=drain_back)}
+        )
+        replaced = dataclasses.replace(strategy, policy=policy, skip_unchanged=skip)
+        state = setup.state
+        if on_burst:  # every replica starts on burst with the ECS pool empty: drain-back has work to do
+            replicas = state.base_total + state.burst_total
+            state = cluster.ModelCluster(config.cluster_spec(nodes=base_nodes), burst=replicas)
+        return protocol.Setup(strategy=replaced, state=state)
+
+    load = traces.resample(scenario.builtin_trace(seed=3), step=config.step_seconds)
+    metric = engine.observed_metric(load, window=config.metric_window_seconds)
+    entry = strategies.Entry(name="burstscaler", summary="", build=build)
+    return engine.run_strategy(entry, config=config, load=load, metric=metric)
+
+
+@pytest.mark.parametrize(
+    ("base_nodes", "drain_back", "on_burst", "moves"),
+    [
+        pytest.param(2, {}, False, False, id="defaults"),
+        pytest.param(0, {}, False, False, id="all-burst"),
+        pytest.param(12, {}, False, False, id="all-ecs"),
+        pytest.param(6, {}, True, True, id="drain-back"),
+        pytest.param(
+            6, {"stabilization_seconds": 0, "max_moves_per_tick": 1}, True, True, id="drain-back-unstabilized"
+        ),
+    ],
+)
+def test_reusing_an_unchanged_plan_changes_nothing(
+    base_nodes: int, drain_back: dict[str, int], on_burst: bool, moves: bool
+) -> None:
+    # A day with a flash crowd: bursts, drain-backs and long quiet stretches where the plan is reused.
+    with_skip = _replay(skip=True, base_nodes=base_nodes, drain_back=drain_back, on_burst=on_burst)
+    without = _replay(skip=False, base_nodes=base_nodes, drain_back=drain_back, on_burst=on_burst)
+    for field in dataclasses.fields(metrics.Recording):
+        np.testing.assert_array_equal(getattr(with_skip, field.name), getattr(without, field.name), field.name)
+    assert (without.moves.sum() > 0) == moves  # the case exercises what its name says

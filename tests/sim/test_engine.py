@@ -112,24 +112,42 @@ def test_burstscaler_bursts_and_drains_back_on_the_flash_crowd(
     assert summary.peak_base_replicas <= builtin_report.settings["base_nodes"] * 4
 
 
-def test_burstscaler_is_cheaper_than_static_peak_and_eci_only(
-    builtin_report: engine.simulation.SimulationReport,
-) -> None:
-    costs = {name: summary.cost for name, summary in builtin_report.summaries.items()}
-    assert costs["burstscaler"] < costs["static-peak"]
-    assert costs["burstscaler"] < costs["eci-only"]
+def _meets_the_issue(report: engine.simulation.SimulationReport) -> dict[str, bool]:
+    # Issue 6: cheaper than static-peak and eci-only, unserved at most static-peak's + 0.1% of demand.
+    ours, peak, eci = (report.summaries[name] for name in ("burstscaler", "static-peak", "eci-only"))
+    return {
+        "cheaper-than-static-peak": ours.cost < peak.cost,
+        "cheaper-than-eci-only": ours.cost < eci.cost,
+        "unserved-within-static-peak-plus-0.1%": ours.unserved_request_seconds
+        <= peak.unserved_request_seconds + 0.001 * peak.demand_request_seconds,
+    }
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="finding: the HPA-compatible recommender leaves ~0.7% of demand unserved (10% tolerance, no headroom "
-    "above the target, a 1-minute metric); the issue asks for at most static-peak + 0.1%",
-)
-def test_burstscaler_unserved_within_static_peak_plus_a_tenth_percent(
-    builtin_report: engine.simulation.SimulationReport,
-) -> None:
-    ours, peak = builtin_report.summaries["burstscaler"], builtin_report.summaries["static-peak"]
-    assert ours.unserved_request_seconds <= peak.unserved_request_seconds + 0.001 * peak.demand_request_seconds
+def test_burstscaler_dominates_on_the_builtin_scenario(builtin_report: engine.simulation.SimulationReport) -> None:
+    assert _meets_the_issue(builtin_report) == dict.fromkeys(_meets_the_issue(builtin_report), True)
+
+
+@pytest.mark.skipif(not factories.NASA.exists(), reason=f"NASA trace not found at {factories.NASA}")
+def test_burstscaler_dominates_on_the_nasa_trace() -> None:
+    trace = traces.load_trace(factories.NASA, skip_column="server_down")
+    capacity = settings.auto_capacity(traces.resample(trace, step=30.0))
+    report = engine.simulate(trace, config=factories.config(capacity_per_replica=capacity))
+    assert _meets_the_issue(report) == dict.fromkeys(_meets_the_issue(report), True)
+
+
+def test_eci_only_runs_burstscalers_recommender(builtin_report: engine.simulation.SimulationReport) -> None:
+    # ASK with the same autoscaler: only the tier differs, so the replicas over time are the same.
+    ours, eci = builtin_report.series["burstscaler"], builtin_report.series["eci-only"]
+    np.testing.assert_array_equal(ours.base_capacity + ours.burst_capacity, eci.burst_capacity)
+
+
+def test_the_simulated_policy_is_printed(builtin_report: engine.simulation.SimulationReport) -> None:
+    policy = builtin_report.settings["policy"]
+    assert policy["metrics"][0]["prometheus"]["target"] == {"type": "AverageValue", "averageValue": "7"}
+    assert policy["behavior"] == {
+        "scaleUp": {"tolerance": "0"},
+        "scaleDown": {"stabilizationWindowSeconds": settings.SCALE_DOWN_WINDOW_SECONDS},
+    }
 
 
 @pytest.mark.parametrize(

@@ -16,10 +16,13 @@ already there, and burst capacity comes from the virtual node, not from new node
 cluster's own first-fit decides where base pods land; the core's fit only decides how many to ask
 for, so a disagreement between the two shows up as base pods left unschedulable.
 
-The simulated policy is the API's defaults (HPA ``behavior``, drain-back hysteresis, no caps or
-budget) with one Prometheus metric: the request rate against an AverageValue target of the
-capacity per replica, read as the engine's metric (the last minute's mean rate). A step without
-trace data is a failed metric read, and the recommender's ``fallback`` handles it.
+The simulated policy (``default_policy``, printed with the results) is what an SRE would write for
+a web workload: one Prometheus metric, the request rate, read as the engine's metric (the last
+minute's mean rate), against an AverageValue target of ``settings.policy_target`` (the capacity per
+replica at the target utilization: headroom for a minute's noise and the start-up delay); scale-up
+on any rise (tolerance 0), a longer scale-down window; the API's defaults for the rest (drain-back
+hysteresis, no caps or budget). A step without trace data is a failed metric read, and the
+recommender's ``fallback`` handles it.
 """
 
 from __future__ import annotations
@@ -60,7 +63,10 @@ class Burstscaler:
     recommender: Recommender
     policy: spec.BurstPolicySpec
     history: snapshot.History = dataclasses.field(default_factory=lambda: snapshot.History.empty((_POLICY,)))
+    #: Reuse the last plan while ``_Memo.still_holds`` (see there); off only to prove it changes nothing.
+    skip_unchanged: bool = True
     _cached: tuple[bytes, _Layout] | None = None
+    _memo: _Memo | None = None
 
     @property
     def _eci_per_second(self) -> float:
@@ -72,11 +78,20 @@ class Burstscaler:
         current = state.base_total + state.burst_total
         ready = state.base_ready + state.burst_ready(now)
         recommended = self.recommender.recommend(load=load, current=current, ready=ready, now=now)
+        key = _inputs(state, recommended=recommended, now=now) if self.skip_unchanged else b""
+        if self._memo is not None and self._memo.key == key:
+            return self._memo.targets
+        before = self.history
         result = plan.plan(self.snapshot(state, recommended=recommended, now=now), now=now)
         self.history = result.history
-        return protocol.Targets(
+        targets = protocol.Targets(
             base=int(result.base[0]), burst=int(result.burst[0]), moves=int(result.moves_completed[0])
         )
+        reusable = self.skip_unchanged and _Memo.still_holds(
+            before, result.history, now=now, burst=targets.burst, policy=self.policy
+        )
+        self._memo = _Memo(key=key, targets=targets) if reusable else None
+        return targets
 
     def snapshot(self, state: cluster.ModelCluster, *, recommended: int, now: float) -> snapshot.Snapshot:
         """The model cluster as the core sees it: ECS nodes, the virtual node, one policy."""
@@ -118,6 +133,52 @@ class Burstscaler:
         if self._cached is None or self._cached[0] != key:
             self._cached = (key, _layout(self.config, self.policy, rows=rows, eci_per_second=self._eci_per_second))
         return self._cached[1]
+
+
+@dataclasses.dataclass(frozen=True)
+class _Memo:
+    """The last plan's targets, valid for as long as the planner's inputs stay ``key``.
+
+    ``core.plan`` is a pure function of the snapshot, the history and ``now``. When a plan handed on
+    the history it was given (a fixed point) with no move in flight and no ECS room seen, then ``now``
+    can change nothing either: a move's timeout needs a move, the ECS-full hold had already ended
+    (``ecs_full_until`` at or before that tick), and burst pods' ages count only once room has been
+    stable for ``stabilizationSeconds`` (more than 0) or when there are burst pods to move. So the same
+    recommendation on the same cluster gives the same plan, and the simulator, which calls the core
+    every step, may reuse it (``tests/sim`` replays a trace with and without and compares).
+    """
+
+    key: bytes
+    targets: protocol.Targets
+
+    @staticmethod
+    def still_holds(
+        before: snapshot.History, after: snapshot.History, *, now: float, burst: int, policy: spec.BurstPolicySpec
+    ) -> bool:
+        """Whether a plan that turned ``before`` into ``after`` at ``now`` is the plan of any later tick."""
+        fields = ("room_since", "drain_moves", "drain_since", "drain_ready_goal", "ecs_full_until")
+        fixed = after.names == before.names and all(
+            np.array_equal(getattr(after, name), getattr(before, name), equal_nan=True) for name in fields
+        )
+        idle = not after.drain_moves.any() and bool(np.isnan(after.room_since).all())
+        unblocked = bool((after.ecs_full_until <= now).all())
+        ageless = burst == 0 or policy.drain_back.stabilization_seconds > 0
+        return fixed and idle and unblocked and ageless
+
+
+def _inputs(state: cluster.ModelCluster, *, recommended: int, now: float) -> bytes:
+    # Everything of the model cluster that goes into the snapshot, except burst pods' start times
+    # (they matter only where ``_Memo.still_holds`` says a plan cannot be reused).
+    rows = np.flatnonzero(state.active)
+    counts = [recommended, state.base_total, state.base_ready, state.pending, state.burst_total, state.burst_ready(now)]
+    return b"".join(
+        (
+            np.array(counts, dtype=np.int64).tobytes(),
+            rows.tobytes(),
+            state.placed[rows].tobytes(),
+            (state.ready_at[rows] > now).tobytes(),
+        )
+    )
 
 
 @dataclasses.dataclass(frozen=True)
@@ -180,10 +241,18 @@ def _cap(limit: int | None) -> int:
 
 
 def default_policy(config: settings.Settings) -> spec.BurstPolicySpec:
-    """The simulated workload's BurstPolicy: the API's defaults, the run's replica bounds, one metric."""
+    """The simulated workload's BurstPolicy (burstscaler and eci-only), from the run's settings.
+
+    The target is written in milli-units (``"118m"``), as an SRE writes a quantity, so what the
+    recommender reads is exactly ``settings.policy_target``.
+    """
     metric = {
         "query": 'sum(rate(http_requests_total{app="web"}[1m]))',
-        "target": {"type": "AverageValue", "averageValue": repr(config.capacity_per_replica)},
+        "target": {"type": "AverageValue", "averageValue": f"{round(config.policy_target * 1000)}m"},
+    }
+    behavior = {
+        "scaleUp": {"tolerance": repr(config.scale_up_tolerance)},
+        "scaleDown": {"stabilizationWindowSeconds": config.scale_down_window_seconds},
     }
     return spec.BurstPolicySpec.model_validate(
         {
@@ -191,6 +260,7 @@ def default_policy(config: settings.Settings) -> spec.BurstPolicySpec:
             "minReplicas": config.min_replicas,
             "maxReplicas": config.max_replicas,
             "metrics": [{"prometheus": metric}],
+            "behavior": behavior,
         }
     )
 
@@ -228,6 +298,6 @@ def build(config: settings.Settings, *, load: traces.StepLoad, initial_load: flo
 def initial_state(config: settings.Settings, *, load: traces.StepLoad, initial_load: float) -> cluster.ModelCluster:
     """The fixed ECS pool with the initial replicas Ready: on ECS what fits, the rest on burst."""
     nodes = settings.base_pool(config, load=load)
-    replicas = config.replicas_for(initial_load)
+    replicas = config.policy_replicas_for(initial_load)
     base = min(replicas, nodes * config.slots_per_node)
     return cluster.ModelCluster(config.cluster_spec(nodes=nodes), base=base, burst=replicas - base)
