@@ -160,6 +160,7 @@ def reaction(*, runs: int, tick_seconds: float) -> dict[str, Any]:
     from tests.fixtures.prometheus import PrometheusServer
 
     workdir = pathlib.Path(tempfile.mkdtemp(prefix="bench-reaction-"))
+    (workdir / "prometheus").mkdir()
     prometheus = PrometheusServer(workdir / "prometheus")
     prometheus.start()
     results: list[float] = []
@@ -203,7 +204,9 @@ def reaction(*, runs: int, tick_seconds: float) -> dict[str, Any]:
                 lambda: api.get("BurstPolicy", "web").get("status", {}).get("desiredReplicas") == 4, timeout=60
             )
             for run in range(runs):
-                burst = 5 + run % 3  # alternate between 9, 10 and 11 replicas, always above ECS room
+                # Alternate between 9 and 14 replicas: always above ECS room (4), and each step well past
+                # the HPA's 10% tolerance, which would (rightly) ignore a smaller one.
+                burst = 5 if run % 2 == 0 else 10
                 before = (api.find("Deployment", "web-burst") or {}).get("spec", {}).get("replicas", 0)
                 target_rps = (4 + burst) * 10
                 pushed = time.monotonic()
@@ -217,6 +220,9 @@ def reaction(*, runs: int, tick_seconds: float) -> dict[str, Any]:
                 )
                 results.append(time.monotonic() - pushed)
                 time.sleep(tick_seconds * 1.5)
+        except Exception:
+            print(operator.log()[-6000:], file=sys.stderr)
+            raise
         finally:
             operator.stop()
             cluster.stop()
