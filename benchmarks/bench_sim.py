@@ -3,6 +3,11 @@
 The trace is 30 days of the built-in scenario (one seed per day), written as a CSV and read back, so
 the time includes parsing. Run: ``python benchmarks/bench_sim.py [--step 30]``. Prints the time per
 strategy and in total; not a test (no wall-clock assertions in tests).
+
+Measured (2 cores shared with other work, load average 5.5): load 0.31 s, static-peak 2.01 s,
+hpa-ca 6.00 s, eci-only 14.56 s, burstscaler 30.16 s, total 53.04 s at 30-s steps (86,400 steps).
+eci-only runs ``core.recommend`` every step; burstscaler also plans, but reuses the last plan while
+its inputs are unchanged (``strategies.burstscaler._Memo``), which skips ~94% of ``core.plan`` calls.
 """
 
 from __future__ import annotations
