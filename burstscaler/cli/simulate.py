@@ -92,6 +92,20 @@ def simulate(
         float, typer.Option(help="A minute violates the SLO when more than this share of its demand is unserved.")
     ] = 0.01,
     seed: Annotated[int, typer.Option(help="Seed of the built-in scenario's noise.")] = 0,
+    target_utilization: Annotated[
+        float,
+        typer.Option(
+            min=0.05,
+            max=1.0,
+            help="burstscaler/eci-only policy: AverageValue target as a share of what a replica can serve.",
+        ),
+    ] = settings.TARGET_UTILIZATION,
+    scale_up_tolerance: Annotated[
+        float, typer.Option(min=0.0, help="burstscaler/eci-only policy: behavior.scaleUp.tolerance.")
+    ] = settings.SCALE_UP_TOLERANCE,
+    scale_down_window: Annotated[
+        int, typer.Option(min=0, max=3600, help="burstscaler/eci-only policy: scale-down stabilization, seconds.")
+    ] = settings.SCALE_DOWN_WINDOW_SECONDS,
 ) -> None:
     """Replay a load trace through static-peak, hpa-ca, eci-only and burstscaler; compare cost and misses."""
     err = console.Console(stderr=True)
@@ -131,6 +145,9 @@ def simulate(
             eci_per_gib_second=eci_gib_price,
             currency=currency,
             slo_unserved_fraction=slo_unserved_fraction,
+            target_utilization=target_utilization,
+            scale_up_tolerance=scale_up_tolerance,
+            scale_down_window_seconds=scale_down_window,
         )
         report = _run(load_trace, config=config, names=names, explicit=strategy is not None, err=err)
         if html is not None:
