@@ -153,3 +153,33 @@ def test_a_move_that_was_never_applied_is_dropped() -> None:
     assert first.burst_target == 2
     second = tick(inputs(body=policy(minReplicas=6), workloads=[base, twin], pods=pods), planner_)
     assert second.base_target >= 4, "an unapplied move must never be undone below the real base"
+
+
+def test_paused_policy_is_not_planned_and_says_so() -> None:
+    outcome = tick(inputs(body=policy(paused=True), workloads=[workload(replicas=2)], pods=bound_pods(2, on="ecs-1")))
+    assert not outcome.planned
+    ready = status.render(outcome, previous=None, now=NOW)["conditions"][0]
+    assert (ready["status"], ready["reason"]) == ("False", "Paused")
+
+
+def test_dry_run_plans_and_reports_but_keeps_no_move_in_flight() -> None:
+    planner_ = planner.Planner(fetcher=None)
+    record = planner.DrainRecord(moves=2, since=NOW - 30, goal=4, base_from=2, burst_from=4)
+    base = workload(replicas=4, annotations={apply.DRAIN_ANNOTATION: record.to_annotation()})
+    twin = workload("web-burst", replicas=4)
+    pods = bound_pods(2, on="ecs-1") + bound_pods(4, on="vk", owner="web-burst")
+    outcome = tick(inputs(body=policy(dryRun=True), workloads=[base, twin], pods=pods), planner_)
+    assert outcome.planned and outcome.drain_in_flight == 0, "nothing is applied in dry-run, so nothing is in flight"
+    ready = status.render(outcome, previous=None, now=NOW)["conditions"][0]
+    assert (ready["status"], ready["reason"]) == ("True", "DryRun")
+
+
+def test_conditions_keep_their_transition_time_while_unchanged() -> None:
+    outcome = tick(inputs(body=policy(), workloads=[workload(replicas=2)], pods=bound_pods(2, on="ecs-1")))
+    first = status.render(outcome, previous=None, now=NOW)
+    later = status.render(outcome, previous=first, now=NOW + 60)
+    assert [c["lastTransitionTime"] for c in later["conditions"]] == [
+        c["lastTransitionTime"] for c in first["conditions"]
+    ]
+    events = status.events(outcome, previous_reason=outcome.reason, previous=first)
+    assert events == [], "no Event when nothing changed"
