@@ -18,6 +18,8 @@ from typing import Any, TypeVar
 from kubernetes import client as k8s
 from kubernetes.client import exceptions as k8s_exceptions
 
+from burstscaler.api import spec
+
 logger = logging.getLogger(__name__)
 
 T = TypeVar("T")
@@ -72,8 +74,8 @@ def _retry_after(error: k8s_exceptions.ApiException) -> float | None:
         return None
 
 
-class Workloads:
-    """Deployments and StatefulSets through the apps/v1 API, as plain dicts."""
+class _Client:
+    """Raw-JSON calls with the retries above (the official client's models are not needed)."""
 
     def __init__(self, api_client: k8s.ApiClient, *, retry: RetryPolicy | None = None) -> None:
         self._api = api_client
@@ -97,6 +99,10 @@ class Workloads:
             return dict(json.loads(data)) if data else {}
 
         return _retrying(self._retry, f"{method} {path}", call)
+
+
+class Workloads(_Client):
+    """Deployments and StatefulSets through the apps/v1 API, as plain dicts."""
 
     @staticmethod
     def path(kind: str, namespace: str, name: str = "") -> str:
@@ -173,6 +179,35 @@ class Workloads:
         """Delete a workload; one that is already gone is fine."""
         try:
             self._call("DELETE", self.path(kind, namespace, name))
+        except KubeError as error:
+            if error.status != 404:
+                raise
+
+
+class Policies(_Client):
+    """The status subresource of BurstPolicies.
+
+    The operator writes status here rather than through Kopf's ``patch``: Kopf applies a timer's patch
+    after the handler returns, and when that request fails for good (a 409 or 422, or 5xx/429 for
+    longer than Kopf's retries) the exception ends the timer task, which Kopf then never restarts, so
+    the policy would not be planned again until the operator restarts. Here a failed write is the
+    caller's to log; the next tick writes the status again.
+    """
+
+    @staticmethod
+    def status_path(namespace: str, name: str) -> str:
+        """The REST path of a BurstPolicy's status."""
+        return f"/apis/{spec.API_GROUP}/{spec.API_VERSION}/namespaces/{namespace}/{spec.PLURAL}/{name}/status"
+
+    def patch_status(self, namespace: str, name: str, status: Mapping[str, Any]) -> None:
+        """A JSON merge patch of ``status``; a policy already gone is fine."""
+        try:
+            self._call(
+                "PATCH",
+                self.status_path(namespace, name),
+                body={"status": dict(status)},
+                content_type="application/merge-patch+json",
+            )
         except KubeError as error:
             if error.status != 404:
                 raise

@@ -37,6 +37,7 @@ class Runtime:
     ticker: ticker.Ticker
     workloads: kube.Workloads | None
     metrics: operator_metrics.Metrics
+    policies: kube.Policies | None = None  # status writes; None: through Kopf's patch (tests without an API)
     last_reasons: dict[planner.Key, str] = dataclasses.field(default_factory=dict)
     exported: dict[tuple[str, ...], float] = dataclasses.field(default_factory=dict)
 
@@ -113,7 +114,8 @@ def register(registry: kopf.OperatorRegistry, runtime: Runtime) -> None:
         if outcome is None:
             return  # the policy appeared after this tick's plan: the next tick includes it
         await _act(runtime, outcome, policy_uid=str(body.metadata.uid or ""))
-        _write_status(runtime, outcome, body=body, patch=patch, now=now)
+        block = _status_block(runtime, outcome, body=body, now=now)
+        await _write_status(runtime, key, block, patch=patch)
 
     @kopf.on.delete(GROUP, VERSION, PLURAL, id="hand_back", registry=registry)
     async def hand_back(
@@ -210,9 +212,8 @@ async def _act(runtime: Runtime, outcome: planner.Outcome, *, policy_uid: str) -
     runtime.ticker.planner.confirm(outcome.key, outcome.drain, finished=outcome.drain_in_flight == 0)
 
 
-def _write_status(
-    runtime: Runtime, outcome: planner.Outcome, *, body: kopf.Body, patch: kopf.Patch, now: float
-) -> None:
+def _status_block(runtime: Runtime, outcome: planner.Outcome, *, body: kopf.Body, now: float) -> dict[str, Any]:
+    """The status to write for this tick; posts the Events of what changed and exports the metrics."""
     previous = dict(body.status)
     currency = outcome.spec.pricing.currency if outcome.spec is not None else "USD"
     block = status.render(outcome, previous=previous, now=now, currency=currency)
@@ -221,14 +222,27 @@ def _write_status(
     if isinstance(new_decision, dict):
         # A merge patch keeps keys it does not mention: null the inputs that are gone.
         new_decision["inputs"] = {**{key: None for key in old_inputs}, **new_decision["inputs"]}
-    for key, value in block.items():
-        patch.status[key] = value
     for event in status.events(outcome, previous_reason=runtime.last_reasons.get(outcome.key), previous=previous):
         kopf.event(body, type=event.type, reason=event.reason, message=event.message)
     if outcome.reason != runtime.last_reasons.get(outcome.key):
         runtime.metrics.decisions.labels(reason=outcome.reason).inc()
     runtime.last_reasons[outcome.key] = outcome.reason
     _export(runtime, outcome, currency=currency)
+    return block
+
+
+async def _write_status(runtime: Runtime, key: planner.Key, block: dict[str, Any], *, patch: kopf.Patch) -> None:
+    """Write the status ourselves (see ``kube.Policies``): a failure is logged, never ends the timer."""
+    if runtime.policies is None:
+        for field, value in block.items():
+            patch.status[field] = value
+        return
+    namespace, name = key
+    try:
+        await asyncio.to_thread(runtime.policies.patch_status, namespace, name, block)
+    except kube.KubeError as error:
+        runtime.metrics.api_errors.labels(status=str(error.status)).inc()
+        logger.warning("%s/%s: status not written (%s); the next tick writes it again", namespace, name, error)
 
 
 def _export(runtime: Runtime, outcome: planner.Outcome, *, currency: str) -> None:

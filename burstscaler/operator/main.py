@@ -45,6 +45,7 @@ def run(config: operator_config.OperatorConfig) -> None:
     fetcher = fetcher_for(config.prometheus)
     if fetcher is None:
         logger.warning("no --prometheus-url: policies with metrics will report MetricsAvailable=False")
+    client = kube.api_client()
     runtime = handlers.Runtime(
         config=config,
         ticker=ticker.Ticker(
@@ -52,8 +53,9 @@ def run(config: operator_config.OperatorConfig) -> None:
             interval=config.tick_seconds,
             metrics=metrics,
         ),
-        workloads=kube.Workloads(kube.api_client()),
+        workloads=kube.Workloads(client),
         metrics=metrics,
+        policies=kube.Policies(client),
     )
     registry = kopf.OperatorRegistry()
     handlers.register(registry, runtime)
