@@ -79,7 +79,10 @@ def build(
     """Return the snapshot for one tick and, per policy, what its pods say."""
     resources = _resources(nodes, policies)
     node_index = {node.name: row for row, node in enumerate(nodes)}
-    allocatable = np.array([podrequest_row(node.allocatable, resources) for node in nodes]).reshape(len(nodes), -1)
+    # The shape is explicit: with no nodes at all (an empty index at start-up) -1 cannot be inferred.
+    allocatable = np.array([podrequest_row(node.allocatable, resources) for node in nodes], dtype=np.float64).reshape(
+        len(nodes), len(resources)
+    )
     requested = np.zeros_like(allocatable)
     owned = {view.base_workload: row for row, view in enumerate(policies)}
     owned.update({view.twin_workload: row for row, view in enumerate(policies)})

@@ -247,8 +247,18 @@ class Planner:
     ) -> tuple[api.BurstPolicySpec | None, tuple[str, ...]]:
         cached = self._specs.get((key, generation)) if generation is not None else None
         if cached is None:
-            model, problems = validation.validate_spec(document)
-            cached = (model, tuple(str(problem) for problem in problems))
+            try:
+                model, problems = validation.validate_spec(document)
+                cached = (model, tuple(str(problem) for problem in problems))
+            except Exception as error:  # a validator bug must not stop the tick of every other policy
+                logger.error("%s/%s: validating the spec failed: %s: %s", *key, type(error).__name__, error)
+                cached = (
+                    None,
+                    (
+                        f"spec: could not be validated ({type(error).__name__}); check the types of its "
+                        "fields against the CRD (a quantity written as null, a list or a mapping?)",
+                    ),
+                )
             if generation is not None:
                 self._specs = {k: v for k, v in self._specs.items() if k[0] != key}
                 self._specs[(key, generation)] = cached
