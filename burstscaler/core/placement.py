@@ -9,13 +9,16 @@ where the ``pods`` column requests 1 per pod and therefore always bounds the cou
 Allocation shares the same free room among competing policies: higher priority first, then the
 caller's stable tie-break, each policy's replicas going first-fit in node order (fill the first
 eligible node with room, then the next), deducting what it takes before the next policy looks. The
-loop over policies is inherent (each one sees what the previous ones left); every step inside it
-is vectorized over nodes, and policies asking for nothing are skipped.
+loop over policies is inherent (each one sees what the previous ones left), so the work is arranged
+around it (see ``_FirstFit``): nodes where no policy fits any more are skipped, the counts of many
+policies are computed in one numpy call, and the few nodes a policy touches are deducted in plain
+Python, with the same floating-point operations. Policies asking for nothing are skipped.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import math
 
 import numpy as np
 
@@ -63,6 +66,37 @@ def insufficient(*, free: snapshot.FloatArray, request: snapshot.FloatArray) -> 
     return np.asarray((request > 0) & (request > free), dtype=np.bool_)
 
 
+@dataclasses.dataclass(frozen=True)
+class Groups:
+    """Policies grouped by equal eligibility rows, with the nodes each group may use.
+
+    Policies usually share a handful of rows (node pools), so ``allocate`` reads each row once; a
+    caller allocating twice on the same mask (growth, then drain-back) builds this once.
+    """
+
+    of_policy: snapshot.IntArray  # [P] group of each policy
+    nodes: tuple[snapshot.IntArray, ...]  # per group: its eligible (and usable) nodes, in node order
+
+
+def eligibility_groups(eligible: snapshot.BoolArray, *, usable: snapshot.BoolArray | None = None) -> Groups:
+    """Group the rows of ``eligible`` ``[P, N]``; a group's nodes are its row, restricted to ``usable`` ``[N]``.
+
+    ``allocate_grouped(groups=eligibility_groups(eligible, usable=usable), ...)`` is
+    ``allocate(eligible=eligible & usable, ...)`` without building that ``[P, N]`` mask.
+    """
+    eligible = np.asarray(eligible, dtype=np.bool_)
+    packed = np.packbits(eligible, axis=1)
+    index: dict[bytes, int] = {}
+    of_policy = [index.setdefault(row.tobytes(), len(index)) for row in packed]
+    first: dict[int, int] = {}
+    for p, g in enumerate(of_policy):
+        first.setdefault(g, p)
+    rows = [eligible[first[g]] for g in range(len(index))]
+    if usable is not None:
+        rows = [row & usable for row in rows]
+    return Groups(of_policy=np.array(of_policy, dtype=np.int64), nodes=tuple(np.flatnonzero(row) for row in rows))
+
+
 def allocate(
     *,
     free: snapshot.FloatArray,
@@ -79,55 +113,44 @@ def allocate(
     to the asks). Only granted replicas use capacity: a policy can observe room without taking it.
     Policies absent from ``order`` get nothing. ``free`` is not modified.
     """
+    return allocate_grouped(
+        free=free, requests=requests, groups=eligibility_groups(eligible), asks=asks, limits=limits, order=order
+    )
+
+
+def allocate_grouped(
+    *,
+    free: snapshot.FloatArray,
+    requests: snapshot.FloatArray,
+    groups: Groups,
+    asks: snapshot.IntArray,
+    limits: snapshot.IntArray | None = None,
+    order: snapshot.IntArray,
+) -> Allocation:
+    """``allocate`` with the eligibility rows already grouped (see ``eligibility_groups``)."""
     requests = np.asarray(requests, dtype=np.float64)
     asks = np.asarray(asks, dtype=np.int64)
     limits = asks if limits is None else np.asarray(limits, dtype=np.int64)
-    # Resource-major, contiguous rows: every step below reads whole node vectors of one resource.
-    room_left = np.ascontiguousarray(np.maximum(np.asarray(free, dtype=np.float64), 0.0).T)
+    free = np.asarray(free, dtype=np.float64)
     room = np.zeros(len(asks), dtype=np.int64)
     granted = np.zeros(len(asks), dtype=np.int64)
-    nodes = room_left.shape[1]
-    node_index_cache: dict[bytes, snapshot.IntArray] = {}
-    for p in np.asarray(order, dtype=np.int64):
-        ask = int(asks[p])
-        if ask <= 0 or nodes == 0:
-            continue
-        columns = np.flatnonzero(requests[p] > 0)
-        if len(columns) == 0:
-            # Requests nothing at all (not even a pod slot, so not a real pod): unbounded room.
-            room[p] = ask
-            granted[p] = min(ask, max(int(limits[p]), 0))
-            continue
-        eligible_nodes = _eligible_nodes(eligible[p], node_index_cache)
-        if len(eligible_nodes) == 0:
-            continue
-        # Scan eligible nodes in growing windows and stop once the ask is covered: first fit only
-        # ever touches a prefix, and small asks (the common case) never read the whole cluster.
-        pieces: list[tuple[snapshot.IntArray, snapshot.FloatArray, snapshot.FloatArray]] = []
-        start, size, total = 0, _FIRST_WINDOW, 0.0
-        while start < len(eligible_nodes) and total < ask:
-            window = eligible_nodes[start : start + size]
-            counts = _counts(room_left, requests[p], columns, window)
-            cumulative = np.cumsum(counts) + total
-            pieces.append((window, counts, cumulative))
-            total = float(cumulative[-1])
-            start, size = start + size, size * 4
-        room[p] = min(ask, int(total))
-        take = min(int(room[p]), int(limits[p]))
-        if take <= 0:
-            continue
-        granted[p] = take
-        for window, counts, cumulative in pieces:
-            # First fit in node order: whole nodes up to the one where the running total reaches `take`.
-            last = int(np.searchsorted(cumulative, take))
-            end = min(last + 1, len(window))
-            per_node = counts[:end].copy()
-            if last < len(window):
-                per_node[last] -= cumulative[last] - take
-            room_left[:, window[:end]] -= requests[p][:, None] * per_node[None, :]
-            if last < len(window):
-                break
-    return Allocation(room=room, granted=granted, free_after=np.ascontiguousarray(room_left.T))
+    nodes = free.shape[0]
+    # One spare all-zero row at the end: the padding of short windows, where nothing ever fits.
+    room_left = np.zeros((nodes + 1, free.shape[1]), dtype=np.float64)
+    np.maximum(free, 0.0, out=room_left[:nodes])
+    order = np.asarray(order, dtype=np.int64)
+    if nodes > 0 and len(order) > 0:
+        served = order[asks[order] > 0]
+        real = (requests[served] > 0).any(axis=1)
+        # Requests nothing at all (not even a pod slot, so not a real pod): unbounded room.
+        nothing = served[~real]
+        room[nothing] = asks[nothing]
+        granted[nothing] = np.minimum(asks[nothing], np.maximum(limits[nothing], 0))
+        served = served[real]
+        if len(served) > 0:
+            first_fit = _FirstFit(room_left, requests[served], groups, asks[served], limits[served], served)
+            room[served], granted[served] = first_fit.run()
+    return Allocation(room=room, granted=granted, free_after=room_left[:nodes].copy())
 
 
 def priority_order(*, priority: snapshot.IntArray, names: tuple[str, ...]) -> snapshot.IntArray:
@@ -137,23 +160,209 @@ def priority_order(*, priority: snapshot.IntArray, names: tuple[str, ...]) -> sn
     return np.lexsort((name_rank, -np.asarray(priority, dtype=np.int64))).astype(np.int64)
 
 
-def _eligible_nodes(row: snapshot.BoolArray, cache: dict[bytes, snapshot.IntArray]) -> snapshot.IntArray:
-    # Policies usually share a handful of eligibility rows (node pools); index each row once.
-    key = np.packbits(row).tobytes()
-    nodes = cache.get(key)
-    if nodes is None:
-        nodes = np.flatnonzero(row).astype(np.int64)
-        cache[key] = nodes
-    return nodes
+_BATCH = 16  # policies whose first windows are counted together
+_WINDOW = 32  # live eligible nodes counted up front for each policy of a batch
+_EXTENSION = 256  # nodes of the first further window a policy reads alone; each next one is 4x larger
 
 
-def _counts(
-    room_left: snapshot.FloatArray,
-    request: snapshot.FloatArray,
-    columns: snapshot.IntArray,
-    nodes: snapshot.IntArray,
-) -> snapshot.FloatArray:
-    # One gather and a few whole-block operations: per-call overhead, not arithmetic, dominates here.
-    block = room_left[columns[:, None], nodes[None, :]]
-    counts: snapshot.FloatArray = np.floor(block / request[columns, None]).min(axis=0)
-    return np.maximum(counts, 0.0, out=counts)
+class _FirstFit:
+    """``allocate``'s rule for policies that request something, with numpy's per-call cost paid per batch.
+
+    The rule is first fit, policy by policy in order, deducting as it goes; what changes is the
+    bookkeeping, and every count and deduction uses the same floating-point operations:
+    - Dead nodes: where some resource that every served policy requests has less room than the
+      smallest of those requests (``room / smallest < 1``), no served policy fits, now or later (room
+      only shrinks). Windows skip them.
+    - Batches: the counts of the first ``_WINDOW`` live eligible nodes of every policy of a batch are
+      computed in one go, against the room at the start of the batch. Walking its window in node
+      order, a policy uses a count as is unless an earlier policy of the batch took room on that
+      node since: then it counts that node again from its current room. A zero count stays zero.
+    - The walk deducts in plain Python, on a list copy of the room: a policy touches a few nodes,
+      and a scalar step there is cheaper than a numpy call. A policy its window does not satisfy
+      reads further windows alone, counted fresh and deducted with whole-window steps.
+    - A negative request (taking such a replica adds room) voids "room only shrinks": then no node
+      is dead, and a changed node is counted again even where it fitted nothing.
+    """
+
+    def __init__(
+        self,
+        room_left: snapshot.FloatArray,
+        request: snapshot.FloatArray,
+        groups: Groups,
+        asks: snapshot.IntArray,
+        limits: snapshot.IntArray,
+        served: snapshot.IntArray,
+    ) -> None:
+        self.room_left = room_left  # [N + 1, R], the last row all zero; modified in place
+        self.rows = room_left.tolist()  # the same room as lists: the walk's working copy
+        self.dirty: set[int] = set()  # rows changed in `rows` and not yet in `room_left`
+        self.changed: set[int] = set()  # nodes changed since the batch's counts were taken
+        self.gone: set[int] = set()  # changed nodes seen dead: skipped without counting again
+        self.nodes = room_left.shape[0] - 1
+        self.asks = asks.tolist()
+        self.limits = limits.tolist()
+        positive = request > 0
+        self.request = request
+        self.requests = request.tolist()
+        self.columns = [[r for r, wanted in enumerate(row) if wanted] for row in positive.tolist()]
+        self.positive = positive
+        self.divisor = np.where(positive, request, 1.0)
+        self.shrinks = not bool((request < 0).any())
+        self.dead_columns = np.flatnonzero(positive.all(axis=0)) if self.shrinks else np.empty(0, dtype=np.int64)
+        self.smallest = request[:, self.dead_columns].min(axis=0)
+        self.dead_pairs = list(zip(self.dead_columns.tolist(), self.smallest.tolist(), strict=True))
+        self.alive = np.ones(self.nodes + 1, dtype=bool)
+        self.alive[self.nodes] = False
+        if len(self.dead_columns) > 0:
+            self.alive[: self.nodes] = ~self._dead(np.arange(self.nodes))
+        self.group = groups.of_policy[served].tolist()
+        self.group_nodes = groups.nodes
+        self.lists: dict[int, snapshot.IntArray] = {}  # group -> its nodes alive at the start
+        self.heads: dict[int, int] = {}  # group -> position in its list before which all are dead
+
+    def _dead(self, index: snapshot.IntArray) -> snapshot.BoolArray:
+        rows = self.room_left[index[:, None], self.dead_columns[None, :]]
+        return np.asarray((rows / self.smallest < 1).any(axis=1), dtype=np.bool_)
+
+    def _sync(self) -> None:
+        # Write the rows the walk changed back into `room_left`.
+        if self.dirty:
+            index = list(self.dirty)
+            self.room_left[index] = [self.rows[n] for n in index]
+            self.dirty.clear()
+
+    def _end_batch(self) -> None:
+        self._sync()
+        if self.changed and len(self.dead_columns) > 0:
+            index = np.fromiter(self.changed, dtype=np.int64, count=len(self.changed))
+            self.alive[index[self._dead(index)]] = False
+        self.changed.clear()
+        self.gone.clear()
+
+    def run(self) -> tuple[list[int], list[int]]:
+        """Serve every policy in order; returns (room, granted) per served policy."""
+        count = len(self.asks)
+        self.room = [0] * count
+        self.granted = [0] * count
+        for start in range(0, count, _BATCH):
+            self._batch(start, min(start + _BATCH, count))
+            self._end_batch()
+        return self.room, self.granted
+
+    def _window(self, g: int) -> tuple[snapshot.IntArray, int]:
+        # The first `_WINDOW` live nodes of group g, and the position in its list after them.
+        nodes = self.lists.get(g)
+        if nodes is None:
+            nodes = self.group_nodes[g]
+            nodes = nodes[self.alive[nodes]]
+            self.lists[g] = nodes
+            self.heads[g] = 0
+        head, size = self.heads[g], 4 * _WINDOW
+        while head < len(nodes):
+            chunk = nodes[head : head + size]
+            live = np.flatnonzero(self.alive[chunk])
+            if len(live) == 0:
+                head, size = head + len(chunk), size * 2
+                continue
+            self.heads[g] = head + int(live[0])
+            if len(live) >= _WINDOW:
+                return chunk[live[:_WINDOW]], head + int(live[_WINDOW - 1]) + 1
+            return chunk[live], head + len(chunk)
+        self.heads[g] = head
+        return nodes[:0], head
+
+    def _batch(self, start: int, stop: int) -> None:
+        local: dict[int, int] = {}
+        rows = [local.setdefault(self.group[s], len(local)) for s in range(start, stop)]
+        windows = np.full((len(local), _WINDOW), self.nodes, dtype=np.int64)
+        resume: dict[int, int] = {}
+        for g, row in local.items():
+            window, resume[g] = self._window(g)
+            windows[row, : len(window)] = window
+        block = self.room_left[windows[rows]]
+        block /= self.divisor[start:stop, None, :]
+        block = np.where(self.positive[start:stop, None, :], block, np.inf)
+        counts = np.floor(block.min(axis=2))
+        np.maximum(counts, 0.0, out=counts)
+        window_lists = windows.tolist()
+        for s, count_row, row in zip(range(start, stop), counts.tolist(), rows, strict=True):
+            self._serve(s, window_lists[row], count_row, resume[self.group[s]])
+
+    def _serve(self, s: int, window: list[int], counts: list[float], position: int) -> None:
+        ask = self.asks[s]
+        limit = self.limits[s]
+        total, take = self._walk(s, window, counts, 0, min(ask, limit))
+        nodes = self.lists[self.group[s]]
+        size = _EXTENSION
+        while total < ask and position < len(nodes):
+            # Past the shared window: count further nodes for this policy alone, from current room.
+            total, take = self._extend(s, nodes[position : position + size], total, take)
+            position, size = position + size, size * 4
+        self.room[s] = min(ask, total)
+        self.granted[s] = max(min(ask, total, limit), 0)
+
+    def _extend(self, s: int, further: snapshot.IntArray, total: int, take: int) -> tuple[int, int]:
+        # Whole-window steps, as these windows can be long: cumulative counts, then one deduction.
+        self._sync()
+        columns = self.columns[s]
+        block = self.room_left[further][:, columns] / self.request[s, columns]
+        counts = np.floor(block.min(axis=1))
+        np.maximum(counts, 0.0, out=counts)
+        cumulative = np.cumsum(counts)
+        total += int(min(cumulative[-1], self.asks[s] - total))
+        if take <= 0:
+            return total, take
+        last = int(np.searchsorted(cumulative, take))
+        end = min(last + 1, len(further))
+        per_node = counts[:end]
+        if last < len(further):
+            per_node[last] -= cumulative[last] - take
+        taken = further[:end][per_node > 0]
+        self.room_left[taken] -= per_node[per_node > 0, None] * self.request[s][None, :]
+        index = taken.tolist()
+        for n, row in zip(index, self.room_left[taken].tolist(), strict=True):
+            self.rows[n] = row
+        self.changed.update(index)
+        return total, take - min(take, int(cumulative[-1]))
+
+    def _walk(self, s: int, window: list[int], counts: list[float], total: int, take: int) -> tuple[int, int]:
+        # First fit along `window`: count until the ask is covered, deduct the first `take` replicas.
+        # Plain Python on purpose (see the class docstring); the arithmetic is numpy's, operation for operation.
+        ask = self.asks[s]
+        request = self.requests[s]
+        needs = [(r, request[r]) for r in self.columns[s]]
+        first, first_need = needs[0]
+        rows, changed, dirty, gone, shrinks = self.rows, self.changed, self.dirty, self.gone, self.shrinks
+        for n, count in zip(window, counts, strict=False):
+            if n in changed:
+                if n in gone:
+                    continue
+                current = rows[n]
+                fits = math.floor(current[first] / first_need)
+                for r, need in needs:
+                    here = math.floor(current[r] / need)
+                    if here < fits:
+                        fits = here
+            elif count == 0:
+                continue
+            else:
+                fits = int(count)
+            if fits <= 0:
+                continue
+            total += fits
+            if take > 0:
+                placed = fits if fits < take else take
+                current = [value - need * placed for value, need in zip(rows[n], request, strict=False)]
+                rows[n] = current
+                dirty.add(n)
+                changed.add(n)
+                take -= placed
+                if placed == fits and shrinks:
+                    # Full for this shape: if full for every shape, later policies of the batch skip it.
+                    for r, smallest in self.dead_pairs:
+                        if current[r] / smallest < 1:
+                            gone.add(n)
+                            break
+            if total >= ask:
+                break
+        return total, take

@@ -125,8 +125,9 @@ def plan(snapshot_: snapshot.Snapshot, *, now: float) -> Plan:
     ecs_ask = np.where(blocked, 0, np.minimum(homeless, base_room_by_cap))
     order = placement.priority_order(priority=pol.priority, names=pol.names)
     free = _free_after_reservations(snapshot_)
-    eligible = pol.eligible & ~nodes.virtual[None, :] & ~nodes.unschedulable[None, :]
-    growth = placement.allocate(free=free, requests=pol.requests, eligible=eligible, asks=ecs_ask, order=order)
+    # Each policy's eligible nodes that take new pods, grouped once for both allocations.
+    groups = placement.eligibility_groups(pol.eligible, usable=~nodes.virtual & ~nodes.unschedulable)
+    growth = placement.allocate_grouped(free=free, requests=pol.requests, groups=groups, asks=ecs_ask, order=order)
     grown = growth.granted
     base += grown
     rest = homeless - grown
@@ -144,10 +145,10 @@ def plan(snapshot_: snapshot.Snapshot, *, now: float) -> Plan:
     stable = now - room_since >= pol.stabilization_seconds
     movable = np.minimum(_old_burst_pods(pol, now=now), burst)
     move_limit = np.where(stable, np.minimum(movable, drain_ask), 0)
-    drain = placement.allocate(
+    drain = placement.allocate_grouped(
         free=growth.free_after,
         requests=pol.requests,
-        eligible=eligible,
+        groups=groups,
         asks=drain_ask,
         limits=move_limit,
         order=order,
@@ -291,11 +292,10 @@ def _free_after_reservations(snapshot_: snapshot.Snapshot) -> snapshot.FloatArra
     free = nodes.free()
     if len(pending.counts) == 0:
         return free
-    eligible = pending.eligible & ~nodes.virtual[None, :] & ~nodes.unschedulable[None, :]
-    kept = placement.allocate(
+    kept = placement.allocate_grouped(
         free=free,
         requests=pending.requests,
-        eligible=eligible,
+        groups=placement.eligibility_groups(pending.eligible, usable=~nodes.virtual & ~nodes.unschedulable),
         asks=pending.counts,
         order=np.arange(len(pending.counts), dtype=np.int64),
     )
