@@ -44,6 +44,8 @@ def parse_quantity(value: str | int | float | decimal.Decimal) -> decimal.Decima
         return decimal.Decimal(value)
     if isinstance(value, float):
         return decimal.Decimal(repr(value))
+    if not isinstance(value, str):
+        raise ValueError(f"expected a quantity written as a string or a number, got {type(value).__name__} {value!r}")
     match = _QUANTITY.match(value.strip())
     if match is None:
         raise ValueError(f"{value!r} is not a Kubernetes quantity (examples: 50, 500m, 1.5, 2Gi)")

@@ -183,9 +183,10 @@ class Planner:
         self._dry_run = dry_run
         # Validation and linting depend only on a spec or a template, which change only with their
         # object's generation: at 1,000 policies, redoing them every tick costs most of the tick.
-        self._specs: dict[tuple[Key, int], tuple[api.BurstPolicySpec | None, tuple[str, ...]]] = {}
-        self._lints: dict[tuple[tuple[str, str, str], int, str], tuple[compat.Finding, ...]] = {}
-        self._hashes: dict[tuple[tuple[str, str, str], int, Key, int], str] = {}
+        # One entry per object, holding the version it was computed for: a new version replaces it.
+        self._specs: dict[Key, tuple[int, tuple[api.BurstPolicySpec | None, tuple[str, ...]]]] = {}
+        self._lints: dict[tuple[str, str, str], tuple[tuple[int, str], tuple[compat.Finding, ...]]] = {}
+        self._hashes: dict[Key, tuple[tuple[tuple[str, str, str], int, int], str]] = {}
         self.memory: dict[Key, PolicyMemory] = {}
         self._history: snapshot.History | None = None
 
@@ -200,6 +201,10 @@ class Planner:
             outcomes[key] = outcome
         for known in set(self.memory) - set(inputs.policies):
             del self.memory[known]  # the policy is gone
+        for gone in set(self._specs) - set(inputs.policies):
+            del self._specs[gone]
+        for gone in set(self._hashes) - set(inputs.policies):
+            del self._hashes[gone]
 
         active = [o for o in candidates if o.spec is not None and not o.spec.paused]
         recommendations = await self._recommend(active, inputs, now=clock)
@@ -245,7 +250,8 @@ class Planner:
     def _validate(
         self, key: Key, generation: int | None, document: Any
     ) -> tuple[api.BurstPolicySpec | None, tuple[str, ...]]:
-        cached = self._specs.get((key, generation)) if generation is not None else None
+        entry = self._specs.get(key)
+        cached = entry[1] if entry is not None and generation is not None and entry[0] == generation else None
         if cached is None:
             try:
                 model, problems = validation.validate_spec(document)
@@ -260,18 +266,17 @@ class Planner:
                     ),
                 )
             if generation is not None:
-                self._specs = {k: v for k, v in self._specs.items() if k[0] != key}
-                self._specs[(key, generation)] = cached
+                self._specs[key] = (generation, cached)
         return cached
 
     def _lint(self, base: Workload, *, provider: str) -> tuple[compat.Finding, ...]:
         if base.generation is None:
             return tuple(compat.lint_workload(base.body, provider=provider))
-        cache_key = (base.key, base.generation, provider)
-        if cache_key not in self._lints:
-            self._lints = {k: v for k, v in self._lints.items() if k[0] != base.key}
-            self._lints[cache_key] = tuple(compat.lint_workload(base.body, provider=provider))
-        return self._lints[cache_key]
+        version = (base.generation, provider)
+        entry = self._lints.get(base.key)
+        if entry is None or entry[0] != version:
+            entry = self._lints[base.key] = (version, tuple(compat.lint_workload(base.body, provider=provider)))
+        return entry[1]
 
     def _source_hash(self, base: Workload, *, key: Key, generation: int | None, spec: api.BurstPolicySpec) -> str:
         def compute() -> str:
@@ -279,11 +284,11 @@ class Planner:
 
         if base.generation is None or generation is None:
             return compute()
-        cache_key = (base.key, base.generation, key, generation)
-        if cache_key not in self._hashes:
-            self._hashes = {k: v for k, v in self._hashes.items() if k[2] != key}
-            self._hashes[cache_key] = compute()
-        return self._hashes[cache_key]
+        version = (base.key, base.generation, generation)
+        entry = self._hashes.get(key)
+        if entry is None or entry[0] != version:
+            entry = self._hashes[key] = (version, compute())
+        return entry[1]
 
     # -- step 3: metrics and recommendations -------------------------------------------------------
 

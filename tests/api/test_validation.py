@@ -175,6 +175,18 @@ BAD_POLICIES = [
         id="wrong-api-version",
     ),
     pytest.param(_with(make_policy(), spec=None), "spec", "expected a mapping of fields", id="spec-null"),
+    pytest.param(
+        make_policy(pricing={"eciPerVCPUSecond": None}),
+        "spec.pricing.eciPerVCPUSecond",
+        "expected a quantity written as a string or a number, got NoneType",
+        id="price-null",
+    ),
+    pytest.param(
+        make_policy(burst={"budget": {"maxCostPerHour": [5]}}),
+        "spec.burst.budget.maxCostPerHour",
+        "got list",
+        id="budget-list",
+    ),
 ]
 
 
