@@ -168,8 +168,10 @@ def test_the_tick_plans_or_reports_never_raises(document: Any) -> None:
     ],
 )
 def test_extreme_valid_values_are_planned(spec: dict[str, Any], nodes: list[Any], expected: dict[str, Any]) -> None:
-    body = {"metadata": {"name": "web", "namespace": "shop", "generation": 1}, "spec": {"targetRef": {"name": "web"}}}
-    body["spec"].update(spec)
+    body = {
+        "metadata": {"name": "web", "namespace": "shop", "generation": 1},
+        "spec": {"targetRef": {"name": "web"}, **spec},
+    }
     outcome = tick({("shop", "web"): body}, [workload(replicas=2)], nodes)[("shop", "web")]
     assert outcome.planned and not outcome.problems
     assert {key: getattr(outcome, key) for key in expected} == expected
