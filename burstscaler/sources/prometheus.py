@@ -154,6 +154,10 @@ def _number(text: Any) -> recommend.Reading:
         return _failed("NonNumeric", f"the value {str(text)[:40]!r} is not a number")
     if not math.isfinite(value):
         return _failed("InvalidValue", f"the value is {text} (a division by zero or no data in a ratio?)")
+    if value < 0:
+        # Load (requests, CPU, queue length) is never negative: a negative reading is a broken query or
+        # exporter, and acting on it would scale the workload down to minReplicas.
+        return _failed("InvalidValue", f"the value is {text}: a load metric cannot be negative (a counter reset?)")
     return recommend.Reading(value=value)
 
 

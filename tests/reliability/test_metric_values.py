@@ -25,12 +25,7 @@ def test_values(value: str, reason: str | None) -> None:
     assert (reading.failure.reason if reading.failure else None) == reason
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="sources: a negative value is read as a number, so a garbage load reading scales the workload to "
-    "minReplicas with MetricsAvailable=True (seen end to end in test_metric_faults); DESIGN §7 asks for "
-    "fallback on garbage. Decide in burstscaler/sources (InvalidValue for negatives) or document it.",
-)
 def test_a_negative_value_is_garbage() -> None:
+    # A negative load would scale the workload to minReplicas with metrics "available": garbage, not a reading.
     reading = prometheus.parse(series("-50"))
     assert reading.failure is not None and reading.failure.reason == "InvalidValue"
