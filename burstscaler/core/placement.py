@@ -194,7 +194,9 @@ class _FirstFit:
         served: snapshot.IntArray,
     ) -> None:
         self.room_left = room_left  # [N + 1, R], the last row all zero; modified in place
-        self.rows = room_left.tolist()  # the same room as lists: the walk's working copy
+        self.width = room_left.shape[1]
+        self.flat_view = room_left.reshape(-1)  # a view: room_left is C-contiguous
+        self.flat = self.flat_view.tolist()  # the same room as one list: the walk's working copy
         self.dirty: set[int] = set()  # rows changed in `rows` and not yet in `room_left`
         self.changed: set[int] = set()  # nodes changed since the batch's counts were taken
         self.gone: set[int] = set()  # changed nodes seen dead: skipped without counting again
@@ -204,7 +206,6 @@ class _FirstFit:
         positive = request > 0
         self.request = request
         self.requests = request.tolist()
-        self.columns = [[r for r, wanted in enumerate(row) if wanted] for row in positive.tolist()]
         self.positive = positive
         self.divisor = np.where(positive, request, 1.0)
         self.shrinks = not bool((request < 0).any())
@@ -221,14 +222,15 @@ class _FirstFit:
         self.heads: dict[int, int] = {}  # group -> position in its list before which all are dead
 
     def _dead(self, index: snapshot.IntArray) -> snapshot.BoolArray:
-        rows = self.room_left[index[:, None], self.dead_columns[None, :]]
+        rows = self.room_left[index][:, self.dead_columns]
         return np.asarray((rows / self.smallest < 1).any(axis=1), dtype=np.bool_)
 
     def _sync(self) -> None:
         # Write the rows the walk changed back into `room_left`.
         if self.dirty:
-            index = list(self.dirty)
-            self.room_left[index] = [self.rows[n] for n in index]
+            width, flat = self.width, self.flat
+            index = [n * width + r for n in self.dirty for r in range(width)]
+            self.flat_view[index] = [flat[i] for i in index]
             self.dirty.clear()
 
     def _end_batch(self) -> None:
@@ -279,14 +281,22 @@ class _FirstFit:
         for g, row in local.items():
             window, resume[g] = self._window(g)
             windows[row, : len(window)] = window
-        block = self.room_left[windows[rows]]
+        index = windows[rows]
+        block = self.room_left[index]
         block /= self.divisor[start:stop, None, :]
         block = np.where(self.positive[start:stop, None, :], block, np.inf)
         counts = np.floor(block.min(axis=2))
         np.maximum(counts, 0.0, out=counts)
-        window_lists = windows.tolist()
-        for s, count_row, row in zip(range(start, stop), counts.tolist(), rows, strict=True):
-            self._serve(s, window_lists[row], count_row, resume[self.group[s]])
+        if self.shrinks:
+            # A zero count stays zero: hand each policy only its nodes that fitted something.
+            policy, column = np.nonzero(counts)
+            nodes, fits = index[policy, column].tolist(), counts[policy, column].tolist()
+            bounds = np.searchsorted(policy, np.arange(stop - start + 1)).tolist()
+            for s, lo, hi in zip(range(start, stop), bounds, bounds[1:], strict=False):
+                self._serve(s, nodes[lo:hi], fits[lo:hi], resume[self.group[s]])
+            return
+        for s, node_row, count_row in zip(range(start, stop), index.tolist(), counts.tolist(), strict=True):
+            self._serve(s, node_row, count_row, resume[self.group[s]])
 
     def _serve(self, s: int, window: list[int], counts: list[float], position: int) -> None:
         ask = self.asks[s]
@@ -304,7 +314,7 @@ class _FirstFit:
     def _extend(self, s: int, further: snapshot.IntArray, total: int, take: int) -> tuple[int, int]:
         # Whole-window steps, as these windows can be long: cumulative counts, then one deduction.
         self._sync()
-        columns = self.columns[s]
+        columns = np.flatnonzero(self.positive[s])
         block = self.room_left[further][:, columns] / self.request[s, columns]
         counts = np.floor(block.min(axis=1))
         np.maximum(counts, 0.0, out=counts)
@@ -320,27 +330,30 @@ class _FirstFit:
         taken = further[:end][per_node > 0]
         self.room_left[taken] -= per_node[per_node > 0, None] * self.request[s][None, :]
         index = taken.tolist()
+        width, flat = self.width, self.flat
         for n, row in zip(index, self.room_left[taken].tolist(), strict=True):
-            self.rows[n] = row
+            flat[n * width : (n + 1) * width] = row
         self.changed.update(index)
         return total, take - min(take, int(cumulative[-1]))
 
     def _walk(self, s: int, window: list[int], counts: list[float], total: int, take: int) -> tuple[int, int]:
         # First fit along `window`: count until the ask is covered, deduct the first `take` replicas.
-        # Plain Python on purpose (see the class docstring); the arithmetic is numpy's, operation for operation.
+        # Plain Python on purpose (see the class docstring); the arithmetic is numpy's, operation for
+        # operation (a column requesting 0 is left alone: subtracting 0 * k changes no value).
         ask = self.asks[s]
-        request = self.requests[s]
-        needs = [(r, request[r]) for r in self.columns[s]]
+        needs = [(r, need) for r, need in enumerate(self.requests[s]) if need > 0]
+        takes = [(r, need) for r, need in enumerate(self.requests[s]) if need != 0]
         first, first_need = needs[0]
-        rows, changed, dirty, gone, shrinks = self.rows, self.changed, self.dirty, self.gone, self.shrinks
+        flat, width, changed, dirty, gone = self.flat, self.width, self.changed, self.dirty, self.gone
+        shrinks = self.shrinks
         for n, count in zip(window, counts, strict=False):
+            base = n * width
             if n in changed:
                 if n in gone:
                     continue
-                current = rows[n]
-                fits = math.floor(current[first] / first_need)
+                fits = math.floor(flat[base + first] / first_need)
                 for r, need in needs:
-                    here = math.floor(current[r] / need)
+                    here = math.floor(flat[base + r] / need)
                     if here < fits:
                         fits = here
             elif count == 0:
@@ -352,15 +365,15 @@ class _FirstFit:
             total += fits
             if take > 0:
                 placed = fits if fits < take else take
-                current = [value - need * placed for value, need in zip(rows[n], request, strict=False)]
-                rows[n] = current
+                for r, need in takes:
+                    flat[base + r] -= need * placed
                 dirty.add(n)
                 changed.add(n)
                 take -= placed
                 if placed == fits and shrinks:
                     # Full for this shape: if full for every shape, later policies of the batch skip it.
                     for r, smallest in self.dead_pairs:
-                        if current[r] / smallest < 1:
+                        if flat[base + r] / smallest < 1:
                             gone.add(n)
                             break
             if total >= ask:
