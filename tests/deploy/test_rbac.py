@@ -2,9 +2,10 @@
 
 Where the calls come from:
 1. burstscaler/cluster/kube.py, the only module that imports the Kubernetes client (checked below):
-   each ``self._call(METHOD, path)`` in ``Workloads`` is parsed; the path's API group comes from the
-   f-string in ``Workloads.path``, the resources from ``_PLURALS``, a ``+ "/scale"`` suffix names the
-   subresource, and a path without a name is the collection (GET on it is ``list``, POST ``create``).
+   each ``self._call(METHOD, path)`` in ``Workloads`` and in ``Policies`` (the status writes) is
+   parsed; the path's API group comes from the f-string in ``Workloads.path``, the resources from
+   ``_PLURALS``, a ``+ "/scale"`` suffix names the subresource, and a path without a name is the
+   collection (GET on it is ``list``, POST ``create``).
 2. burstscaler/operator/handlers.py: every ``kopf.index``/``kopf.timer``/``kopf.daemon``/``kopf.on.*``
    decorator names a watched resource (``list``, ``watch``). Change handlers (``on.create``,
    ``on.update``, ``on.delete``, ``on.resume``, ``on.field``) make Kopf write a finalizer and its
@@ -22,6 +23,7 @@ from typing import Any
 
 import pytest
 
+from burstscaler.api import spec as api_spec
 from burstscaler.operator import handlers
 from tests.deploy import bundle
 
@@ -94,6 +96,28 @@ def workload_calls(source: str) -> set[Permission]:
     return found
 
 
+def policy_status_calls(source: str) -> set[Permission]:
+    """The permissions the ``Policies`` class in `source` needs: its calls on ``self.status_path(...)``."""
+    tree = ast.parse(source)
+    clients = [
+        n for n in tree.body if isinstance(n, ast.ClassDef) and any(ast.unparse(b) == "_Client" for b in n.bases)
+    ]
+    unknown = {client.name for client in clients} - {"Workloads", "Policies"}
+    assert not unknown, f"kube.py has new API clients {sorted(unknown)}: teach this test what they call"
+    policies = next(client for client in clients if client.name == "Policies")
+    found: set[Permission] = set()
+    for call in ast.walk(policies):
+        if not (isinstance(call, ast.Call) and isinstance(call.func, ast.Attribute) and call.func.attr == "_call"):
+            continue
+        method, path = call.args[0], call.args[1]
+        assert isinstance(method, ast.Constant), f"line {call.lineno}: the HTTP method must be a literal"
+        assert isinstance(path, ast.Call) and getattr(path.func, "attr", "") == "status_path", (
+            f"line {call.lineno}: a path not built by self.status_path(...): teach this test what it calls"
+        )
+        found.add((api_spec.API_GROUP, f"{api_spec.PLURAL}/status", VERBS[(str(method.value), True)]))
+    return found
+
+
 def _decorator(node: ast.expr) -> tuple[str, list[ast.expr]] | None:
     # kopf.index(...) -> ("index", args); kopf.on.delete(...) -> ("on.delete", args).
     if not isinstance(node, ast.Call):
@@ -149,7 +173,8 @@ def required() -> set[Permission]:
     """Everything the operator calls: workloads, handlers, Kopf."""
     names = {name: getattr(handlers, name) for name in ("GROUP", "VERSION", "PLURAL")}
     from_handlers = handler_calls(HANDLERS.read_text(), names=names, status_subresources=_status_subresources())
-    return workload_calls(KUBE.read_text()) | from_handlers | set(KOPF)
+    source = KUBE.read_text()
+    return workload_calls(source) | policy_status_calls(source) | from_handlers | set(KOPF)
 
 
 def granted() -> set[Permission]:
