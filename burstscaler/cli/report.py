@@ -8,7 +8,6 @@ printed.
 
 from __future__ import annotations
 
-import enum
 import pathlib
 import re
 import time
@@ -18,20 +17,13 @@ from typing import Annotated
 import typer
 from rich import console
 
+from burstscaler.cli import choices
 from burstscaler.reports import cluster_formats, cluster_html, cluster_report, cluster_table, timerange
 from burstscaler.reports.cluster_data import PolicyKey, ReportError
 from burstscaler.sources import prometheus, report_queries
 
 #: A Kubernetes namespace or object name (DNS-1123 subdomain), for ``--policy NS/NAME``.
 _NAME = r"[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?"
-
-
-class Format(enum.StrEnum):
-    """Output formats on stdout."""
-
-    table = "table"
-    json = "json"
-    csv = "csv"
 
 
 def report(
@@ -48,7 +40,7 @@ def report(
     policy: Annotated[
         str | None, typer.Option(help="Only this BurstPolicy, as NAMESPACE/NAME.", show_default=False)
     ] = None,
-    output: Annotated[Format, typer.Option("--format", help="Output on stdout.")] = Format.table,
+    output: Annotated[choices.Format, typer.Option("--format", help="Output on stdout.")] = choices.Format.table,
     html: Annotated[pathlib.Path | None, typer.Option(help="Also write a self-contained HTML report here.")] = None,
     step: Annotated[
         str, typer.Option(help="Resolution of the series over time (widened to at most 11,000 points).")
@@ -155,10 +147,10 @@ def _warnings(settings: prometheus.Settings) -> list[str]:
     return out
 
 
-def _print(result: cluster_report.ClusterReport, *, output: Format) -> None:
-    if output is Format.json:
+def _print(result: cluster_report.ClusterReport, *, output: choices.Format) -> None:
+    if output is choices.Format.json:
         typer.echo(cluster_formats.render_json(result), nl=False)
-    elif output is Format.csv:
+    elif output is choices.Format.csv:
         typer.echo(cluster_formats.render_csv(result), nl=False)
     else:
         out = console.Console()

@@ -7,23 +7,15 @@ results. Errors print one line and exit with code 1, never a traceback.
 
 from __future__ import annotations
 
-import enum
 import pathlib
 from typing import Annotated
 
 import typer
 from rich import console, progress
 
+from burstscaler.cli import choices
 from burstscaler.reports import formats, htmlpage, simulation, table
 from burstscaler.sim import cluster, engine, errors, scenario, settings, strategies, traces
-
-
-class Format(enum.StrEnum):
-    """Output formats on stdout."""
-
-    table = "table"
-    json = "json"
-    csv = "csv"
 
 
 def simulate(
@@ -46,7 +38,7 @@ def simulate(
         str | None,
         typer.Option(help="Column flagging outage rows (1/true): skipped as missing data, not zero load."),
     ] = None,
-    output: Annotated[Format, typer.Option("--format", help="Output on stdout.")] = Format.table,
+    output: Annotated[choices.Format, typer.Option("--format", help="Output on stdout.")] = choices.Format.table,
     html: Annotated[pathlib.Path | None, typer.Option(help="Also write a self-contained HTML report here.")] = None,
     strategy: Annotated[
         list[str] | None,
@@ -197,10 +189,10 @@ def _run(
         return engine.simulate(load_trace, config=config, names=names, progress=advance, skip_unavailable=not explicit)
 
 
-def _print(report: simulation.SimulationReport, *, output: Format) -> None:
-    if output is Format.json:
+def _print(report: simulation.SimulationReport, *, output: choices.Format) -> None:
+    if output is choices.Format.json:
         typer.echo(formats.render_json(report), nl=False)
-    elif output is Format.csv:
+    elif output is choices.Format.csv:
         typer.echo(formats.render_csv(report), nl=False)
     else:
         out = console.Console()

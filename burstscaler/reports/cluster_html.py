@@ -97,7 +97,7 @@ def _replica_chart(series: simulation.StrategySeries, *, start: float) -> str:
             svg.Layer("burst (virtual node)", small.burst_capacity, _BURST_COLOR),
         ],
         lines=[svg.Layer("desired", small.demand, _DESIRED_COLOR)],
-        x_ticks=_x_ticks(small.seconds, start=start),
+        x_ticks=rows.time_ticks(small.seconds, start=start),
         y_label="replicas",
     )
 
@@ -111,17 +111,7 @@ def _cost_chart(report: cluster_report.ClusterReport, *, currency: str) -> str:
         small = rows.downsample(series, points=htmlpage.CHART_POINTS)
         xs = small.seconds
         layers.append(svg.Layer(policy, small.cumulative_cost, _POLICY_COLORS[index % len(_POLICY_COLORS)]))
-    return svg.chart(xs=xs, lines=layers, x_ticks=_x_ticks(xs, start=report.window.start), y_label="cost")
-
-
-def _x_ticks(seconds: FloatArray, *, start: float) -> list[tuple[float, str]]:
-    if seconds.size < 2:
-        return []
-    span = float(seconds[-1] - seconds[0])
-    return [
-        (float(at), rows.time_label(start=start, seconds=float(at), span=span))
-        for at in np.linspace(seconds[0], seconds[-1], 7)
-    ]
+    return svg.chart(xs=xs, lines=layers, x_ticks=rows.time_ticks(xs, start=report.window.start), y_label="cost")
 
 
 def _format(value: Any) -> str:

@@ -74,7 +74,7 @@ def _capacity_chart(series: simulation.StrategySeries, *, start: float) -> str:
             svg.Layer("ECI burst", small.burst_capacity, _BURST_COLOR),
         ],
         lines=[svg.Layer("load", small.demand, _LOAD_COLOR)],
-        x_ticks=_x_ticks(small.seconds, start=start),
+        x_ticks=rows.time_ticks(small.seconds, start=start),
         y_label="requests/s",
     )
 
@@ -86,17 +86,7 @@ def _cost_chart(report: simulation.SimulationReport) -> str:
         small = rows.downsample(series, points=CHART_POINTS)
         xs = small.seconds
         layers.append(svg.Layer(name, small.cumulative_cost, _STRATEGY_COLORS[index % len(_STRATEGY_COLORS)]))
-    return svg.chart(xs=xs, lines=layers, x_ticks=_x_ticks(xs, start=report.start), y_label="cost")
-
-
-def _x_ticks(seconds: np.ndarray[Any, Any], *, start: float) -> list[tuple[float, str]]:
-    if seconds.size < 2:
-        return []
-    span = float(seconds[-1] - seconds[0])
-    return [
-        (float(at), rows.time_label(start=start, seconds=float(at), span=span))
-        for at in np.linspace(seconds[0], seconds[-1], 7)
-    ]
+    return svg.chart(xs=xs, lines=layers, x_ticks=rows.time_ticks(xs, start=report.start), y_label="cost")
 
 
 def _settings_table(settings: Any) -> str:

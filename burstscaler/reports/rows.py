@@ -84,6 +84,17 @@ def time_label(*, start: float, seconds: float, span: float) -> str:
     return moment.strftime("%m-%d %H:%M" if span > 2 * 86400 else "%H:%M")
 
 
+def time_ticks(seconds: np.ndarray[Any, Any], *, start: float, count: int = 7) -> list[tuple[float, str]]:
+    """`count` evenly spaced x-axis ticks over `seconds` (seconds since `start`), labelled by ``time_label``."""
+    if seconds.size < 2:
+        return []
+    span = float(seconds[-1] - seconds[0])
+    return [
+        (float(at), time_label(start=start, seconds=float(at), span=span))
+        for at in np.linspace(seconds[0], seconds[-1], count)
+    ]
+
+
 def _rounded(summary: simulation.StrategySummary) -> dict[str, Any]:
     values = dataclasses.asdict(summary)
     return {key: round(value, 6) if isinstance(value, float) else value for key, value in values.items()}
