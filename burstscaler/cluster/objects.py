@@ -15,7 +15,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from burstscaler.api import quantity
-from burstscaler.core import eligibility, podrequest
+from burstscaler.core import eligibility, pending, podrequest
 
 TIER_LABEL = "burstscaler.io/tier"
 
@@ -202,3 +202,17 @@ def timestamp(value: Any) -> float | None:
         return datetime.datetime.fromisoformat(str(value).replace("Z", "+00:00")).timestamp()
     except ValueError:
         return None
+
+
+def pending_pod(pod: PodRecord) -> pending.PendingPod:
+    """What the pending-pod signal (``core.pending``) needs of a pod record."""
+    since = pod.unschedulable_since
+    return pending.PendingPod(
+        name=pod.name,
+        phase=pod.phase,
+        deleted=pod.deleting,
+        node_name=pod.node_name or None,
+        scheduled=pod.scheduled,
+        scheduled_reason=pod.scheduled_reason,
+        scheduled_since=None if since is None else datetime.datetime.fromtimestamp(since, tz=datetime.UTC),
+    )

@@ -12,7 +12,6 @@ This is where the conventions of ``core.snapshot`` are met for a real cluster:
 from __future__ import annotations
 
 import dataclasses
-import datetime
 import math
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
@@ -21,7 +20,7 @@ import numpy as np
 
 from burstscaler.api import spec as api
 from burstscaler.cluster import objects
-from burstscaler.core import eligibility, pending, snapshot
+from burstscaler.core import eligibility, snapshot
 
 BASE_RESOURCES = ("cpu", "memory", "pods", "ephemeral-storage")
 
@@ -40,6 +39,7 @@ class PolicyView:
     recommended: int
     eci_compatible: bool
     burst_cost_per_second: float
+    base_unschedulable: int = 0  # the pending-pod signal (core.pending), computed with the recommendation
 
     @property
     def key(self) -> str:
@@ -149,32 +149,12 @@ def _policy_pods(view: PolicyView, pods: list[objects.PodRecord], *, now: float)
     base_key, twin_key = view.base_workload, view.twin_workload
     base = [pod for pod in pods if pod.workload == base_key and not pod.burst]
     burst = [pod for pod in pods if pod.workload == twin_key]
-    clock = datetime.datetime.fromtimestamp(now, tz=datetime.UTC)
-    signal = pending.signal(
-        [
-            pending.PendingPod(
-                name=pod.name,
-                phase=pod.phase,
-                deleted=pod.deleting,
-                node_name=pod.node_name or None,
-                scheduled=pod.scheduled,
-                scheduled_reason=pod.scheduled_reason,
-                scheduled_since=None
-                if pod.unschedulable_since is None
-                else datetime.datetime.fromtimestamp(pod.unschedulable_since, tz=datetime.UTC),
-            )
-            for pod in base
-            if not pod.node_name  # only unbound pods can be waiting for room
-        ],
-        settings=view.spec.pending_pods,
-        now=clock,
-    )
     unbound = sum(1 for pod in base if not pod.node_name)
     missing = max(0, view.base_replicas - len(base))
     return PolicyPods(
         base_ready=sum(1 for pod in base if pod.ready),
-        base_unschedulable=signal.unplaceable,
-        base_unplaced=max(0, unbound - signal.unplaceable) + missing,
+        base_unschedulable=view.base_unschedulable,
+        base_unplaced=max(0, unbound - view.base_unschedulable) + missing,
         burst_ready=sum(1 for pod in burst if pod.ready),
         burst_started=tuple(pod.started if pod.started is not None else now for pod in burst),
     )
@@ -244,10 +224,12 @@ def _reservations(
     groups: dict[tuple[tuple[float, ...], eligibility.PodPlacement], int] = defaultdict(int)
     for pod in strangers:
         placement = pod.placement or eligibility.PodPlacement()
-        groups[(tuple(podrequest_row(pod.requests, resources)), _hashable(placement))] += 1
+        groups[(tuple(podrequest_row(pod.requests, resources)), eligibility.hashable(placement))] += 1
     for view, pods in zip(policies, views, strict=True):
         if pods.base_unplaced:
-            groups[(tuple(podrequest_row(view.requests, resources)), _hashable(view.placement))] += pods.base_unplaced
+            groups[(tuple(podrequest_row(view.requests, resources)), eligibility.hashable(view.placement))] += (
+                pods.base_unplaced
+            )
     if not groups:
         return snapshot.Reservations.empty(nodes=len(nodes), resources=len(resources))
     keys = list(groups)
@@ -258,13 +240,3 @@ def _reservations(
         ),
         counts=np.array([groups[key] for key in keys], dtype=np.int64),
     )
-
-
-def _hashable(placement: eligibility.PodPlacement) -> eligibility.PodPlacement:
-    # PodPlacement holds a dict; freeze it into a sorted tuple-backed mapping so it can key a group.
-    return dataclasses.replace(placement, node_selector=_FrozenSelector(placement.node_selector))
-
-
-class _FrozenSelector(dict[str, str]):
-    def __hash__(self) -> int:  # type: ignore[override]
-        return hash(tuple(sorted(self.items())))

@@ -87,7 +87,7 @@ def mask(*, nodes: Sequence[NodeView], policies: Sequence[PodPlacement]) -> snap
     result = np.zeros((len(policies), len(nodes)), dtype=bool)
     cache: dict[PodPlacement, snapshot.BoolArray] = {}
     for row, placement in enumerate(policies):
-        key = _hashable(placement)
+        key = hashable(placement)
         if key not in cache:
             cache[key] = index.matches(placement)
         result[row] = cache[key]
@@ -169,8 +169,8 @@ def _as_int(text: str) -> int | None:
         return None
 
 
-def _hashable(placement: PodPlacement) -> PodPlacement:
-    # Mappings are not hashable; freeze the selector so identical placements share one evaluation.
+def hashable(placement: PodPlacement) -> PodPlacement:
+    """The same placement with its selector frozen, so equal placements can key a dict or a set."""
     return dataclasses.replace(placement, node_selector=_FrozenDict(placement.node_selector))
 
 

@@ -23,7 +23,7 @@ from burstscaler.api import spec as api
 from burstscaler.api import validation
 from burstscaler.cluster import apply, objects, twin
 from burstscaler.cluster import snapshot as cluster_snapshot
-from burstscaler.core import compat, cost, fallback, pending, plan, recommend, snapshot
+from burstscaler.core import compat, cost, fallback, plan, recommend, snapshot
 from burstscaler.sources import metrics as metric_sources
 
 logger = logging.getLogger(__name__)
@@ -329,7 +329,7 @@ class Planner:
                 current=outcome.base.replicas + twin_replicas - surge,
                 ready=ready,
                 readings=tuple(readings[start:end]),
-                pending_pods=tuple(_pending_pod(pod) for pod in base_pods if not pod.node_name),
+                pending_pods=tuple(objects.pending_pod(pod) for pod in base_pods if not pod.node_name),
                 state=memory.recommend_state,
             )
             recommendation = recommend.recommend(request, now=now)
@@ -374,6 +374,7 @@ class Planner:
                     recommended=recommendation.replicas,
                     eci_compatible=outcome.eci_compatible,
                     burst_cost_per_second=_price(requests, outcome.spec.pricing).eci_per_second,
+                    base_unschedulable=recommendation.pending.unplaceable,
                 )
             )
         history = self._restore_history(outcomes, views)
@@ -495,17 +496,4 @@ def _price(requests: Mapping[str, float], pricing: api.Pricing) -> cost.ReplicaP
     # Snapshot units: cpu in millicores, memory in bytes.
     return cost.ReplicaPrice.of(
         vcpu=requests.get("cpu", 0.0) / 1000.0, gib=requests.get("memory", 0.0) / 2**30, pricing=pricing
-    )
-
-
-def _pending_pod(pod: objects.PodRecord) -> pending.PendingPod:
-    since = pod.unschedulable_since
-    return pending.PendingPod(
-        name=pod.name,
-        phase=pod.phase,
-        deleted=pod.deleting,
-        node_name=pod.node_name or None,
-        scheduled=pod.scheduled,
-        scheduled_reason=pod.scheduled_reason,
-        scheduled_since=None if since is None else datetime.datetime.fromtimestamp(since, tz=datetime.UTC),
     )

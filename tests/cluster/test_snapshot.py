@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 from typing import Any
 
 import numpy as np
@@ -10,7 +11,7 @@ import pytest
 from burstscaler.api import spec
 from burstscaler.cluster import objects
 from burstscaler.cluster import snapshot as cluster_snapshot
-from burstscaler.core import eligibility, plan
+from burstscaler.core import eligibility, pending, plan
 
 NOW = 1_800_000_000.0
 VIRTUAL = [("type", "virtual-kubelet")]
@@ -78,7 +79,9 @@ def _rfc3339(seconds: float) -> str:
     return datetime.datetime.fromtimestamp(seconds, tz=datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def make_view(*, base_replicas: int, twin_replicas: int, recommended: int) -> cluster_snapshot.PolicyView:
+def make_view(
+    *, base_replicas: int, twin_replicas: int, recommended: int, base_unschedulable: int = 0
+) -> cluster_snapshot.PolicyView:
     policy_spec = spec.BurstPolicySpec.model_validate({"targetRef": {"name": "web"}, "maxReplicas": 20})
     return cluster_snapshot.PolicyView(
         namespace="shop",
@@ -91,6 +94,7 @@ def make_view(*, base_replicas: int, twin_replicas: int, recommended: int) -> cl
         recommended=recommended,
         eci_compatible=True,
         burst_cost_per_second=0.0000087,
+        base_unschedulable=base_unschedulable,
     )
 
 
@@ -117,7 +121,12 @@ def test_snapshot_follows_the_conventions() -> None:
         make_pod("stranger", owner=("ReplicaSet", "db-77777"), cpu="2"),
     ]
     records = [objects.pod_record(pod) for pod in pods]
-    view = make_view(base_replicas=5, twin_replicas=1, recommended=6)
+    # The pending-pod signal, as the planner computes it with the recommendation (core.pending).
+    clock = datetime.datetime.fromtimestamp(NOW, tz=datetime.UTC)
+    base_pods = [objects.pending_pod(pod) for pod in records if pod.workload == ("shop", "Deployment", "web")]
+    signal = pending.signal(base_pods, settings=spec.PendingPods(), now=clock)
+    assert signal.unplaceable == 1, "web-3 is past the 15 s grace; web-4 is not"
+    view = make_view(base_replicas=5, twin_replicas=1, recommended=6, base_unschedulable=signal.unplaceable)
     snap, views = cluster_snapshot.build(nodes=nodes, pods=records, policies=[view], history=None, now=NOW)
 
     cpu = snap.nodes.resources.index("cpu")
