@@ -75,7 +75,9 @@ def test_killed_at_each_step_of_twin_creation_and_drain_back(
     eventually(lambda: ready_pods(api, "web") == 7, timeout=TIMEOUT)
 
     timeline = bounded(apiserver, "web", min_replicas=1, max_replicas=30, since=converged)
-    assert timeline.base_values(since=converged) == [4, 7], "one move of 3, never applied twice"
+    # The replay shows base 4 only when some other write landed between `converged` and the move; either
+    # way the base rose once, to 7 (a second surge would show 10, a dip anything below 7 after it).
+    assert timeline.base_values(since=converged) in ([4, 7], [7]), "one move of 3, never applied twice"
     assert timeline.min_ready(since=converged) >= 7, "serving capacity dipped across the restarts"
     assert (replicas(api, "web"), replicas(api, "web-burst")) == (7, 0)
     settled(last)
