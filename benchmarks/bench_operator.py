@@ -6,6 +6,10 @@
 call) run repeatedly. Prints the records' memory (tracemalloc and RSS growth), the tick's
 median/min/max, and RSS after every round of ticks (it must stay flat: nothing accumulates).
 
+``emulator``: the real operator process with ``--nodes`` nodes and ``--policies`` BurstPolicies in the
+API emulator (scaled down: KMock keeps every object version in memory), watched for ``--seconds``:
+policy ticks per second against the expected rate, and the operator's RSS every 5 s.
+
 ``reaction``: the real operator process (``burstscaler run``, default 5 s tick) against the KMock API
 emulator with the cluster actor and a real Prometheus; a load step is pushed to Prometheus (queryable
 at once) and the time until the twin's spec.replicas changes is measured, ``--runs`` times.
@@ -19,6 +23,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import pathlib
 import resource
 import statistics
@@ -237,10 +242,75 @@ def reaction(*, runs: int, tick_seconds: float) -> dict[str, Any]:
     }
 
 
+def emulator(*, nodes: int, policies: int, seconds: float, tick_seconds: float) -> dict[str, Any]:
+    """The real operator process against the emulator holding `nodes` nodes and `policies` policies.
+
+    Samples the operator's RSS every 5 s and counts, from its log, the planning ticks it ran; every
+    policy wants more than its node share, so every tick plans base and burst for all of them.
+    """
+    import re
+
+    import yaml
+
+    from tests.e2e.harness import actor, client, hosting, waiting
+    from tests.e2e.harness import objects as e2e_objects
+    from tests.e2e.operator_process import OperatorProcess
+
+    workdir = pathlib.Path(tempfile.mkdtemp(prefix="bench-emulator-"))
+    rss: list[float] = []
+    with hosting.ApiServer(directory=workdir / "api") as server:
+        server.install_crd(yaml.safe_load((REPO / "crds" / "burstpolicy.yaml").read_text()))
+        api = client.RestClient(server.url)
+        for index in range(nodes):
+            api.create(e2e_objects.ecs_node(f"ecs-{index}", cpu="4", memory="16Gi"))
+        api.create(e2e_objects.virtual_node())
+        for index in range(policies):
+            api.create(e2e_objects.deployment(f"app-{index}", replicas=2, cpu="500m"))
+            api.create(e2e_objects.burst_policy(f"app-{index}", target=f"app-{index}", minReplicas=4, maxReplicas=8))
+        cluster = actor.ClusterActor(api=client.RestClient(server.url), interval=0.5).start()
+        operator = OperatorProcess(
+            kubeconfig=server.kubeconfig, log_path=workdir / "operator.log", tick_seconds=tick_seconds
+        ).start()
+        try:
+            waiting.eventually(
+                lambda: all(
+                    (p.get("status") or {}).get("desiredReplicas") == 4
+                    for p in api.list("BurstPolicy", namespace="default")
+                ),
+                timeout=300,
+                interval=1,
+            )
+            started = time.monotonic()
+            log_at_start = len(operator.log())
+            assert operator.process is not None
+            while time.monotonic() - started < seconds:
+                with open(f"/proc/{operator.process.pid}/status") as status:
+                    rss.extend(int(line.split()[1]) / 1024 for line in status if line.startswith("VmRSS:"))
+                time.sleep(5)
+            elapsed = time.monotonic() - started
+            with open(f"/proc/{operator.process.pid}/stat") as stat:
+                fields = stat.read().rsplit(")", 1)[1].split()
+            cpu_seconds = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+            ticks = len(re.findall(r"Timer 'tick' succeeded", operator.log()[log_at_start:]))
+        finally:
+            operator.stop()
+            cluster.stop()
+    return {
+        "nodes": nodes,
+        "policies": policies,
+        "tick_seconds": tick_seconds,
+        "observed_seconds": round(elapsed, 1),
+        "policy_ticks_per_second": round(ticks / elapsed, 1),
+        "expected_policy_ticks_per_second": round(policies / tick_seconds, 1),
+        "operator_cpu_seconds_total": round(cpu_seconds, 1),
+        "operator_rss_mib_every_5s": [round(value, 1) for value in rss],
+    }
+
+
 def main() -> None:
     """Command line: `scale` or `reaction`, table or --json."""
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("which", choices=["scale", "reaction"])
+    parser.add_argument("which", choices=["scale", "reaction", "emulator"])
     parser.add_argument("--json", action="store_true")
     parser.add_argument("--nodes", type=int, default=5000)
     parser.add_argument("--pods", type=int, default=50000)
@@ -249,11 +319,16 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=4)
     parser.add_argument("--runs", type=int, default=10)
     parser.add_argument("--tick-seconds", type=float, default=5.0)
+    parser.add_argument("--seconds", type=float, default=120.0, help="emulator: how long to watch the operator")
     args = parser.parse_args()
     if args.which == "scale":
         result = scale(nodes=args.nodes, pods=args.pods, policies=args.policies, ticks=args.ticks, rounds=args.rounds)
-    else:
+    elif args.which == "reaction":
         result = reaction(runs=args.runs, tick_seconds=args.tick_seconds)
+    else:
+        result = emulator(
+            nodes=args.nodes, policies=args.policies, seconds=args.seconds, tick_seconds=args.tick_seconds
+        )
     if args.json:
         print(json.dumps(result))
         return
