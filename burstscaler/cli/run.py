@@ -31,6 +31,14 @@ def run(
     tick_seconds: Annotated[
         float, typer.Option(envvar="BURSTSCALER_TICK_SECONDS", min=0.5, help="Seconds between planning ticks.")
     ] = 5.0,
+    status_refresh_seconds: Annotated[
+        float,
+        typer.Option(
+            envvar="BURSTSCALER_STATUS_REFRESH_SECONDS",
+            min=0,
+            help="A status that changed only in its decision time, inputs and cost is rewritten this often.",
+        ),
+    ] = 30.0,
     namespace: Annotated[
         list[str] | None,
         typer.Option(envvar="BURSTSCALER_NAMESPACES", help="Watch only these namespaces (repeat); default: all."),
@@ -95,6 +103,7 @@ def run(
                 timeout_seconds=prometheus_timeout,
             ),
             tick_seconds=tick_seconds,
+            status_refresh_seconds=status_refresh_seconds,
             namespaces=tuple(namespace or ()),
             standalone=standalone,
             peering_name=peering_name,

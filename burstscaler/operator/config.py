@@ -30,6 +30,7 @@ class OperatorConfig:
 
     prometheus: PrometheusConfig = dataclasses.field(default_factory=PrometheusConfig)
     tick_seconds: float = 5.0
+    status_refresh_seconds: float = 30.0  # an unchanged status is rewritten (decision time, cost) this often
     namespaces: tuple[str, ...] = ()  # empty: all namespaces
     standalone: bool = False
     peering_name: str = "burstscaler"

@@ -8,6 +8,7 @@ per-policy timer asks the shared ``Ticker`` for this tick's outcome, applies the
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import datetime
 import logging
@@ -23,6 +24,7 @@ from burstscaler.core import cost
 from burstscaler.operator import config as operator_config
 from burstscaler.operator import metrics as operator_metrics
 from burstscaler.operator import planner, status, ticker
+from burstscaler.operator.status_writer import StatusWriter
 
 logger = logging.getLogger(__name__)
 GROUP, VERSION, PLURAL = api.API_GROUP, api.API_VERSION, api.PLURAL
@@ -37,7 +39,7 @@ class Runtime:
     ticker: ticker.Ticker
     workloads: kube.Workloads | None
     metrics: operator_metrics.Metrics
-    policies: kube.Policies | None = None  # status writes; None: through Kopf's patch (tests without an API)
+    status_writer: StatusWriter | None = None  # None: status through Kopf's patch (no API)
     last_reasons: dict[planner.Key, str] = dataclasses.field(default_factory=dict)
     exported: dict[tuple[str, ...], float] = dataclasses.field(default_factory=dict)
 
@@ -66,6 +68,14 @@ def register(registry: kopf.OperatorRegistry, runtime: Runtime) -> None:
         settings.peering.clusterwide = not config.namespaces
         settings.watching.server_timeout = 300
         settings.networking.request_timeout = 60
+
+    @kopf.on.cleanup(registry=registry)
+    async def stop_writing(**_: Any) -> None:
+        # A few seconds for statuses already decided; what is left, the next leader writes.
+        if runtime.status_writer is not None:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(runtime.status_writer.drain(), timeout=5)
+            await runtime.status_writer.close()
 
     @kopf.index("nodes", id="burstscaler_nodes", registry=registry)
     def burstscaler_nodes(name: str, body: kopf.Body, **_: Any) -> dict[str, objects.NodeRecord]:
@@ -115,7 +125,7 @@ def register(registry: kopf.OperatorRegistry, runtime: Runtime) -> None:
             return  # the policy appeared after this tick's plan: the next tick includes it
         await _act(runtime, outcome, policy_uid=str(body.metadata.uid or ""))
         block = _status_block(runtime, outcome, body=body, now=now)
-        await _write_status(runtime, key, block, patch=patch)
+        _write_status(runtime, key, block, current=body.status, patch=patch)
 
     @kopf.on.delete(GROUP, VERSION, PLURAL, id="hand_back", registry=registry)
     async def hand_back(
@@ -123,6 +133,8 @@ def register(registry: kopf.OperatorRegistry, runtime: Runtime) -> None:
     ) -> None:
         runtime.metrics.forget(str(namespace), name)
         runtime.last_reasons.pop((str(namespace), name), None)
+        if runtime.status_writer is not None:
+            runtime.status_writer.forget((str(namespace), name))
         if runtime.workloads is None or runtime.config.dry_run or spec.get("dryRun"):
             return
         target = spec.get("targetRef") or {}
@@ -231,18 +243,18 @@ def _status_block(runtime: Runtime, outcome: planner.Outcome, *, body: kopf.Body
     return block
 
 
-async def _write_status(runtime: Runtime, key: planner.Key, block: dict[str, Any], *, patch: kopf.Patch) -> None:
-    """Write the status ourselves (see ``kube.Policies``): a failure is logged, never ends the timer."""
-    if runtime.policies is None:
+def _write_status(
+    runtime: Runtime, key: planner.Key, block: dict[str, Any], *, current: Mapping[str, Any], patch: kopf.Patch
+) -> None:
+    """Hand the status to the writer (see ``status_writer``): the tick never waits for the API server.
+
+    Not through Kopf's patch: a timer whose patch fails for good ends for good (see ``kube.Policies``).
+    """
+    if runtime.status_writer is None:
         for field, value in block.items():
             patch.status[field] = value
         return
-    namespace, name = key
-    try:
-        await asyncio.to_thread(runtime.policies.patch_status, namespace, name, block)
-    except kube.KubeError as error:
-        runtime.metrics.api_errors.labels(status=str(error.status)).inc()
-        logger.warning("%s/%s: status not written (%s); the next tick writes it again", namespace, name, error)
+    runtime.status_writer.submit(key, block, current=current)
 
 
 def _export(runtime: Runtime, outcome: planner.Outcome, *, currency: str) -> None:

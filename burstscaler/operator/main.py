@@ -12,6 +12,7 @@ from burstscaler.cluster import kube
 from burstscaler.operator import config as operator_config
 from burstscaler.operator import handlers, planner, ticker
 from burstscaler.operator import metrics as operator_metrics
+from burstscaler.operator.status_writer import StatusWriter
 from burstscaler.sources import metrics as metric_sources
 from burstscaler.sources import prometheus
 
@@ -55,7 +56,9 @@ def run(config: operator_config.OperatorConfig) -> None:
         ),
         workloads=kube.Workloads(client),
         metrics=metrics,
-        policies=kube.Policies(client),
+        status_writer=StatusWriter(
+            kube.Policies(client), metrics=metrics, refresh_seconds=config.status_refresh_seconds
+        ),
     )
     registry = kopf.OperatorRegistry()
     handlers.register(registry, runtime)

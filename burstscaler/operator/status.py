@@ -151,6 +151,26 @@ def render(
     return block
 
 
+# What changes every tick without changing the decision: the decision's time, its explanation (the
+# metric values behind it) and the cost counters. They are refreshed, not written on every tick.
+_VOLATILE_DECISION = ("time", "message", "inputs")
+
+
+def settled(block: Mapping[str, Any], current: Mapping[str, Any] | None) -> bool:
+    """Whether writing ``block`` over ``current`` (the status the policy has) would change only what
+    changes every tick anyway: ``lastDecision``'s time, message and inputs, and ``cost``."""
+    current = current or {}
+    return _stable(block) == _stable({key: current.get(key) for key in block})
+
+
+def _stable(block: Mapping[str, Any]) -> dict[str, Any]:
+    stable = {key: value for key, value in block.items() if key != "cost"}
+    decision = stable.get("lastDecision")
+    if isinstance(decision, Mapping):
+        stable["lastDecision"] = {key: value for key, value in decision.items() if key not in _VOLATILE_DECISION}
+    return stable
+
+
 def events(outcome: planner.Outcome, *, previous_reason: str | None, previous: Mapping[str, Any] | None) -> list[Event]:
     """Events for what changed since the last tick (a new headline reason, a condition turning bad)."""
     found: list[Event] = []
