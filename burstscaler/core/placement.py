@@ -135,9 +135,10 @@ def allocate_grouped(
     room = np.zeros(len(asks), dtype=np.int64)
     granted = np.zeros(len(asks), dtype=np.int64)
     nodes = free.shape[0]
-    # One spare all-zero row at the end: the padding of short windows, where nothing ever fits.
-    room_left = np.zeros((nodes + 1, free.shape[1]), dtype=np.float64)
-    np.maximum(free, 0.0, out=room_left[:nodes])
+    # Resource-major ([R, N + 1]): numpy reduces across resources fast along the first axis and slowly
+    # along a short last one. One spare all-zero column at the end: the padding of short windows.
+    room_left = np.zeros((free.shape[1], nodes + 1), dtype=np.float64)
+    np.maximum(free.T, 0.0, out=room_left[:, :nodes])
     order = np.asarray(order, dtype=np.int64)
     if nodes > 0 and len(order) > 0:
         served = order[asks[order] > 0]
@@ -150,7 +151,7 @@ def allocate_grouped(
         if len(served) > 0:
             first_fit = _FirstFit(room_left, requests[served], groups, asks[served], limits[served], served)
             room[served], granted[served] = first_fit.run()
-    return Allocation(room=room, granted=granted, free_after=room_left[:nodes].copy())
+    return Allocation(room=room, granted=granted, free_after=np.ascontiguousarray(room_left[:, :nodes].T))
 
 
 def priority_order(*, priority: snapshot.IntArray, names: tuple[str, ...]) -> snapshot.IntArray:
@@ -163,6 +164,7 @@ def priority_order(*, priority: snapshot.IntArray, names: tuple[str, ...]) -> sn
 _BATCH = 16  # policies whose first windows are counted together
 _WINDOW = 32  # live eligible nodes counted up front for each policy of a batch
 _EXTENSION = 256  # nodes of the first further window a policy reads alone; each next one is 4x larger
+_FEW = 64  # replicas still to count past the shared window that the walk handles (more: numpy steps)
 
 
 class _FirstFit:
@@ -179,9 +181,12 @@ class _FirstFit:
       node since: then it counts that node again from its current room. A zero count stays zero.
     - The walk deducts in plain Python, on a list copy of the room: a policy touches a few nodes,
       and a scalar step there is cheaper than a numpy call. A policy its window does not satisfy
-      reads further windows alone, counted fresh and deducted with whole-window steps.
+      reads further windows alone: counted in numpy and walked when at most ``_FEW`` replicas are
+      left to count, else counted from the current room and deducted with whole-window steps.
     - A negative request (taking such a replica adds room) voids "room only shrinks": then no node
       is dead, and a changed node is counted again even where it fitted nothing.
+    Numpy calls avoid what is slow on small arrays: reductions along the short resource axis (the
+    room is resource-major), fancy indexing (``take``), and boolean masks where indices will do.
     """
 
     def __init__(
@@ -193,25 +198,29 @@ class _FirstFit:
         limits: snapshot.IntArray,
         served: snapshot.IntArray,
     ) -> None:
-        self.room_left = room_left  # [N + 1, R], the last row all zero; modified in place
-        self.width = room_left.shape[1]
+        self.room_left = room_left  # [R, N + 1], resource-major, the last column all zero; modified in place
+        self.stride = room_left.shape[1]  # room of (r, n) is at r * stride + n, in `flat` and in `flat_view`
         self.flat_view = room_left.reshape(-1)  # a view: room_left is C-contiguous
         self.flat = self.flat_view.tolist()  # the same room as one list: the walk's working copy
-        self.dirty: set[int] = set()  # rows changed in `rows` and not yet in `room_left`
+        self.offsets = [r * self.stride for r in range(room_left.shape[0])]
+        self.dirty: set[int] = set()  # nodes the walk changed in `flat` and not yet in `room_left`
         self.changed: set[int] = set()  # nodes changed since the batch's counts were taken
         self.gone: set[int] = set()  # changed nodes seen dead: skipped without counting again
-        self.nodes = room_left.shape[0] - 1
+        self.nodes = self.stride - 1
         self.asks = asks.tolist()
         self.limits = limits.tolist()
         positive = request > 0
-        self.request = request
-        self.requests = request.tolist()
-        self.positive = positive
-        self.divisor = np.where(positive, request, 1.0)
+        self.request_t = np.ascontiguousarray(request.T)  # [R, P]
+        self.positive_t = np.ascontiguousarray(positive.T)  # [R, P]
+        self.divisor_t = np.ascontiguousarray(np.where(positive, request, 1.0).T)  # [R, P]
         self.shrinks = not bool((request < 0).any())
         self.dead_columns = np.flatnonzero(positive.all(axis=0)) if self.shrinks else np.empty(0, dtype=np.int64)
         self.smallest = request[:, self.dead_columns].min(axis=0)
-        self.dead_pairs = list(zip(self.dead_columns.tolist(), self.smallest.tolist(), strict=True))
+        self.dead_pairs = [
+            (self.offsets[r], smallest)
+            for r, smallest in zip(self.dead_columns.tolist(), self.smallest.tolist(), strict=True)
+        ]
+        self._shapes(request)
         self.alive = np.ones(self.nodes + 1, dtype=bool)
         self.alive[self.nodes] = False
         if len(self.dead_columns) > 0:
@@ -221,23 +230,35 @@ class _FirstFit:
         self.lists: dict[int, snapshot.IntArray] = {}  # group -> its nodes alive at the start
         self.heads: dict[int, int] = {}  # group -> position in its list before which all are dead
 
+    def _shapes(self, request: snapshot.FloatArray) -> None:
+        # Per distinct request row, once: (offset, need) of the resources it needs (> 0) and of those a
+        # replica changes (!= 0). Policies share a few shapes; the walk of each reads its shape's.
+        by_row: dict[tuple[float, ...], int] = {}
+        self.shape_of = [by_row.setdefault(tuple(row), len(by_row)) for row in request.tolist()]
+        self.needs: list[list[tuple[int, float]]] = []
+        self.takes: list[list[tuple[int, float]]] = []
+        for row in by_row:
+            self.needs.append([(self.offsets[r], need) for r, need in enumerate(row) if need > 0])
+            self.takes.append([(self.offsets[r], need) for r, need in enumerate(row) if need != 0])
+
     def _dead(self, index: snapshot.IntArray) -> snapshot.BoolArray:
-        rows = self.room_left[index][:, self.dead_columns]
-        return np.asarray((rows / self.smallest < 1).any(axis=1), dtype=np.bool_)
+        rows = np.take(self.room_left, index, axis=1)[self.dead_columns]
+        return np.asarray((rows / self.smallest[:, None] < 1).any(axis=0), dtype=np.bool_)
 
     def _sync(self) -> None:
-        # Write the rows the walk changed back into `room_left`.
+        # Write the nodes the walk changed back into `room_left`.
         if self.dirty:
-            width, flat = self.width, self.flat
-            index = [n * width + r for n in self.dirty for r in range(width)]
-            self.flat_view[index] = [flat[i] for i in index]
+            flat = self.flat
+            index = [offset + n for offset in self.offsets for n in self.dirty]
+            np.put(self.flat_view, index, [flat[i] for i in index])
             self.dirty.clear()
 
     def _end_batch(self) -> None:
+        # Bring `room_left` up to date, and mark the changed nodes that are dead now.
         self._sync()
         if self.changed and len(self.dead_columns) > 0:
-            index = np.fromiter(self.changed, dtype=np.int64, count=len(self.changed))
-            self.alive[index[self._dead(index)]] = False
+            nodes = np.fromiter(self.changed, dtype=np.int64, count=len(self.changed))
+            self.alive[nodes[self._dead(nodes)]] = False
         self.changed.clear()
         self.gone.clear()
 
@@ -256,20 +277,20 @@ class _FirstFit:
         nodes = self.lists.get(g)
         if nodes is None:
             nodes = self.group_nodes[g]
-            nodes = nodes[self.alive[nodes]]
+            nodes = nodes[self.alive.take(nodes)]
             self.lists[g] = nodes
             self.heads[g] = 0
         head, size = self.heads[g], 4 * _WINDOW
         while head < len(nodes):
             chunk = nodes[head : head + size]
-            live = np.flatnonzero(self.alive[chunk])
+            live = np.flatnonzero(self.alive.take(chunk))
             if len(live) == 0:
                 head, size = head + len(chunk), size * 2
                 continue
             self.heads[g] = head + int(live[0])
             if len(live) >= _WINDOW:
-                return chunk[live[:_WINDOW]], head + int(live[_WINDOW - 1]) + 1
-            return chunk[live], head + len(chunk)
+                return chunk.take(live[:_WINDOW]), head + int(live[_WINDOW - 1]) + 1
+            return chunk.take(live), head + len(chunk)
         self.heads[g] = head
         return nodes[:0], head
 
@@ -281,42 +302,62 @@ class _FirstFit:
         for g, row in local.items():
             window, resume[g] = self._window(g)
             windows[row, : len(window)] = window
-        index = windows[rows]
-        block = self.room_left[index]
-        block /= self.divisor[start:stop, None, :]
-        block = np.where(self.positive[start:stop, None, :], block, np.inf)
-        counts = np.floor(block.min(axis=2))
+        index = windows.take(rows, axis=0)  # [B, W]
+        block = np.take(self.room_left, index, axis=1)  # [R, B, W]
+        block /= self.divisor_t[:, start:stop, None]
+        least = np.minimum.reduce(block, axis=0, where=self.positive_t[:, start:stop, None], initial=np.inf)
+        counts = np.floor(least).reshape(-1)
         np.maximum(counts, 0.0, out=counts)
         if self.shrinks:
             # A zero count stays zero: hand each policy only its nodes that fitted something.
-            policy, column = np.nonzero(counts)
-            nodes, fits = index[policy, column].tolist(), counts[policy, column].tolist()
-            bounds = np.searchsorted(policy, np.arange(stop - start + 1)).tolist()
+            found = np.flatnonzero(counts)
+            nodes, fits = index.reshape(-1).take(found).tolist(), counts.take(found).tolist()
+            bounds = np.searchsorted(found, np.arange(0, (stop - start + 1) * _WINDOW, _WINDOW)).tolist()
             for s, lo, hi in zip(range(start, stop), bounds, bounds[1:], strict=False):
                 self._serve(s, nodes[lo:hi], fits[lo:hi], resume[self.group[s]])
             return
-        for s, node_row, count_row in zip(range(start, stop), index.tolist(), counts.tolist(), strict=True):
+        node_rows, count_rows = index.tolist(), counts.reshape(-1, _WINDOW).tolist()
+        for s, node_row, count_row in zip(range(start, stop), node_rows, count_rows, strict=True):
             self._serve(s, node_row, count_row, resume[self.group[s]])
 
     def _serve(self, s: int, window: list[int], counts: list[float], position: int) -> None:
         ask = self.asks[s]
         limit = self.limits[s]
         total, take = self._walk(s, window, counts, 0, min(ask, limit))
-        nodes = self.lists[self.group[s]]
-        size = _EXTENSION
-        while total < ask and position < len(nodes):
-            # Past the shared window: count further nodes for this policy alone, from current room.
-            total, take = self._extend(s, nodes[position : position + size], total, take)
-            position, size = position + size, size * 4
+        if total < ask:
+            nodes = self.lists[self.group[s]]
+            size = _EXTENSION
+            while total < ask and position < len(nodes):
+                # Past the shared window: count further nodes for this policy alone. A few replicas
+                # to go: walk them; many: whole-window numpy steps.
+                further = nodes[position : position + size]
+                if ask - total <= _FEW:
+                    total, take = self._walk(s, *self._count(s, further), total, take)
+                else:
+                    total, take = self._extend(s, further, total, take)
+                position, size = position + size, size * 4
         self.room[s] = min(ask, total)
         self.granted[s] = max(min(ask, total, limit), 0)
 
+    def _count(self, s: int, further: snapshot.IntArray) -> tuple[list[int], list[float]]:
+        # Counts of policy s on `further` from `room_left`, which lags `flat` only on dirty nodes, all
+        # of them changed: the walk counts those again, as it does the batch's.
+        block = np.take(self.room_left, further, axis=1)
+        block /= self.divisor_t[:, s, None]
+        least = np.minimum.reduce(block, axis=0, where=self.positive_t[:, s, None], initial=np.inf)
+        counts = np.floor(least)
+        np.maximum(counts, 0.0, out=counts)
+        if not self.shrinks:
+            return further.tolist(), counts.tolist()
+        found = np.flatnonzero(counts)
+        return further.take(found).tolist(), counts.take(found).tolist()
+
     def _extend(self, s: int, further: snapshot.IntArray, total: int, take: int) -> tuple[int, int]:
-        # Whole-window steps, as these windows can be long: cumulative counts, then one deduction.
+        # Counts from the current room (synced first), cumulative, then one deduction for the window.
         self._sync()
-        columns = np.flatnonzero(self.positive[s])
-        block = self.room_left[further][:, columns] / self.request[s, columns]
-        counts = np.floor(block.min(axis=1))
+        block = np.take(self.room_left, further, axis=1)
+        block /= self.divisor_t[:, s, None]
+        counts = np.floor(np.minimum.reduce(block, axis=0, where=self.positive_t[:, s, None], initial=np.inf))
         np.maximum(counts, 0.0, out=counts)
         cumulative = np.cumsum(counts)
         total += int(min(cumulative[-1], self.asks[s] - total))
@@ -327,12 +368,14 @@ class _FirstFit:
         per_node = counts[:end]
         if last < len(further):
             per_node[last] -= cumulative[last] - take
-        taken = further[:end][per_node > 0]
-        self.room_left[taken] -= per_node[per_node > 0, None] * self.request[s][None, :]
+        used = np.flatnonzero(per_node)
+        taken = further.take(used)
+        self.room_left[:, taken] -= self.request_t[:, s, None] * per_node.take(used)[None, :]
         index = taken.tolist()
-        width, flat = self.width, self.flat
-        for n, row in zip(index, self.room_left[taken].tolist(), strict=True):
-            flat[n * width : (n + 1) * width] = row
+        flat = self.flat
+        for offset, row in zip(self.offsets, self.room_left.take(taken, axis=1).tolist(), strict=True):
+            for n, value in zip(index, row, strict=True):
+                flat[offset + n] = value
         self.changed.update(index)
         return total, take - min(take, int(cumulative[-1]))
 
@@ -341,19 +384,18 @@ class _FirstFit:
         # Plain Python on purpose (see the class docstring); the arithmetic is numpy's, operation for
         # operation (a column requesting 0 is left alone: subtracting 0 * k changes no value).
         ask = self.asks[s]
-        needs = [(r, need) for r, need in enumerate(self.requests[s]) if need > 0]
-        takes = [(r, need) for r, need in enumerate(self.requests[s]) if need != 0]
+        shape = self.shape_of[s]
+        needs, takes = self.needs[shape], self.takes[shape]
         first, first_need = needs[0]
-        flat, width, changed, dirty, gone = self.flat, self.width, self.changed, self.dirty, self.gone
+        flat, changed, dirty, gone = self.flat, self.changed, self.dirty, self.gone
         shrinks = self.shrinks
         for n, count in zip(window, counts, strict=False):
-            base = n * width
             if n in changed:
                 if n in gone:
                     continue
-                fits = math.floor(flat[base + first] / first_need)
-                for r, need in needs:
-                    here = math.floor(flat[base + r] / need)
+                fits = math.floor(flat[first + n] / first_need)
+                for offset, need in needs:
+                    here = math.floor(flat[offset + n] / need)
                     if here < fits:
                         fits = here
             elif count == 0:
@@ -365,15 +407,15 @@ class _FirstFit:
             total += fits
             if take > 0:
                 placed = fits if fits < take else take
-                for r, need in takes:
-                    flat[base + r] -= need * placed
+                for offset, need in takes:
+                    flat[offset + n] -= need * placed
                 dirty.add(n)
                 changed.add(n)
                 take -= placed
                 if placed == fits and shrinks:
                     # Full for this shape: if full for every shape, later policies of the batch skip it.
-                    for r, smallest in self.dead_pairs:
-                        if flat[base + r] / smallest < 1:
+                    for offset, smallest in self.dead_pairs:
+                        if flat[offset + n] / smallest < 1:
                             gone.add(n)
                             break
             if total >= ask:

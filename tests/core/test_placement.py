@@ -114,10 +114,17 @@ def shared_room(draw: st.DrawFn) -> dict[str, Any]:
     }
 
 
-@pytest.mark.parametrize(("batch", "window", "extension"), [(1, 1, 1), (2, 3, 2), (5, 2, 4), (16, 32, 256)])
+# Small batches and windows exercise every path of ``_FirstFit`` on small cases: recounts within a
+# batch, further windows walked (``few`` replicas to go) or stepped through with numpy (more).
+@pytest.mark.parametrize(
+    ("batch", "window", "extension", "few"),
+    [(1, 1, 1, 0), (2, 3, 2, 1), (5, 2, 4, 5), (3, 2, 2, 100), (16, 32, 256, 64)],
+)
 @settings(max_examples=80, deadline=None)
 @given(case=shared_room())
-def test_allocate_agrees_with_reference(batch: int, window: int, extension: int, case: dict[str, Any]) -> None:
+def test_allocate_agrees_with_reference(
+    batch: int, window: int, extension: int, few: int, case: dict[str, Any]
+) -> None:
     resources = case["resources"]
     arrays = {
         "free": np.array(case["free"], dtype=float).reshape(-1, resources),
@@ -127,7 +134,7 @@ def test_allocate_agrees_with_reference(batch: int, window: int, extension: int,
         "limits": np.array(case["limits"], dtype=np.int64),
         "order": np.array(case["order"], dtype=np.int64),
     }
-    with mock.patch.multiple(placement, _BATCH=batch, _WINDOW=window, _EXTENSION=extension):
+    with mock.patch.multiple(placement, _BATCH=batch, _WINDOW=window, _EXTENSION=extension, _FEW=few):
         result = placement.allocate(**arrays)
     room, granted, free_after = reference_plan.allocate(
         free=case["free"],
