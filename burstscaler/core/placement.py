@@ -18,6 +18,7 @@ Python, with the same floating-point operations. Policies asking for nothing are
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import math
 
 import numpy as np
@@ -206,6 +207,7 @@ class _FirstFit:
         self.dirty: set[int] = set()  # nodes the walk changed in `flat` and not yet in `room_left`
         self.changed: set[int] = set()  # nodes changed since the batch's counts were taken
         self.gone: set[int] = set()  # changed nodes seen dead: skipped without counting again
+        self.stepped: set[int] = set()  # nodes `_extend` took from in this batch: checked at its end
         self.nodes = self.stride - 1
         self.asks = asks.tolist()
         self.limits = limits.tolist()
@@ -231,14 +233,17 @@ class _FirstFit:
         self.heads: dict[int, int] = {}  # group -> position in its list before which all are dead
 
     def _shapes(self, request: snapshot.FloatArray) -> None:
-        # Per distinct request row, once: (offset, need) of the resources it needs (> 0) and of those a
-        # replica changes (!= 0). Policies share a few shapes; the walk of each reads its shape's.
+        # Per distinct request row, once: (offset, need) of the resources it needs (> 0), the first of
+        # them apart, and of those a replica changes (!= 0). Policies share a few shapes.
         by_row: dict[tuple[float, ...], int] = {}
         self.shape_of = [by_row.setdefault(tuple(row), len(by_row)) for row in request.tolist()]
-        self.needs: list[list[tuple[int, float]]] = []
+        self.firsts: list[tuple[int, float]] = []
+        self.rests: list[list[tuple[int, float]]] = []
         self.takes: list[list[tuple[int, float]]] = []
         for row in by_row:
-            self.needs.append([(self.offsets[r], need) for r, need in enumerate(row) if need > 0])
+            needs = [(self.offsets[r], need) for r, need in enumerate(row) if need > 0]
+            self.firsts.append(needs[0])
+            self.rests.append(needs[1:])
             self.takes.append([(self.offsets[r], need) for r, need in enumerate(row) if need != 0])
 
     def _dead(self, index: snapshot.IntArray) -> snapshot.BoolArray:
@@ -254,13 +259,18 @@ class _FirstFit:
             self.dirty.clear()
 
     def _end_batch(self) -> None:
-        # Bring `room_left` up to date, and mark the changed nodes that are dead now.
+        # Bring `room_left` up to date and retire the nodes found dead. A node the walk changed is dead
+        # exactly when it is in `gone`: the walk checks a node when it fills it for its shape (a node
+        # it does not fill still fits that shape, so is alive). `_extend`'s nodes are checked here.
         self._sync()
-        if self.changed and len(self.dead_columns) > 0:
-            nodes = np.fromiter(self.changed, dtype=np.int64, count=len(self.changed))
-            self.alive[nodes[self._dead(nodes)]] = False
+        if self.gone:
+            self.alive[np.fromiter(self.gone, dtype=np.int64, count=len(self.gone))] = False
+        if self.stepped and len(self.dead_columns) > 0:
+            nodes = np.fromiter(self.stepped, dtype=np.int64, count=len(self.stepped))
+            self.alive[nodes.take(np.flatnonzero(self._dead(nodes)))] = False
         self.changed.clear()
         self.gone.clear()
+        self.stepped.clear()
 
     def run(self) -> tuple[list[int], list[int]]:
         """Serve every policy in order; returns (room, granted) per served policy."""
@@ -313,31 +323,32 @@ class _FirstFit:
             found = np.flatnonzero(counts)
             nodes, fits = index.reshape(-1).take(found).tolist(), counts.take(found).tolist()
             bounds = np.searchsorted(found, np.arange(0, (stop - start + 1) * _WINDOW, _WINDOW)).tolist()
-            for s, lo, hi in zip(range(start, stop), bounds, bounds[1:], strict=False):
-                self._serve(s, nodes[lo:hi], fits[lo:hi], resume[self.group[s]])
-            return
-        node_rows, count_rows = index.tolist(), counts.reshape(-1, _WINDOW).tolist()
-        for s, node_row, count_row in zip(range(start, stop), node_rows, count_rows, strict=True):
-            self._serve(s, node_row, count_row, resume[self.group[s]])
+            windows_of = [(nodes[lo:hi], fits[lo:hi]) for lo, hi in itertools.pairwise(bounds)]
+        else:
+            windows_of = list(zip(index.tolist(), counts.reshape(-1, _WINDOW).tolist(), strict=True))
+        asks, limits, group, walk = self.asks, self.limits, self.group, self._walk
+        for s, (window_nodes, window_counts) in zip(range(start, stop), windows_of, strict=True):
+            ask, limit = asks[s], limits[s]
+            total, take = walk(s, window_nodes, window_counts, 0, ask if ask < limit else limit)
+            if total < ask:
+                total = self._further(s, resume[group[s]], total, take)
+            self.room[s] = ask if ask < total else total
+            self.granted[s] = max(min(ask, total, limit), 0)
 
-    def _serve(self, s: int, window: list[int], counts: list[float], position: int) -> None:
+    def _further(self, s: int, position: int, total: int, take: int) -> int:
+        # Past the shared window: count further nodes for this policy alone. A few replicas to go: walk
+        # them; many: whole-window numpy steps. Returns the total counted.
         ask = self.asks[s]
-        limit = self.limits[s]
-        total, take = self._walk(s, window, counts, 0, min(ask, limit))
-        if total < ask:
-            nodes = self.lists[self.group[s]]
-            size = _EXTENSION
-            while total < ask and position < len(nodes):
-                # Past the shared window: count further nodes for this policy alone. A few replicas
-                # to go: walk them; many: whole-window numpy steps.
-                further = nodes[position : position + size]
-                if ask - total <= _FEW:
-                    total, take = self._walk(s, *self._count(s, further), total, take)
-                else:
-                    total, take = self._extend(s, further, total, take)
-                position, size = position + size, size * 4
-        self.room[s] = min(ask, total)
-        self.granted[s] = max(min(ask, total, limit), 0)
+        nodes = self.lists[self.group[s]]
+        size = _EXTENSION
+        while total < ask and position < len(nodes):
+            further = nodes[position : position + size]
+            if ask - total <= _FEW:
+                total, take = self._walk(s, *self._count(s, further), total, take)
+            else:
+                total, take = self._extend(s, further, total, take)
+            position, size = position + size, size * 4
+        return total
 
     def _count(self, s: int, further: snapshot.IntArray) -> tuple[list[int], list[float]]:
         # Counts of policy s on `further` from `room_left`, which lags `flat` only on dirty nodes, all
@@ -377,6 +388,7 @@ class _FirstFit:
             for n, value in zip(index, row, strict=True):
                 flat[offset + n] = value
         self.changed.update(index)
+        self.stepped.update(index)
         return total, take - min(take, int(cumulative[-1]))
 
     def _walk(self, s: int, window: list[int], counts: list[float], total: int, take: int) -> tuple[int, int]:
@@ -385,17 +397,18 @@ class _FirstFit:
         # operation (a column requesting 0 is left alone: subtracting 0 * k changes no value).
         ask = self.asks[s]
         shape = self.shape_of[s]
-        needs, takes = self.needs[shape], self.takes[shape]
-        first, first_need = needs[0]
+        first, first_need = self.firsts[shape]
+        rest, takes = self.rests[shape], self.takes[shape]
         flat, changed, dirty, gone = self.flat, self.changed, self.dirty, self.gone
-        shrinks = self.shrinks
+        dead_pairs = self.dead_pairs if self.shrinks else []
+        floor = math.floor
         for n, count in zip(window, counts, strict=False):
             if n in changed:
                 if n in gone:
                     continue
-                fits = math.floor(flat[first + n] / first_need)
-                for offset, need in needs:
-                    here = math.floor(flat[offset + n] / need)
+                fits = floor(flat[first + n] / first_need)
+                for offset, need in rest:
+                    here = floor(flat[offset + n] / need)
                     if here < fits:
                         fits = here
             elif count == 0:
@@ -412,9 +425,9 @@ class _FirstFit:
                 dirty.add(n)
                 changed.add(n)
                 take -= placed
-                if placed == fits and shrinks:
+                if placed == fits:
                     # Full for this shape: if full for every shape, later policies of the batch skip it.
-                    for offset, smallest in self.dead_pairs:
+                    for offset, smallest in dead_pairs:
                         if flat[offset + n] / smallest < 1:
                             gone.add(n)
                             break
