@@ -163,6 +163,7 @@ def priority_order(*, priority: snapshot.IntArray, names: tuple[str, ...]) -> sn
 
 
 _BATCH = 16  # policies whose first windows are counted together
+_OBSERVERS = 64  # the same, when no policy takes anything (nothing to walk: larger batches are cheaper)
 _WINDOW = 32  # live eligible nodes counted up front for each policy of a batch
 _EXTENSION = 256  # nodes of the first further window a policy reads alone; each next one is 4x larger
 _FEW = 64  # replicas still to count past the shared window that the walk handles (more: numpy steps)
@@ -202,7 +203,7 @@ class _FirstFit:
         self.room_left = room_left  # [R, N + 1], resource-major, the last column all zero; modified in place
         self.stride = room_left.shape[1]  # room of (r, n) is at r * stride + n, in `flat` and in `flat_view`
         self.flat_view = room_left.reshape(-1)  # a view: room_left is C-contiguous
-        self.flat = self.flat_view.tolist()  # the same room as one list: the walk's working copy
+        self.flat: list[float] = []  # the same room as one list, the walk's working copy (made by `run`)
         self.offsets = [r * self.stride for r in range(room_left.shape[0])]
         self.dirty: set[int] = set()  # nodes the walk changed in `flat` and not yet in `room_left`
         self.changed: set[int] = set()  # nodes changed since the batch's counts were taken
@@ -276,7 +277,12 @@ class _FirstFit:
         """Serve every policy in order; returns (room, granted) per served policy."""
         count = len(self.asks)
         self.room = [0] * count
-        self.granted = [0] * count
+        self.granted = [0] * count  # none unless some limit is positive
+        if max(self.limits) <= 0:
+            for start in range(0, count, _OBSERVERS):
+                self._observe(start, min(start + _OBSERVERS, count))
+            return self.room, self.granted
+        self.flat = self.flat_view.tolist()  # the same room as one list: the walk's working copy
         for start in range(0, count, _BATCH):
             self._batch(start, min(start + _BATCH, count))
             self._end_batch()
@@ -304,7 +310,9 @@ class _FirstFit:
         self.heads[g] = head
         return nodes[:0], head
 
-    def _batch(self, start: int, stop: int) -> None:
+    def _counts(self, start: int, stop: int) -> tuple[snapshot.IntArray, snapshot.FloatArray, dict[int, int]]:
+        # The window of each policy of the batch [B, W] (padded with the all-zero column), their counts
+        # from `room_left`, and per group the position in its list after its window.
         local: dict[int, int] = {}
         rows = [local.setdefault(self.group[s], len(local)) for s in range(start, stop)]
         windows = np.full((len(local), _WINDOW), self.nodes, dtype=np.int64)
@@ -316,8 +324,24 @@ class _FirstFit:
         block = np.take(self.room_left, index, axis=1)  # [R, B, W]
         block /= self.divisor_t[:, start:stop, None]
         least = np.minimum.reduce(block, axis=0, where=self.positive_t[:, start:stop, None], initial=np.inf)
-        counts = np.floor(least).reshape(-1)
+        counts = np.floor(least)
         np.maximum(counts, 0.0, out=counts)
+        return index, counts, resume
+
+    def _observe(self, start: int, stop: int) -> None:
+        # No policy takes anything (every limit <= 0), so the room never changes: a policy's room is
+        # its window's counts summed, and a policy the window does not cover reads further alone.
+        _, counts, resume = self._counts(start, stop)
+        for s, total in zip(range(start, stop), counts.sum(axis=1).tolist(), strict=True):
+            ask = self.asks[s]
+            counted = int(total)
+            if counted < ask:
+                counted = self._further(s, resume[self.group[s]], counted, 0)
+            self.room[s] = min(ask, counted)
+
+    def _batch(self, start: int, stop: int) -> None:
+        index, counts, resume = self._counts(start, stop)
+        counts = counts.reshape(-1)
         if self.shrinks:
             # A zero count stays zero: hand each policy only its nodes that fitted something.
             found = np.flatnonzero(counts)

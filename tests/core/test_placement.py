@@ -101,6 +101,8 @@ def shared_room(draw: st.DrawFn) -> dict[str, Any]:
     eligible = [[(pool == pools or n % pools == pool) and n not in holes for n in range(nodes)] for pool in pool_of]
     asks = draw(st.lists(st.integers(-1, 25), min_size=policies, max_size=policies))
     limits = draw(st.lists(st.integers(-1, 25), min_size=policies, max_size=policies))
+    if draw(st.integers(0, 3)) == 0:  # only observing room (drain-back before stabilization): nobody takes
+        limits = [min(limit, 0) for limit in limits]
     order = draw(st.permutations(range(policies)))
     served = draw(st.integers(0, policies))
     return {
