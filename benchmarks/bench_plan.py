@@ -12,7 +12,9 @@ Run: ``python benchmarks/bench_plan.py`` (table) or ``--json`` (one JSON object 
 line); ``--profile`` prints a cProfile of the core on each input instead. Not a test: nothing here
 asserts a time. Timing is wall-clock on whatever core runs it; pin one core with ``taskset -c 0`` to
 measure the one-core target. The core's CPU time is reported too: on a busy machine, wall-clock
-includes the time other processes held the core.
+includes the time other processes held the core. ``control ms`` is a fixed pure-Python loop run
+after each core run: on a shared VM the host slows a vCPU down by phases (on the development machine
+the loop takes ~15 ms quiet and up to ~25 ms in a slow phase), and it shows which phase a run met.
 """
 
 from __future__ import annotations
@@ -188,15 +190,31 @@ def _policies(
     )
 
 
-def measure(call: Callable[[], object], *, repeat: int) -> dict[str, float]:
-    """Median/min/max wall-clock ms and median CPU ms over ``repeat`` runs, and the peak traced memory of one run."""
+def control() -> int:
+    """A fixed pure-Python workload: its time tells how fast the host ran us (shared cores vary)."""
+    total = 0
+    for i in range(200_000):
+        total += i * i % 7
+    return total
+
+
+def measure(call: Callable[[], object], *, repeat: int, with_control: bool = False) -> dict[str, float]:
+    """Median/min/max wall-clock ms and median CPU ms over ``repeat`` runs, and the peak traced memory of one run.
+
+    ``with_control``: ``control()`` runs after each run, and its median CPU ms is reported too.
+    """
     times = []
     cpu = []
+    controls = []
     for _ in range(repeat):
         start, start_cpu = time.perf_counter(), time.process_time()
         call()
         times.append((time.perf_counter() - start) * 1000)
         cpu.append((time.process_time() - start_cpu) * 1000)
+        if with_control:
+            start_cpu = time.process_time()
+            control()
+            controls.append((time.process_time() - start_cpu) * 1000)
     tracemalloc.start()
     call()
     _, peak = tracemalloc.get_traced_memory()
@@ -206,12 +224,13 @@ def measure(call: Callable[[], object], *, repeat: int) -> dict[str, float]:
         "min_ms": min(times),
         "max_ms": max(times),
         "cpu_median_ms": statistics.median(cpu),
+        "control_median_ms": statistics.median(controls) if controls else math.nan,
         "peak_mib": peak / 2**20,
     }
 
 
 def run_case(name: str, snap: snapshot.Snapshot, *, repeat: int, reference_repeat: int) -> dict[str, Any]:
-    core = measure(lambda: plan.plan(snap, now=NOW), repeat=repeat)
+    core = measure(lambda: plan.plan(snap, now=NOW), repeat=repeat, with_control=True)
     ref = measure(lambda: reference_plan.plan(snap, now=NOW), repeat=reference_repeat)
     fast, slow = plan.plan(snap, now=NOW), reference_plan.plan(snap, now=NOW)
     agree = all(getattr(fast, f).tolist() == slow[f] for f in ("base", "burst", "moves_started", "unplaceable"))
@@ -225,6 +244,7 @@ def run_case(name: str, snap: snapshot.Snapshot, *, repeat: int, reference_repea
         "core_max_ms": round(core["max_ms"], 2),
         "core_cpu_median_ms": round(core["cpu_median_ms"], 2),
         "core_peak_mib": round(core["peak_mib"], 1),
+        "control_median_ms": round(core["control_median_ms"], 1),
         "reference_median_ms": round(ref["median_ms"], 1),
         "reference_min_ms": round(ref["min_ms"], 1),
         "reference_max_ms": round(ref["max_ms"], 1),
@@ -287,6 +307,7 @@ def main(argv: list[str] | None = None) -> int:
         ("core_max_ms", "max"),
         ("core_cpu_median_ms", "core cpu med ms"),
         ("core_peak_mib", "core peak MiB"),
+        ("control_median_ms", "control ms"),
         ("reference_median_ms", "ref med ms"),
         ("reference_min_ms", "min"),
         ("reference_max_ms", "max"),
