@@ -64,6 +64,7 @@ class StatusWriter:
         self.pending: dict[planner.Key, dict[str, Any]] = {}  # newest block per policy, not yet written
         self.written_at: dict[planner.Key, float] = {}  # clock() of each policy's last successful write
         self.in_flight: set[planner.Key] = set()  # one write per policy at a time, so the newest lands last
+        self.dropped: set[planner.Key] = set()  # forgotten while in flight: nothing kept when the write lands
         self._queue: asyncio.Queue[planner.Key] | None = None
         self._workers: list[asyncio.Task[None]] = []
         self._executor: concurrent.futures.ThreadPoolExecutor | None = None
@@ -89,6 +90,8 @@ class StatusWriter:
         """Drop what is known of a deleted policy (a queued write of it finds nothing to write)."""
         self.pending.pop(key, None)
         self.written_at.pop(key, None)
+        if key in self.in_flight:
+            self.dropped.add(key)
 
     async def drain(self) -> None:
         """Wait until every queued block is written or has failed (for shutdown and tests)."""
@@ -137,5 +140,8 @@ class StatusWriter:
                 self.written_at[key] = self.clock()
             finally:
                 self.in_flight.discard(key)
+                if key in self.dropped:
+                    self.dropped.discard(key)
+                    self.written_at.pop(key, None)
                 if key in self.pending:  # a newer block arrived while this one was written
                     queue.put_nowait(key)

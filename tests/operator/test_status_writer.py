@@ -187,3 +187,19 @@ def test_a_forgotten_policy_is_not_written() -> None:
         await status_writer.close()
 
     asyncio.run(scenario())
+
+
+def test_a_policy_forgotten_during_its_write_leaves_nothing_behind() -> None:
+    async def scenario() -> None:
+        api, clock = FakePolicies(gated=True), Clock()
+        status_writer, _ = writer(api, clock)
+        status_writer.submit(KEY, block(), current=None)
+        await asyncio.sleep(0.01)  # in flight
+        status_writer.forget(KEY)  # deleted meanwhile
+        api.gate.set()
+        await status_writer.drain()
+        assert len(api.calls) == 1, "the write in flight lands (a 404 if the policy is gone, which is fine)"
+        assert (status_writer.written_at, status_writer.pending, status_writer.dropped) == ({}, {}, set())
+        await status_writer.close()
+
+    asyncio.run(scenario())
