@@ -310,7 +310,16 @@ class _FirstFit:
         self.heads[g] = head
         return nodes[:0], head
 
-    def _counts(self, start: int, stop: int) -> tuple[snapshot.IntArray, snapshot.FloatArray, dict[int, int]]:
+    def _fits(self, nodes: snapshot.IntArray, policies: int | slice) -> snapshot.FloatArray:
+        # Replicas of `policies` (one, or a slice of the served) that fit each of `nodes` by `room_left`:
+        # `nodes` is [k] for one policy, [B, k] for a slice; the result has that shape.
+        block = np.take(self.room_left, nodes, axis=1)  # [R, ...]
+        block /= self.divisor_t[:, policies, None]
+        counts = np.floor(np.minimum.reduce(block, axis=0, where=self.positive_t[:, policies, None], initial=np.inf))
+        np.maximum(counts, 0.0, out=counts)
+        return counts
+
+    def _batch_windows(self, start: int, stop: int) -> tuple[snapshot.IntArray, snapshot.FloatArray, dict[int, int]]:
         # The window of each policy of the batch [B, W] (padded with the all-zero column), their counts
         # from `room_left`, and per group the position in its list after its window.
         local: dict[int, int] = {}
@@ -321,17 +330,12 @@ class _FirstFit:
             window, resume[g] = self._window(g)
             windows[row, : len(window)] = window
         index = windows.take(rows, axis=0)  # [B, W]
-        block = np.take(self.room_left, index, axis=1)  # [R, B, W]
-        block /= self.divisor_t[:, start:stop, None]
-        least = np.minimum.reduce(block, axis=0, where=self.positive_t[:, start:stop, None], initial=np.inf)
-        counts = np.floor(least)
-        np.maximum(counts, 0.0, out=counts)
-        return index, counts, resume
+        return index, self._fits(index, slice(start, stop)), resume
 
     def _observe(self, start: int, stop: int) -> None:
         # No policy takes anything (every limit <= 0), so the room never changes: a policy's room is
         # its window's counts summed, and a policy the window does not cover reads further alone.
-        _, counts, resume = self._counts(start, stop)
+        _, counts, resume = self._batch_windows(start, stop)
         for s, total in zip(range(start, stop), counts.sum(axis=1).tolist(), strict=True):
             ask = self.asks[s]
             counted = int(total)
@@ -340,7 +344,7 @@ class _FirstFit:
             self.room[s] = min(ask, counted)
 
     def _batch(self, start: int, stop: int) -> None:
-        index, counts, resume = self._counts(start, stop)
+        index, counts, resume = self._batch_windows(start, stop)
         counts = counts.reshape(-1)
         if self.shrinks:
             # A zero count stays zero: hand each policy only its nodes that fitted something.
@@ -368,20 +372,16 @@ class _FirstFit:
         while total < ask and position < len(nodes):
             further = nodes[position : position + size]
             if ask - total <= _FEW:
-                total, take = self._walk(s, *self._count(s, further), total, take)
+                total, take = self._walk(s, *self._count_further(s, further), total, take)
             else:
                 total, take = self._extend(s, further, total, take)
             position, size = position + size, size * 4
         return total
 
-    def _count(self, s: int, further: snapshot.IntArray) -> tuple[list[int], list[float]]:
+    def _count_further(self, s: int, further: snapshot.IntArray) -> tuple[list[int], list[float]]:
         # Counts of policy s on `further` from `room_left`, which lags `flat` only on dirty nodes, all
         # of them changed: the walk counts those again, as it does the batch's.
-        block = np.take(self.room_left, further, axis=1)
-        block /= self.divisor_t[:, s, None]
-        least = np.minimum.reduce(block, axis=0, where=self.positive_t[:, s, None], initial=np.inf)
-        counts = np.floor(least)
-        np.maximum(counts, 0.0, out=counts)
+        counts = self._fits(further, s)
         if not self.shrinks:
             return further.tolist(), counts.tolist()
         found = np.flatnonzero(counts)
@@ -390,10 +390,7 @@ class _FirstFit:
     def _extend(self, s: int, further: snapshot.IntArray, total: int, take: int) -> tuple[int, int]:
         # Counts from the current room (synced first), cumulative, then one deduction for the window.
         self._sync()
-        block = np.take(self.room_left, further, axis=1)
-        block /= self.divisor_t[:, s, None]
-        counts = np.floor(np.minimum.reduce(block, axis=0, where=self.positive_t[:, s, None], initial=np.inf))
-        np.maximum(counts, 0.0, out=counts)
+        counts = self._fits(further, s)
         cumulative = np.cumsum(counts)
         total += int(min(cumulative[-1], self.asks[s] - total))
         if take <= 0:
