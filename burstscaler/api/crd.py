@@ -8,7 +8,9 @@ The translation, rule by rule:
 - ``additionalProperties: false`` (extra="forbid") is dropped: the API server prunes unknown fields, and
   ``properties`` and ``additionalProperties`` may not be combined;
 - free-form objects (``dict[str, Any]``) become ``x-kubernetes-preserve-unknown-fields: true``;
-- ``title`` is dropped, and ``default: null`` with it (defaults must validate against the schema).
+- ``title`` is dropped, and ``default: null`` with it (defaults must validate against the schema);
+- ``propertyNames`` (the key constraints of a typed mapping) is dropped: Kubernetes' schema has no such
+  keyword; the models still check keys (``lint`` and the operator).
 """
 
 from __future__ import annotations
@@ -73,6 +75,7 @@ def _structural(node: Any, definitions: dict[str, Any]) -> Any:
     if "const" in node:
         node["enum"] = [node.pop("const")]
     node.pop("title", None)
+    node.pop("propertyNames", None)
     if "default" in node and node["default"] is None:
         del node["default"]
     if node.get("additionalProperties") is False:

@@ -16,7 +16,7 @@ from typing import Any, Literal
 import croniter
 import pydantic
 
-from burstscaler.api import quantity, types
+from burstscaler.api import podpatch, quantity, types
 
 API_GROUP = "burstscaler.io"
 API_VERSION = "v1alpha1"
@@ -25,6 +25,11 @@ PLURAL = "burstpolicies"
 SHORT_NAME = "bp"
 
 Provider = Literal["alibaba-eci", "azure-aci", "aws-fargate", "generic"]
+
+#: Bounds of the free-form parts of a policy (a policy is tenant input; see docs/security.md).
+MAX_METRICS = 8
+MAX_SCHEDULES = 32
+MAX_QUERY_LENGTH = 4096
 
 _DNS_SUBDOMAIN = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$"
 
@@ -83,12 +88,14 @@ class MetricTarget(types.ApiModel):
 class PrometheusMetric(types.ApiModel):
     """A PromQL query whose instant value drives the replica count, HPA-style."""
 
-    query: str = pydantic.Field(min_length=1)
+    query: str = pydantic.Field(min_length=1, max_length=MAX_QUERY_LENGTH)
     target: MetricTarget
     server_url: str | None = pydantic.Field(
         default=None,
+        max_length=2048,
         pattern=r"^https?://",
-        description="Overrides the operator-wide --prometheus-url for this metric.",
+        description="A Prometheus of the policy's own instead of the operator-wide --prometheus-url; used only "
+        "where the operator allows it (--allowed-prometheus-url).",
     )
 
     @pydantic.field_validator("query")
@@ -127,10 +134,12 @@ class MetricSpec(types.ApiModel):
 class Schedule(types.ApiModel):
     """A cron window that raises the replica floor for a known peak."""
 
-    cron: str = pydantic.Field(min_length=1, description="Standard 5-field cron: minute hour dom month dow.")
-    duration: str = pydantic.Field(min_length=1, description='How long the window lasts: "90m", "2h".')
+    cron: str = pydantic.Field(
+        min_length=1, max_length=128, description="Standard 5-field cron: minute hour dom month dow."
+    )
+    duration: str = pydantic.Field(min_length=1, max_length=32, description='How long the window lasts: "90m", "2h".')
     min_replicas: int = pydantic.Field(ge=0)
-    timezone: str = "UTC"
+    timezone: str = pydantic.Field(default="UTC", max_length=64)
 
     @pydantic.field_validator("cron")
     @classmethod
@@ -193,29 +202,16 @@ class Burst(types.ApiModel):
     provider: Provider = "alibaba-eci"
     max_replicas: int | None = pydantic.Field(default=None, ge=0)
     budget: Budget | None = None
-    pod_template_patch: dict[str, Any] = pydantic.Field(
-        default_factory=dict,
-        description="A partial pod template (metadata.labels/annotations, spec.nodeSelector/tolerations/"
-        "affinity...) merged into the twin's template after the provider profile.",
-        json_schema_extra={"x-kubernetes-preserve-unknown-fields": True},
+    pod_template_patch: podpatch.PodTemplatePatch = pydantic.Field(
+        default_factory=podpatch.PodTemplatePatch,
+        description="Routing and placement of burst pods, merged into the twin's template after the provider "
+        "profile: only metadata.labels/annotations and spec.nodeSelector/tolerations/affinity/"
+        "topologySpreadConstraints (everything else belongs in the base workload).",
     )
-
-    @pydantic.field_validator("pod_template_patch")
-    @classmethod
-    def _patch_is_a_template(cls, value: dict[str, Any]) -> dict[str, Any]:
-        unknown = sorted(set(value) - {"metadata", "spec"})
-        if unknown:
-            raise ValueError(
-                f"podTemplatePatch is a pod template: only `metadata` and `spec` belong at its top; "
-                f"move {', '.join(unknown)} under `spec` or `metadata`"
-            )
-        return value
 
     @pydantic.model_validator(mode="after")
     def _generic_needs_routing(self) -> Burst:
-        spec = self.pod_template_patch.get("spec") or {}
-        routed = isinstance(spec, dict) and any(spec.get(key) for key in ("nodeSelector", "tolerations", "affinity"))
-        if self.enabled and self.provider == "generic" and not routed:
+        if self.enabled and self.provider == "generic" and not self.pod_template_patch.routed:
             raise ValueError(
                 "provider generic has no defaults: give podTemplatePatch.spec.nodeSelector and "
                 "tolerations that route pods to your virtual node"
@@ -250,7 +246,7 @@ class ScalingRules(types.ApiModel):
 
     stabilization_window_seconds: int | None = pydantic.Field(default=None, ge=0, le=3600)
     select_policy: Literal["Max", "Min", "Disabled"] | None = None
-    policies: list[ScalingPolicy] | None = None
+    policies: list[ScalingPolicy] | None = pydantic.Field(default=None, max_length=8)
     tolerance: types.Quantity | None = pydantic.Field(
         default=None, description="Relative change ignored in this direction (HPA default 0.1)."
     )
@@ -344,8 +340,10 @@ class BurstPolicySpec(types.ApiModel):
     target_ref: TargetRef
     min_replicas: int = pydantic.Field(default=1, ge=0)
     max_replicas: int = pydantic.Field(ge=1)
-    metrics: list[MetricSpec] = pydantic.Field(default_factory=list)
-    schedules: list[Schedule] = pydantic.Field(default_factory=list)
+    # Bounded: every metric is a read each tick, every window a cron walk (issue 12: no tenant may
+    # make the operator's tick arbitrarily long).
+    metrics: list[MetricSpec] = pydantic.Field(default_factory=list, max_length=MAX_METRICS)
+    schedules: list[Schedule] = pydantic.Field(default_factory=list, max_length=MAX_SCHEDULES)
     pending_pods: PendingPods = pydantic.Field(default_factory=PendingPods)
     base: Base = pydantic.Field(default_factory=Base)
     burst: Burst = pydantic.Field(default_factory=Burst)

@@ -16,7 +16,7 @@ from typing import Any
 
 import pydantic
 
-from burstscaler.api import spec
+from burstscaler.api import podpatch, spec
 
 
 @dataclasses.dataclass(frozen=True)
@@ -72,6 +72,9 @@ def _explain(error: Any, root: type[pydantic.BaseModel]) -> Problem:
     message = str(error["msg"]).removeprefix("Value error, ").removeprefix("Assertion failed, ")
     if kind == "extra_forbidden":
         field = path.rsplit(".", 1)[-1]
+        if "podTemplatePatch" in loc:
+            # An allowlist, not a typo check: say why the field is refused and where it belongs instead.
+            return Problem(path, podpatch.advice(field))
         known = _fields_at(root, loc[:-1])
         close = difflib.get_close_matches(field, known, n=1, cutoff=0.6)
         hint = f"did you mean `{close[0]}`?" if close else f"known fields here: {', '.join(sorted(known))}"

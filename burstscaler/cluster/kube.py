@@ -1,6 +1,8 @@
-"""The Kubernetes calls burstscaler makes on workloads, with retries: read, scale, create, patch, delete.
+"""The Kubernetes calls burstscaler makes on workloads, with retries: read, scale, create, patch.
 
 Synchronous (the official client); the operator runs them in a thread so its event loop never blocks.
+There is no delete: an unneeded twin is scaled to 0 and garbage-collected with its policy through its
+owner reference, so the operator needs no cluster-wide delete right (issue 12).
 Every call burstscaler makes on workloads is here, which is also what the RBAC rules in manifests/
 must allow. Transient failures (409 conflicts, 429 throttling with Retry-After, 5xx) are retried with
 exponential backoff a few times within a tick; what still fails is raised for the next tick to retry.
@@ -101,6 +103,15 @@ class _Client:
         return _retrying(self._retry, f"{method} {path}", call)
 
 
+def _same_controller(existing: Mapping[str, Any], wanted: Mapping[str, Any]) -> bool:
+    def controller_uid(body: Mapping[str, Any]) -> str | None:
+        references = (body.get("metadata") or {}).get("ownerReferences") or []
+        return next((str(ref.get("uid")) for ref in references if ref.get("controller") and ref.get("uid")), None)
+
+    uid = controller_uid(wanted)
+    return uid is not None and controller_uid(existing) == uid
+
+
 class Workloads(_Client):
     """Deployments and StatefulSets through the apps/v1 API, as plain dicts."""
 
@@ -138,14 +149,16 @@ class Workloads(_Client):
         )
 
     def create(self, body: Mapping[str, Any]) -> dict[str, Any]:
-        """Create a workload; if it already exists (a restart raced us), return the existing one."""
+        """Create a workload; if it already exists with the same controlling owner (a restart raced us),
+        return the existing one. An existing object owned by anyone else is a 409 ``KubeError``: it is
+        never taken for ours."""
         metadata = body["metadata"]
         try:
             return self._call("POST", self.path(str(body["kind"]), metadata["namespace"]), body=dict(body))
         except KubeError as error:
             if error.status == 409:
                 existing = self.read(str(body["kind"]), metadata["namespace"], metadata["name"])
-                if existing is not None:
+                if existing is not None and _same_controller(existing, body):
                     return existing
             raise
 
@@ -174,14 +187,6 @@ class Workloads(_Client):
             body={"metadata": {"ownerReferences": None, "annotations": {"burstscaler.io/orphaned": why}}},
             content_type="application/merge-patch+json",
         )
-
-    def delete(self, kind: str, namespace: str, name: str) -> None:
-        """Delete a workload; one that is already gone is fine."""
-        try:
-            self._call("DELETE", self.path(kind, namespace, name))
-        except KubeError as error:
-            if error.status != 404:
-                raise
 
 
 class Policies(_Client):

@@ -5,6 +5,12 @@ the label `burstscaler.io/tier: burst` in its selector and template. It keeps th
 the base's Services reach burst pods too. A hash of everything the twin's template is made from is
 stored on the twin, so a change of the base's template (an image rollout) is noticed and followed.
 Pure dict manipulation: no API calls here.
+
+Ownership (issue 12): an object named `<base>-burst` is the twin only when its controlling owner
+reference carries the policy's UID (``owned_by``); anything else of that name is someone else's and is
+never adopted, scaled, rewritten or deleted. ``patch_problems`` refuses the parts of a (schema-valid)
+podTemplatePatch that would break the twin given its base: labels of the base's selector, and, for a
+provider with a routing profile, nodeSelector keys that would override that routing.
 """
 
 from __future__ import annotations
@@ -15,6 +21,7 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
+from burstscaler.api import podpatch
 from burstscaler.cluster import providers
 
 TIER_LABEL = "burstscaler.io/tier"
@@ -27,6 +34,57 @@ BURST_DELETION_COST = "-1000"
 # Fields of the base's spec the twin must not copy: replicas are the planner's; the rest would tie the
 # twin to objects or nodes that belong to the base.
 _SPEC_FIELDS_NOT_COPIED = ("replicas", "selector", "template", "paused")
+
+
+def policy_label_value(policy_name: str) -> str:
+    """The `burstscaler.io/policy` label value: the policy's name, shortened with a digest past 63 characters.
+
+    Policy names may be 253 characters long, label values only 63; the digest keeps long names distinct.
+    """
+    if len(policy_name) <= 63:
+        return policy_name
+    digest = hashlib.sha256(policy_name.encode()).hexdigest()[:10]
+    return f"{policy_name[:52].rstrip('-.')}-{digest}"
+
+
+def owned_by(workload: Mapping[str, Any], *, uid: str) -> bool:
+    """True when `workload`'s controlling owner reference is the BurstPolicy with `uid`."""
+    if not uid:
+        return False
+    references = (workload.get("metadata") or {}).get("ownerReferences") or []
+    return any(
+        isinstance(ref, Mapping)
+        and bool(ref.get("controller"))
+        and (ref.get("kind"), ref.get("uid")) == ("BurstPolicy", uid)
+        for ref in references
+    )
+
+
+def patch_problems(base: Mapping[str, Any], *, provider: str, patch: Mapping[str, Any]) -> list[str]:
+    """Why `patch` cannot be applied to the twin of `base` (empty when it can), each with its path."""
+    problems = []
+    selector = (base.get("spec") or {}).get("selector") or {}
+    selector_keys = set(selector.get("matchLabels") or {})
+    selector_keys |= {str(e.get("key")) for e in selector.get("matchExpressions") or [] if isinstance(e, Mapping)}
+    labels = (patch.get("metadata") or {}).get("labels") or {}
+    for key in sorted(set(labels) & selector_keys):
+        problems.append(
+            f"spec.burst.podTemplatePatch.metadata.labels.{key}: the base's selector uses this label, so the "
+            "twin's pods must keep the base's value (its Services and the cpu metric select by it); remove it"
+        )
+    routing = providers.profile(provider).node_selector
+    node_selector = (patch.get("spec") or {}).get("nodeSelector") or {}
+    for key in sorted(key for key in node_selector if key in routing and node_selector[key] != routing[key]):
+        problems.append(
+            f"spec.burst.podTemplatePatch.spec.nodeSelector.{key}: overrides provider {provider}'s routing to the "
+            f"virtual node ({key}={routing[key]}); remove it, or use provider generic and route pods yourself"
+        )
+    return problems
+
+
+def template(base: Mapping[str, Any], *, provider: str, patch: Mapping[str, Any]) -> dict[str, Any]:
+    """The twin's pod template alone (what the virtual node will run), for linting."""
+    return _twin_template((base.get("spec") or {}).get("template") or {}, provider=provider, patch=patch)
 
 
 def twin_name(base_name: str) -> str:
@@ -50,14 +108,15 @@ def render(
     base_meta = base.get("metadata") or {}
     base_spec = base.get("spec") or {}
     policy_meta = policy.get("metadata") or {}
-    template = _twin_template(base_spec.get("template") or {}, provider=provider, patch=pod_template_patch)
-    template.setdefault("metadata", {}).setdefault("labels", {})[POLICY_LABEL] = str(policy_meta.get("name", ""))
+    pod_template = _twin_template(base_spec.get("template") or {}, provider=provider, patch=pod_template_patch)
+    policy_label = policy_label_value(str(policy_meta.get("name", "")))
+    pod_template.setdefault("metadata", {}).setdefault("labels", {})[POLICY_LABEL] = policy_label
     selector = copy.deepcopy(base_spec.get("selector") or {})
     selector.setdefault("matchLabels", {})[TIER_LABEL] = "burst"
     spec = {key: copy.deepcopy(value) for key, value in base_spec.items() if key not in _SPEC_FIELDS_NOT_COPIED}
-    spec.update({"replicas": replicas, "selector": selector, "template": template})
+    spec.update({"replicas": replicas, "selector": selector, "template": pod_template})
     labels = dict(base_meta.get("labels") or {})
-    labels.update({TIER_LABEL: "burst", POLICY_LABEL: str(policy_meta.get("name", ""))})
+    labels.update({TIER_LABEL: "burst", POLICY_LABEL: policy_label})
     return {
         "apiVersion": base.get("apiVersion", "apps/v1"),
         "kind": base.get("kind", "Deployment"),
@@ -98,6 +157,9 @@ def is_stale(twin: Mapping[str, Any], *, base: Mapping[str, Any], provider: str,
 
 
 def _twin_template(template: Mapping[str, Any], *, provider: str, patch: Mapping[str, Any]) -> dict[str, Any]:
+    # The allowlist again, at the last step: whatever the caller hands in, only routing fields are merged
+    # (a ValidationError here is a bug upstream, never a pod spec the policy's author could not write).
+    patch = podpatch.PodTemplatePatch.model_validate(dict(patch)).as_template()
     profile = providers.profile(provider)
     rendered = copy.deepcopy(dict(template))
     metadata = rendered.setdefault("metadata", {})

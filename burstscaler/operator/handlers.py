@@ -22,8 +22,8 @@ from burstscaler.api import spec as api
 from burstscaler.cluster import apply, kube, objects, twin
 from burstscaler.core import cost
 from burstscaler.operator import config as operator_config
+from burstscaler.operator import conflicts, planner, status, ticker
 from burstscaler.operator import metrics as operator_metrics
-from burstscaler.operator import planner, status, ticker
 from burstscaler.operator.status_writer import StatusWriter
 
 logger = logging.getLogger(__name__)
@@ -99,6 +99,20 @@ def register(registry: kopf.OperatorRegistry, runtime: Runtime) -> None:
         service = planner.Service(str(namespace), name, str(spec.get("type", "ClusterIP")), selector)
         return {(str(namespace), name): service}
 
+    # Other autoscalers of a target (a Conflict): HPAs, and KEDA's ScaledObjects where KEDA is installed
+    # (Kopf serves an index only for resources the cluster has, so no KEDA means an empty index).
+    @kopf.index("horizontalpodautoscalers", id="burstscaler_hpas", registry=registry)
+    def burstscaler_hpas(namespace: str | None, name: str, spec: kopf.Spec, **_: Any) -> dict[Any, Any]:
+        found = conflicts.autoscaler_of(
+            kind="HorizontalPodAutoscaler", namespace=str(namespace), name=name, spec=dict(spec)
+        )
+        return {(str(namespace), name): found} if found is not None else {}
+
+    @kopf.index("keda.sh", "v1alpha1", "scaledobjects", id="burstscaler_scaledobjects", registry=registry)
+    def burstscaler_scaledobjects(namespace: str | None, name: str, spec: kopf.Spec, **_: Any) -> dict[Any, Any]:
+        found = conflicts.autoscaler_of(kind="ScaledObject", namespace=str(namespace), name=name, spec=dict(spec))
+        return {(str(namespace), name): found} if found is not None else {}
+
     @kopf.index(GROUP, VERSION, PLURAL, id="burstscaler_policies", registry=registry)
     def burstscaler_policies(namespace: str | None, name: str, body: kopf.Body, **_: Any) -> dict[Any, Any]:
         return {(str(namespace), name): {"metadata": dict(body.metadata), "spec": dict(body.spec)}}
@@ -114,6 +128,10 @@ def register(registry: kopf.OperatorRegistry, runtime: Runtime) -> None:
                 nodes=list(_first(kwargs["burstscaler_nodes"]).values()),
                 pods=list(_first(kwargs["burstscaler_pods"]).values()),
                 services=list(_first(kwargs["burstscaler_services"]).values()),
+                autoscalers=[
+                    *_first(kwargs["burstscaler_hpas"]).values(),
+                    *_first(kwargs["burstscaler_scaledobjects"]).values(),
+                ],
             )
 
         key = (str(namespace), name)
@@ -129,7 +147,7 @@ def register(registry: kopf.OperatorRegistry, runtime: Runtime) -> None:
 
     @kopf.on.delete(GROUP, VERSION, PLURAL, id="hand_back", registry=registry)
     async def hand_back(
-        namespace: str | None, name: str, spec: kopf.Spec, started: datetime.datetime, **_: Any
+        namespace: str | None, name: str, spec: kopf.Spec, meta: kopf.Meta, started: datetime.datetime, **_: Any
     ) -> None:
         runtime.metrics.forget(str(namespace), name)
         runtime.last_reasons.pop((str(namespace), name), None)
@@ -145,6 +163,7 @@ def register(registry: kopf.OperatorRegistry, runtime: Runtime) -> None:
             kind=str(target.get("kind", "Deployment")),
             namespace=str(namespace),
             base_name=str(target.get("name", "")),
+            policy_uid=str(meta.get("uid") or ""),
             waited=(datetime.datetime.now(datetime.UTC) - _aware(started)).total_seconds(),
             timeout=timeout,
         )
@@ -191,7 +210,7 @@ async def _act(runtime: Runtime, outcome: planner.Outcome, *, policy_uid: str) -
             base.body,
             policy=policy_body,
             provider=spec_.burst.provider,
-            pod_template_patch=spec_.burst.pod_template_patch,
+            pod_template_patch=spec_.burst.pod_template_patch.as_template(),
             replicas=outcome.burst_target,
         )
     targets = apply.Targets(
@@ -328,38 +347,60 @@ def _aware(moment: datetime.datetime) -> datetime.datetime:
 
 
 def _hand_back(
-    workloads: kube.Workloads, *, kind: str, namespace: str, base_name: str, waited: float, timeout: float
+    workloads: kube.Workloads,
+    *,
+    kind: str,
+    namespace: str,
+    base_name: str,
+    policy_uid: str,
+    waited: float,
+    timeout: float,
 ) -> None:
-    """Deleting a policy: the base takes over the twin's replicas, Ready first, then the twin goes.
+    """Deleting a policy: the base takes over the twin's replicas, Ready first, then the twin scales to 0.
 
-    Idempotent across retries and restarts: the base's target is recorded on the twin before the base
-    is scaled. If the base's new pods are not Ready within `timeout`, the twin is orphaned (kept
-    running, no longer owned) rather than deleted, so serving capacity never drops.
+    Only the policy's own twin is touched (its controlling owner reference carries the policy's UID):
+    an unowned `<base>-burst` is someone else's and is left as it is. The twin is never deleted here:
+    at 0 replicas it goes with its policy by owner-reference garbage collection (the operator has no
+    delete right). Idempotent across retries and restarts: the base's target is recorded on the twin
+    before the base is scaled. If the base's new pods are not Ready within `timeout`, the twin is
+    orphaned (kept running, no longer owned) so serving capacity never drops.
     """
     twin_name = twin.twin_name(base_name)
     twin_obj = workloads.read(kind, namespace, twin_name)
     if twin_obj is None:
         return
+    if not twin.owned_by(twin_obj, uid=policy_uid):
+        logger.info("%s/%s is not owned by the deleted policy: left as it is", namespace, twin_name)
+        return
     twin_replicas = int((twin_obj.get("spec") or {}).get("replicas") or 0)
     base = workloads.read(kind, namespace, base_name)
     if base is None or twin_replicas == 0:
-        workloads.delete(kind, namespace, twin_name)
-        return
+        return  # nothing to hand back: the garbage collector removes the twin with the policy
     annotations = (twin_obj.get("metadata") or {}).get("annotations") or {}
-    recorded = annotations.get(HANDBACK_ANNOTATION)
-    if recorded is None:
+    goal = _recorded_goal(annotations.get(HANDBACK_ANNOTATION))
+    if goal is None:
         goal = int((base.get("spec") or {}).get("replicas") or 0) + twin_replicas
         workloads.patch(kind, namespace, twin_name, {"metadata": {"annotations": {HANDBACK_ANNOTATION: str(goal)}}})
-    else:
-        goal = int(recorded)
     if int((base.get("spec") or {}).get("replicas") or 0) < goal:
         workloads.scale(kind, namespace, base_name, goal)
     ready = int((base.get("status") or {}).get("readyReplicas") or 0)
     if ready >= goal:
-        workloads.delete(kind, namespace, twin_name)
+        workloads.scale(kind, namespace, twin_name, 0)
         return
     if waited >= timeout:
         workloads.orphan(kind, namespace, twin_name, why=f"base {base_name} had only {ready}/{goal} Ready pods")
         logger.warning("%s/%s: base not Ready after %.0fs; twin orphaned, not deleted", namespace, twin_name, waited)
         return
     raise kopf.TemporaryError(f"waiting for {goal} Ready replicas of {base_name} (now {ready})", delay=5)
+
+
+def _recorded_goal(value: Any) -> int | None:
+    """The hand-back goal recorded on the twin; None when absent or unreadable (then it is recomputed,
+    rather than raising on every retry and blocking the policy's deletion for good)."""
+    try:
+        goal = int(str(value))
+    except (TypeError, ValueError):
+        if value is not None:
+            logger.warning("ignoring unreadable %s annotation: %r", HANDBACK_ANNOTATION, value)
+        return None
+    return goal if goal >= 0 else None

@@ -2,7 +2,9 @@
 
 Each tick, in order:
 1. validate every BurstPolicy (a bad spec is reported, never planned, never crashes the tick);
-2. find each policy's base workload and burst twin; lint the base's template for the virtual node;
+2. find each policy's base workload and burst twin; refuse a twin name taken by an object the policy does
+   not own, a target another driver already scales (``conflicts``), a patch that does not fit the base;
+   lint the rendered twin's template for the virtual node;
 3. read every metric of every policy concurrently, off the event loop, and recommend a total per policy;
 4. build one snapshot from the indexed nodes and pods and call ``core.plan`` once for all policies;
 5. turn each policy's slice into an ``Outcome``: targets, reasons, conditions' inputs, cost.
@@ -24,6 +26,7 @@ from burstscaler.api import validation
 from burstscaler.cluster import apply, objects, twin
 from burstscaler.cluster import snapshot as cluster_snapshot
 from burstscaler.core import compat, cost, fallback, plan, recommend, snapshot
+from burstscaler.operator import conflicts
 from burstscaler.sources import metrics as metric_sources
 
 logger = logging.getLogger(__name__)
@@ -70,6 +73,10 @@ class Service:
         }
 
 
+#: Another controller scaling a workload (HPA, KEDA ScaledObject); see ``conflicts``.
+Autoscaler = conflicts.Autoscaler
+
+
 @dataclasses.dataclass(frozen=True)
 class TickInputs:
     """Everything one tick reads: the operator's indices as plain collections."""
@@ -79,6 +86,7 @@ class TickInputs:
     nodes: Sequence[objects.NodeRecord]
     pods: Sequence[objects.PodRecord]
     services: Sequence[Service] = ()
+    autoscalers: Sequence[Autoscaler] = ()
 
 
 @dataclasses.dataclass(frozen=True)
@@ -147,6 +155,7 @@ class Outcome:
     ready_burst: int = 0
     ledger: cost.CostLedger | None = None
     price: cost.ReplicaPrice | None = None
+    conflict: tuple[str, str] | None = None  # (condition reason, message): the policy must not act
 
     @property
     def key(self) -> Key:
@@ -156,7 +165,7 @@ class Outcome:
     @property
     def planned(self) -> bool:
         """True when the policy was valid, its target found, and the core decided for it."""
-        return self.spec is not None and self.base is not None and bool(self.decision)
+        return self.spec is not None and self.base is not None and self.conflict is None and bool(self.decision)
 
     @property
     def eci_compatible(self) -> bool:
@@ -168,6 +177,8 @@ class Outcome:
         """The headline reason of the decision (or of why there is none)."""
         if self.problems:
             return "invalid-spec"
+        if self.conflict is not None:
+            return "twin-name-taken" if self.conflict[0] == "TwinNameTaken" else "conflict"
         if self.spec is not None and self.base is None:
             return "target-not-found"
         if self.spec is not None and self.spec.paused:
@@ -185,7 +196,7 @@ class Planner:
         # object's generation: at 1,000 policies, redoing them every tick costs most of the tick.
         # One entry per object, holding the version it was computed for: a new version replaces it.
         self._specs: dict[Key, tuple[int, tuple[api.BurstPolicySpec | None, tuple[str, ...]]]] = {}
-        self._lints: dict[tuple[str, str, str], tuple[tuple[int, str], tuple[compat.Finding, ...]]] = {}
+        self._lints: dict[Key, tuple[tuple[tuple[str, str, str], int, int, str], tuple[compat.Finding, ...]]] = {}
         self._hashes: dict[Key, tuple[tuple[tuple[str, str, str], int, int], str]] = {}
         self.memory: dict[Key, PolicyMemory] = {}
         self._history: snapshot.History | None = None
@@ -195,9 +206,11 @@ class Planner:
         clock = datetime.datetime.fromtimestamp(now, tz=datetime.UTC)
         outcomes: dict[Key, Outcome] = {}
         candidates: list[Outcome] = []
+        drivers = conflicts.drivers(policies=inputs.policies, autoscalers=inputs.autoscalers)
         for key, body in sorted(inputs.policies.items()):
-            outcome = self._prepare(key, body, inputs)
-            (candidates if outcome.spec is not None and outcome.base is not None else []).append(outcome)
+            outcome = self._prepare(key, body, inputs, drivers=drivers)
+            if outcome.spec is not None and outcome.base is not None and outcome.conflict is None:
+                candidates.append(outcome)
             outcomes[key] = outcome
         for known in set(self.memory) - set(inputs.policies):
             del self.memory[known]  # the policy is gone
@@ -205,6 +218,8 @@ class Planner:
             del self._specs[gone]
         for gone in set(self._hashes) - set(inputs.policies):
             del self._hashes[gone]
+        for gone in set(self._lints) - set(inputs.policies):
+            del self._lints[gone]
 
         active = [o for o in candidates if o.spec is not None and not o.spec.paused]
         recommendations = await self._recommend(active, inputs, now=clock)
@@ -214,18 +229,38 @@ class Planner:
 
     # -- step 1 and 2: validate, find the workloads, lint ------------------------------------------
 
-    def _prepare(self, key: Key, body: Mapping[str, Any], inputs: TickInputs) -> Outcome:
+    def _prepare(self, key: Key, body: Mapping[str, Any], inputs: TickInputs, *, drivers: conflicts.Drivers) -> Outcome:
         namespace, name = key
-        generation = (body.get("metadata") or {}).get("generation")
+        metadata = body.get("metadata") or {}
+        generation = metadata.get("generation")
         policy_spec, problems = self._validate(key, generation, body.get("spec"))
         if policy_spec is None:
             return Outcome(namespace, name, generation, problems=problems)
         target = policy_spec.target_ref
         base = inputs.workloads.get((namespace, target.kind, target.name))
         twin_workload = inputs.workloads.get((namespace, target.kind, twin.twin_name(target.name)))
+        uid = str(metadata.get("uid") or "")
+        if twin_workload is not None and not twin.owned_by(twin_workload.body, uid=uid):
+            # Someone else's object of the twin's name: never adopted, scaled, rewritten or deleted.
+            message = (
+                f"{target.kind} {namespace}/{twin_workload.name} exists and is not owned by this BurstPolicy; "
+                "burstscaler never adopts it: rename or delete it, or target another workload"
+            )
+            return Outcome(namespace, name, generation, spec=policy_spec, conflict=("TwinNameTaken", message))
+        other = conflicts.other_driver(drivers, policy=key, target=(namespace, target.kind, target.name))
+        if other is not None:
+            message = (
+                f"{target.kind} {namespace}/{target.name} is already scaled by {other}; a workload must have one "
+                "autoscaler: delete one of them (this policy scales nothing meanwhile)"
+            )
+            return Outcome(namespace, name, generation, spec=policy_spec, conflict=("Conflict", message))
         if base is None:
             return Outcome(namespace, name, generation, spec=policy_spec, twin=twin_workload)
-        findings = self._lint(base, provider=policy_spec.burst.provider)
+        patch = policy_spec.burst.pod_template_patch.as_template()
+        patch_problems = twin.patch_problems(base.body, provider=policy_spec.burst.provider, patch=patch)
+        if patch_problems:
+            return Outcome(namespace, name, generation, problems=tuple(patch_problems))
+        findings = self._lint(key, base, generation=generation, provider=policy_spec.burst.provider, patch=patch)
         pod_labels = dict((base.template.get("metadata") or {}).get("labels") or {})
         services = [service.as_object() for service in inputs.services if service.namespace == namespace]
         findings += tuple(compat.lint_services(services, pod_labels=pod_labels, namespace=namespace))
@@ -269,18 +304,27 @@ class Planner:
                 self._specs[key] = (generation, cached)
         return cached
 
-    def _lint(self, base: Workload, *, provider: str) -> tuple[compat.Finding, ...]:
-        if base.generation is None:
-            return tuple(compat.lint_workload(base.body, provider=provider))
-        version = (base.generation, provider)
-        entry = self._lints.get(base.key)
+    def _lint(
+        self, key: Key, base: Workload, *, generation: int | None, provider: str, patch: Mapping[str, Any]
+    ) -> tuple[compat.Finding, ...]:
+        """The ECI lint of the rendered twin (base template + provider profile + patch), cached per version."""
+
+        def compute() -> tuple[compat.Finding, ...]:
+            rendered = twin.template(base.body, provider=provider, patch=patch)
+            return tuple(compat.lint_pod_spec(rendered.get("spec") or {}, provider=provider, path="spec.template.spec"))
+
+        if base.generation is None or generation is None:
+            return compute()
+        version = (base.key, base.generation, generation, provider)
+        entry = self._lints.get(key)
         if entry is None or entry[0] != version:
-            entry = self._lints[base.key] = (version, tuple(compat.lint_workload(base.body, provider=provider)))
+            entry = self._lints[key] = (version, compute())
         return entry[1]
 
     def _source_hash(self, base: Workload, *, key: Key, generation: int | None, spec: api.BurstPolicySpec) -> str:
         def compute() -> str:
-            return twin.source_hash(base.body, provider=spec.burst.provider, patch=spec.burst.pod_template_patch)
+            patch = spec.burst.pod_template_patch.as_template()
+            return twin.source_hash(base.body, provider=spec.burst.provider, patch=patch)
 
         if base.generation is None or generation is None:
             return compute()

@@ -42,6 +42,9 @@ def conditions(outcome: planner.Outcome) -> list[tuple[str, str, str, str]]:
         return [("Ready", "False", "InvalidSpec", f"fix the BurstPolicy: {message}")]
     spec = outcome.spec
     assert spec is not None
+    if outcome.conflict is not None:
+        reason, message = outcome.conflict
+        return [("Ready", "False", reason, message)]
     if outcome.base is None:
         target = spec.target_ref
         message = f"{target.kind} {outcome.namespace}/{target.name} does not exist; create it or fix spec.targetRef"
@@ -176,7 +179,8 @@ def events(outcome: planner.Outcome, *, previous_reason: str | None, previous: M
     found: list[Event] = []
     reason = outcome.reason
     if reason != previous_reason:
-        kind = "Warning" if reason in ("invalid-spec", "target-not-found", "unplaceable", "budget") else "Normal"
+        warnings = ("invalid-spec", "target-not-found", "unplaceable", "budget", "twin-name-taken", "conflict")
+        kind = "Warning" if reason in warnings else "Normal"
         message = _decision_message(outcome)
         found.append(Event(kind, camel(reason), message))
     old = {c.get("type"): c.get("status") for c in (previous or {}).get("conditions") or [] if isinstance(c, Mapping)}

@@ -130,8 +130,8 @@ BAD_POLICIES = [
     ),
     pytest.param(
         make_policy(burst={"podTemplatePatch": {"nodeSelector": {"a": "b"}}}),
-        "spec.burst.podTemplatePatch",
-        "move nodeSelector under `spec`",
+        "spec.burst.podTemplatePatch.nodeSelector",
+        "only metadata.labels, metadata.annotations, spec.nodeSelector",
         id="patch-not-a-template",
     ),
     pytest.param(

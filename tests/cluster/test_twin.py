@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import copy
+import re
 from typing import Any
 
+import pydantic
 import pytest
 
 from burstscaler.cluster import twin
@@ -86,8 +88,74 @@ def test_generic_takes_routing_from_the_patch() -> None:
 def test_render_does_not_mutate_the_base() -> None:
     base = make_deployment()
     before = copy.deepcopy(base)
-    twin.render(base, policy=POLICY, provider="alibaba-eci", pod_template_patch={"spec": {"x": 1}}, replicas=1)
+    patch = {"spec": {"nodeSelector": {"zone": "a"}, "tolerations": [{"key": "x", "operator": "Exists"}]}}
+    twin.render(base, policy=POLICY, provider="alibaba-eci", pod_template_patch=patch, replicas=1)
     assert base == before
+
+
+@pytest.mark.parametrize(
+    "patch",
+    [
+        pytest.param({"spec": {"containers": [{"name": "x", "image": "evil/x"}]}}, id="containers"),
+        pytest.param({"spec": {"nodeName": "master-1"}}, id="node-name"),
+        pytest.param({"spec": {"serviceAccountName": "deployer-admin"}}, id="service-account"),
+        pytest.param({"metadata": {"labels": {"burstscaler.io/tier": "base"}}}, id="tier-label"),
+    ],
+)
+def test_the_renderer_itself_refuses_what_the_allowlist_refuses(patch: dict[str, Any]) -> None:
+    # Defence in depth: even a caller that skipped validation cannot get a pod spec through the twin.
+    with pytest.raises(pydantic.ValidationError):
+        twin.render(make_deployment(), policy=POLICY, provider="alibaba-eci", pod_template_patch=patch, replicas=1)
+
+
+@pytest.mark.parametrize(
+    ("patch", "provider", "path"),
+    [
+        pytest.param(
+            {"metadata": {"labels": {"app": "evil"}}}, "alibaba-eci", "metadata.labels.app", id="selector-label"
+        ),
+        pytest.param(
+            {"spec": {"nodeSelector": {"type": "ecs"}}}, "alibaba-eci", "spec.nodeSelector.type", id="reroutes-eci"
+        ),
+    ],
+)
+def test_patch_problems_name_the_field(patch: dict[str, Any], provider: str, path: str) -> None:
+    problems = twin.patch_problems(make_deployment(), provider=provider, patch=patch)
+    assert len(problems) == 1 and problems[0].startswith(f"spec.burst.podTemplatePatch.{path}:")
+
+
+def test_a_patch_that_fits_has_no_problems() -> None:
+    patch = {"metadata": {"labels": {"team": "a"}}, "spec": {"nodeSelector": {"type": "virtual-kubelet", "zone": "b"}}}
+    assert twin.patch_problems(make_deployment(), provider="alibaba-eci", patch=patch) == []
+
+
+@pytest.mark.parametrize(
+    ("refs", "owned"),
+    [
+        pytest.param([{"kind": "BurstPolicy", "uid": "u-1", "controller": True}], True, id="ours"),
+        pytest.param([{"kind": "BurstPolicy", "uid": "u-2", "controller": True}], False, id="another-policy"),
+        pytest.param([{"kind": "BurstPolicy", "uid": "u-1"}], False, id="not-controller"),
+        pytest.param([], False, id="no-owner"),
+    ],
+)
+def test_owned_only_by_the_controlling_reference_with_the_policy_uid(refs: list[Any], owned: bool) -> None:
+    body = {"metadata": {"name": "web-burst", "ownerReferences": refs}}
+    assert twin.owned_by(body, uid="u-1") is owned
+
+
+def test_a_long_policy_name_still_gives_a_valid_label() -> None:
+    name = "p" * 70 + "-x" * 40
+    rendered = twin.render(
+        make_deployment(),
+        policy={"metadata": {"name": name, "uid": "u"}},
+        provider="alibaba-eci",
+        pod_template_patch={},
+        replicas=1,
+    )
+    value = rendered["metadata"]["labels"][twin.POLICY_LABEL]
+    assert len(value) <= 63 and re.fullmatch(r"[a-z0-9]([-a-z0-9_.]*[a-z0-9])?", value)
+    assert rendered["spec"]["template"]["metadata"]["labels"][twin.POLICY_LABEL] == value
+    assert twin.policy_label_value(name + "y") != value
 
 
 @pytest.mark.parametrize(

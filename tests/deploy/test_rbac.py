@@ -11,7 +11,9 @@ Where the calls come from:
    ``on.update``, ``on.delete``, ``on.resume``, ``on.field``) make Kopf write a finalizer and its
    progress annotations (``patch``); a handler taking ``patch`` may write status (``patch`` on the
    status subresource when the CRD has one). ``kopf.event`` posts core v1 Events (``create``).
-3. Kopf's own needs, listed in ``KOPF`` with the reason for each.
+3. burstscaler/cluster/twin.py: an owner reference with ``blockOwnerDeletion: True`` on the twin needs
+   ``update`` on the owner's ``finalizers`` subresource where OwnerReferencesPermissionEnforcement is on.
+4. Kopf's own needs, listed in ``KOPF`` with the reason for each.
 """
 
 from __future__ import annotations
@@ -32,9 +34,11 @@ Permission = tuple[str, str, str]  # (apiGroup, resource, verb)
 PACKAGE = bundle.ROOT / "burstscaler"
 KUBE = PACKAGE / "cluster" / "kube.py"
 HANDLERS = PACKAGE / "operator" / "handlers.py"
+TWIN = PACKAGE / "cluster" / "twin.py"
 
 #: API groups of the built-in resources handlers name by plural alone (Kopf resolves them by discovery).
 BUILTIN_GROUPS = {"nodes": "", "pods": "", "services": "", "deployments": "apps", "statefulsets": "apps"}
+BUILTIN_GROUPS |= {"horizontalpodautoscalers": "autoscaling"}
 
 #: What Kopf itself calls, running cluster-wide with peering, as the manifests deploy it.
 KOPF: dict[Permission, str] = {
@@ -118,6 +122,16 @@ def policy_status_calls(source: str) -> set[Permission]:
     return found
 
 
+def owner_reference_calls(source: str) -> set[Permission]:
+    """``update`` on burstpolicies/finalizers when `source` (twin.py) sets ``blockOwnerDeletion: True``."""
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Dict):
+            pairs = {ast.unparse(k): ast.unparse(v) for k, v in zip(node.keys, node.values, strict=True) if k}
+            if pairs.get("'blockOwnerDeletion'") == "True":
+                return {(api_spec.API_GROUP, f"{api_spec.PLURAL}/finalizers", "update")}
+    return set()
+
+
 def _decorator(node: ast.expr) -> tuple[str, list[ast.expr]] | None:
     # kopf.index(...) -> ("index", args); kopf.on.delete(...) -> ("on.delete", args).
     if not isinstance(node, ast.Call):
@@ -174,7 +188,8 @@ def required() -> set[Permission]:
     names = {name: getattr(handlers, name) for name in ("GROUP", "VERSION", "PLURAL")}
     from_handlers = handler_calls(HANDLERS.read_text(), names=names, status_subresources=_status_subresources())
     source = KUBE.read_text()
-    return workload_calls(source) | policy_status_calls(source) | from_handlers | set(KOPF)
+    owners = owner_reference_calls(TWIN.read_text())
+    return workload_calls(source) | policy_status_calls(source) | from_handlers | owners | set(KOPF)
 
 
 def granted() -> set[Permission]:
@@ -215,6 +230,20 @@ class Workloads:
 def test_workload_calls_are_read_from_the_source(body: str, expected: Permission) -> None:
     source = KUBE_PREAMBLE + textwrap.indent(f"def f(self):\n    {body}\n", "    ")
     assert workload_calls(source) == {expected}
+
+
+@pytest.mark.parametrize(
+    ("source", "expected"),
+    [
+        pytest.param(
+            '{"uid": u, "blockOwnerDeletion": True}', {("burstscaler.io", "burstpolicies/finalizers", "update")}
+        ),
+        pytest.param('{"uid": u, "blockOwnerDeletion": False}', set()),
+        pytest.param('{"uid": u}', set()),
+    ],
+)
+def test_blocking_owner_deletion_needs_update_on_finalizers(source: str, expected: set[Permission]) -> None:
+    assert owner_reference_calls(f"ref = {source}\n") == expected
 
 
 def test_a_call_the_parser_does_not_understand_fails_loudly() -> None:

@@ -9,6 +9,7 @@ from burstscaler.cluster import apply, objects
 from burstscaler.operator import planner, status
 
 NOW = 1_800_000_000.0
+POLICY_UID = "uid-web"
 VIRTUAL = [("type", "virtual-kubelet")]
 
 
@@ -22,8 +23,14 @@ def node(name: str, *, cpu: str = "4", virtual: bool = False) -> objects.NodeRec
 
 
 def workload(
-    name: str = "web", *, replicas: int, annotations: dict[str, str] | None = None, **pod_spec: Any
+    name: str = "web",
+    *,
+    replicas: int,
+    annotations: dict[str, str] | None = None,
+    owner_uid: str | None = None,
+    **pod_spec: Any,
 ) -> planner.Workload:
+    """A Deployment record; a `-burst` one is owned by the policy (uid POLICY_UID) unless `owner_uid` says."""
     pod_spec.setdefault("containers", [{"name": "c", "resources": {"requests": {"cpu": "1", "memory": "1Gi"}}}])
     template = {"metadata": {"labels": {"app": name}}, "spec": pod_spec}
     body = {
@@ -32,6 +39,9 @@ def workload(
         "metadata": {"name": name, "namespace": "shop", "annotations": annotations or {}},
         "spec": {"replicas": replicas, "selector": {"matchLabels": {"app": name}}, "template": template},
     }
+    uid = owner_uid if owner_uid is not None else (POLICY_UID if name.endswith("-burst") else "")
+    if uid:
+        body["metadata"]["ownerReferences"] = [{"kind": "BurstPolicy", "name": "web", "uid": uid, "controller": True}]
     return planner.Workload(
         namespace="shop",
         kind="Deployment",
@@ -70,7 +80,7 @@ def bound_pods(count: int, *, on: str, owner: str = "web") -> list[objects.PodRe
 def policy(**spec: Any) -> dict[str, Any]:
     body_spec = {"targetRef": {"name": "web"}, "minReplicas": 6, "maxReplicas": 20}
     body_spec.update(spec)
-    return {"metadata": {"name": "web", "namespace": "shop", "generation": 3}, "spec": body_spec}
+    return {"metadata": {"name": "web", "namespace": "shop", "generation": 3, "uid": POLICY_UID}, "spec": body_spec}
 
 
 def tick(inputs: planner.TickInputs, planner_: planner.Planner | None = None) -> planner.Outcome:
