@@ -1,0 +1,198 @@
+"""PodTopologySpread (filter and score), as ``pkg/scheduler/framework/plugins/podtopologyspread``.
+
+Filter (``whenUnsatisfiable: DoNotSchedule``): a node is *counted* for a constraint when it carries
+the keys of all the pod's hard constraints and passes that constraint's inclusion policy
+(``nodeAffinityPolicy`` Honor by default: the pod's nodeSelector/required affinity; ``nodeTaintsPolicy``
+Ignore by default; Honor: the pod tolerates the node's NoSchedule/NoExecute taints). A domain's count
+is the number of pods on its counted nodes in the pod's namespace that match the selector and are
+not terminating. The global minimum is the smallest count over the existing domains, or 0 when there
+are fewer than ``minDomains``. A node without the key is UnschedulableAndUnresolvable; one where
+``count + (1 if the pod matches itself) - min > maxSkew`` is Unschedulable.
+
+Score (``ScheduleAnyway``): for each soft constraint, ``count * log(domains + 2) + maxSkew - 1``
+summed and rounded (hostname: the node's own count); nodes lacking a key of the pod's own
+constraints are ignored (score 0); the rest normalised as ``100 * (max + min - s) // max``.
+When the pod sets no constraints at all the system defaults apply (zone maxSkew 5, hostname maxSkew 3,
+ScheduleAnyway). kube takes their selector from the Services/ReplicaSets selecting the pod; the model
+has no controllers, so it uses the pod's own labels (a ReplicaSet's selector matches exactly the pods
+of its template), and a pod without labels gets no default constraints.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+
+from burstscaler.scheduler import labels, nodeaffinity, objects, state, status, taints
+
+REASON_MISSING = "node(s) didn't match pod topology spread constraints (missing required label)"
+REASON_SKEW = "node(s) didn't match pod topology spread constraints"
+
+#: ``podtopologyspread`` system defaults (``defaultingType: System``).
+SYSTEM_DEFAULTS = (
+    {"topologyKey": objects.ZONE_LABEL, "maxSkew": 5, "whenUnsatisfiable": "ScheduleAnyway"},
+    {"topologyKey": objects.HOSTNAME_LABEL, "maxSkew": 3, "whenUnsatisfiable": "ScheduleAnyway"},
+)
+
+
+@dataclasses.dataclass(frozen=True)
+class Constraint:
+    """One spread constraint, with its selector already extended by ``matchLabelKeys``."""
+
+    key: str
+    max_skew: int
+    min_domains: int
+    hard: bool
+    selector: Mapping[str, Any] | None
+    honor_affinity: bool
+    honor_taints: bool
+
+
+def constraints_of(
+    pod: objects.Pod, *, inclusion_policies: bool = True, system_defaults: bool = True
+) -> tuple[list[Constraint], bool]:
+    """The pod's constraints and whether they are the system defaults."""
+    raw: list[Mapping[str, Any]] = list(pod.topology_spread_constraints)
+    defaulted = False
+    if not raw and system_defaults and pod.labels:
+        own: dict[str, Any] = {"matchLabels": dict(pod.labels)}
+        raw = [{**c, "labelSelector": own} for c in SYSTEM_DEFAULTS]
+        defaulted = True
+    found = []
+    for item in raw:
+        selector: Mapping[str, Any] | None = item.get("labelSelector")
+        keys = [k for k in item.get("matchLabelKeys") or () if k in pod.labels]
+        if selector is not None and keys:
+            extra = [{"key": k, "operator": "In", "values": [pod.labels[k]]} for k in keys]
+            selector = {**selector, "matchExpressions": [*(selector.get("matchExpressions") or ()), *extra]}
+        if inclusion_policies:
+            honor_affinity = (item.get("nodeAffinityPolicy") or "Honor") == "Honor"
+            honor_taints = (item.get("nodeTaintsPolicy") or "Ignore") == "Honor"
+        else:
+            honor_affinity, honor_taints = True, False
+        found.append(
+            Constraint(
+                key=item.get("topologyKey", ""),
+                max_skew=int(item.get("maxSkew", 1)),
+                min_domains=int(item.get("minDomains") or 1),
+                hard=(item.get("whenUnsatisfiable") or "DoNotSchedule") == "DoNotSchedule",
+                selector=selector,
+                honor_affinity=honor_affinity,
+                honor_taints=honor_taints,
+            )
+        )
+    return found, defaulted
+
+
+def _included(st: state.State, pod: objects.Pod, constraint: Constraint) -> np.ndarray:
+    mask = np.ones(st.n, dtype=bool)
+    if constraint.honor_affinity:
+        mask &= nodeaffinity.affinity_mask(st, pod)
+    if constraint.honor_taints:
+        mask &= taints.tolerated_mask(st, pod)
+    return mask
+
+
+def _counts(st: state.State, pod: objects.Pod, constraint: Constraint) -> np.ndarray:
+    try:
+        labels.validate_label_selector(constraint.selector)
+    except labels.InvalidSelector:
+        return np.zeros(st.n, dtype=np.int64)
+    namespaces = state.NamespaceFilter(names=frozenset({pod.namespace}), selector=None)
+    return st.count_matching(st.matching_groups(constraint.selector, namespaces=namespaces), live=True)
+
+
+def filter_pod_topology_spread(
+    st: state.State, pod: objects.Pod, *, inclusion_policies: bool = True, system_defaults: bool = True
+) -> status.Verdict:
+    """PodTopologySpread's Filter for every node."""
+    n = st.n
+    constraints, _defaulted = constraints_of(
+        pod, inclusion_policies=inclusion_policies, system_defaults=system_defaults
+    )
+    hard = [c for c in constraints if c.hard]
+    if not hard:
+        return status.passing(n, prefilter="Skip")
+    has_all = np.ones(n, dtype=bool)
+    for constraint in hard:
+        has_all &= st.domains(constraint.key)[0] >= 0
+    codes = np.zeros(n, dtype=np.int8)
+    reasons = np.zeros(n, dtype=np.int8)
+    for constraint in hard:
+        ids, size = st.domains(constraint.key)
+        if size == 0:
+            fresh = codes == status.SUCCESS
+            codes[fresh], reasons[fresh] = status.UNRESOLVABLE, 1
+            continue
+        counted = has_all & _included(st, pod, constraint)
+        counts = _counts(st, pod, constraint)
+        totals = np.bincount(ids[counted], weights=counts[counted], minlength=size).astype(np.int64)
+        existing = np.zeros(size, dtype=bool)
+        existing[ids[counted]] = True
+        domains = int(existing.sum())
+        minimum = int(totals[existing].min()) if domains and domains >= constraint.min_domains else 0
+        self_match = 1 if labels.label_selector_matches(constraint.selector, pod.labels) else 0
+        node_count = np.where(ids >= 0, totals[np.maximum(ids, 0)], 0)
+        missing = ids < 0
+        skewed = ~missing & (node_count + self_match - minimum > constraint.max_skew)
+        for mask, code, reason in ((missing, status.UNRESOLVABLE, 1), (skewed, status.UNSCHEDULABLE, 2)):
+            fresh = mask & (codes == status.SUCCESS)
+            codes[fresh] = code
+            reasons[fresh] = reason
+    texts = {1: REASON_MISSING, 2: REASON_SKEW}
+    return status.Verdict(codes=codes, reason_of=lambda i: (texts[int(reasons[i])],) if reasons[i] else ())
+
+
+def score_pod_topology_spread(
+    st: state.State,
+    pod: objects.Pod,
+    *,
+    feasible: np.ndarray,
+    inclusion_policies: bool = True,
+    system_defaults: bool = True,
+) -> np.ndarray:
+    """PodTopologySpread's Score, already normalised, per node (0 where not feasible or ignored)."""
+    n = st.n
+    constraints, defaulted = constraints_of(pod, inclusion_policies=inclusion_policies, system_defaults=system_defaults)
+    soft = [c for c in constraints if not c.hard]
+    result = np.zeros(n, dtype=np.int64)
+    if not soft or not feasible.any():
+        return result
+    require_all = not defaulted
+    has_all = np.ones(n, dtype=bool)
+    if require_all:
+        for constraint in soft:
+            has_all &= st.domains(constraint.key)[0] >= 0
+    scored = feasible & has_all
+    raw = np.zeros(n, dtype=np.float64)
+    for constraint in soft:
+        ids, size = st.domains(constraint.key)
+        if size == 0:
+            continue
+        counts = _counts(st, pod, constraint)
+        if constraint.key == objects.HOSTNAME_LABEL:
+            domains = int(scored.sum())
+            node_count = counts.astype(np.float64)
+        else:
+            present = np.zeros(size, dtype=bool)
+            present[ids[scored & (ids >= 0)]] = True
+            domains = int(present.sum())
+            contributes = has_all & _included(st, pod, constraint) & (ids >= 0)
+            contributes &= present[np.maximum(ids, 0)]
+            totals = np.bincount(ids[contributes], weights=counts[contributes], minlength=size)
+            node_count = np.where(ids >= 0, totals[np.maximum(ids, 0)], 0.0)
+        weight = math.log(domains + 2)
+        raw += np.where(ids >= 0, node_count * weight + (constraint.max_skew - 1), 0.0)
+    rounded = np.floor(raw + 0.5).astype(np.int64)
+    if not scored.any():
+        return result
+    low, high = int(rounded[scored].min()), int(rounded[scored].max())
+    if high == 0:
+        result[scored] = 100
+    else:
+        result[scored] = 100 * (high + low - rounded[scored]) // high
+    return result
