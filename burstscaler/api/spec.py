@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import datetime
 import decimal
+import urllib.parse
 import zoneinfo
 from typing import Any, Literal
 
 import croniter
 import pydantic
 
-from burstscaler.api import podpatch, quantity, types
+from burstscaler.api import addresses, podpatch, quantity, types
 
 API_GROUP = "burstscaler.io"
 API_VERSION = "v1alpha1"
@@ -103,6 +104,25 @@ class PrometheusMetric(types.ApiModel):
     def _query_not_blank(cls, value: str) -> str:
         if not value.strip():
             raise ValueError("query is empty; write the PromQL whose value drives scaling")
+        return value
+
+    @pydantic.field_validator("server_url")
+    @classmethod
+    def _server_is_a_plain_base_url(cls, value: str | None) -> str | None:
+        # The query path is appended to this URL: a `?` or `#` would let the policy choose the path, and
+        # credentials in it would land in logs and status (issue 12, SSRF).
+        if value is None:
+            return value
+        parts = urllib.parse.urlsplit(value)
+        if parts.query or parts.fragment or "?" in value or "#" in value:
+            raise ValueError(f"{value!r}: give the server's base URL only, without `?` or `#`")
+        if parts.username is not None or parts.password is not None:
+            raise ValueError("credentials do not belong in serverUrl: the operator authenticates to its own server")
+        if not parts.hostname:
+            raise ValueError(f"{value!r} names no host")
+        why = addresses.literal_refusal(value)
+        if why:
+            raise ValueError(f"{why}, which a policy's server may never be; use a Prometheus Service's address")
         return value
 
 

@@ -26,8 +26,29 @@ def run(
         ),
     ] = False,
     prometheus_timeout: Annotated[
-        float, typer.Option(envvar="BURSTSCALER_PROMETHEUS_TIMEOUT", help="Seconds before a query counts as failed.")
+        float,
+        typer.Option(
+            envvar="BURSTSCALER_PROMETHEUS_TIMEOUT",
+            help="Seconds one query may take in all (connect, headers and body) before it counts as failed.",
+        ),
     ] = 5.0,
+    prometheus_max_response_bytes: Annotated[
+        int,
+        typer.Option(
+            envvar="BURSTSCALER_PROMETHEUS_MAX_RESPONSE_BYTES",
+            min=1024,
+            help="Largest answer read from Prometheus; a larger one is aborted and counts as failed.",
+        ),
+    ] = 1 << 20,
+    allowed_prometheus_url: Annotated[
+        list[str] | None,
+        typer.Option(
+            envvar="BURSTSCALER_ALLOWED_PROMETHEUS_URLS",
+            help="Glob pattern of a policy's own serverUrl the operator may read (repeat), matched against "
+            "scheme://host:port/path, e.g. 'http://prometheus.*.svc:9090'; default: none (policies use "
+            "--prometheus-url). Loopback, link-local and metadata addresses are refused regardless.",
+        ),
+    ] = None,
     tick_seconds: Annotated[
         float, typer.Option(envvar="BURSTSCALER_TICK_SECONDS", min=0.5, help="Seconds between planning ticks.")
     ] = 5.0,
@@ -101,6 +122,8 @@ def run(
                 ca_file=prometheus_ca_file,
                 insecure=prometheus_insecure,
                 timeout_seconds=prometheus_timeout,
+                max_response_bytes=prometheus_max_response_bytes,
+                allowed_urls=tuple(allowed_prometheus_url or ()),
             ),
             tick_seconds=tick_seconds,
             status_refresh_seconds=status_refresh_seconds,

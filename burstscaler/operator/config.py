@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import dataclasses
 
+from burstscaler.sources import prometheus
+
 
 @dataclasses.dataclass(frozen=True)
 class PrometheusConfig:
@@ -17,11 +19,17 @@ class PrometheusConfig:
     token_file: str | None = None
     ca_file: str | None = None
     insecure: bool = False
-    timeout_seconds: float = 5.0
+    timeout_seconds: float = 5.0  # the total deadline of one read: connect, headers and body
     max_concurrency: int = 16
+    max_response_bytes: int = prometheus.DEFAULT_MAX_RESPONSE_BYTES
+    allowed_urls: tuple[str, ...] = ()  # glob patterns of policies' own serverUrls; none by default
 
     def __repr__(self) -> str:  # no credentials in logs, ever: the token file's *path* is harmless too
-        return f"PrometheusConfig(url={self.url!r}, ca_file={self.ca_file!r}, insecure={self.insecure})"
+        url = prometheus.redact(self.url) if self.url else None
+        return (
+            f"PrometheusConfig(url={url!r}, ca_file={self.ca_file!r}, insecure={self.insecure}, "
+            f"allowed_urls={self.allowed_urls!r})"
+        )
 
 
 @dataclasses.dataclass(frozen=True)

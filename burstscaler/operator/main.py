@@ -30,8 +30,9 @@ def fetcher_for(config: operator_config.PrometheusConfig) -> metric_sources.Fetc
         bearer_token=token or None,
         ca_file=config.ca_file,
         insecure_skip_verify=config.insecure,
+        max_response_bytes=config.max_response_bytes,
     )
-    return metric_sources.Fetcher(settings, concurrency=config.max_concurrency)
+    return metric_sources.Fetcher(settings, concurrency=config.max_concurrency, allowed_urls=config.allowed_urls)
 
 
 def run(config: operator_config.OperatorConfig) -> None:

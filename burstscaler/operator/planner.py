@@ -155,7 +155,7 @@ class Outcome:
     ready_burst: int = 0
     ledger: cost.CostLedger | None = None
     price: cost.ReplicaPrice | None = None
-    conflict: tuple[str, str] | None = None  # (condition reason, message): the policy must not act
+    refused: tuple[str, str] | None = None  # (Ready condition reason, message): the policy must not act
 
     @property
     def key(self) -> Key:
@@ -165,7 +165,7 @@ class Outcome:
     @property
     def planned(self) -> bool:
         """True when the policy was valid, its target found, and the core decided for it."""
-        return self.spec is not None and self.base is not None and self.conflict is None and bool(self.decision)
+        return self.spec is not None and self.base is not None and self.refused is None and bool(self.decision)
 
     @property
     def eci_compatible(self) -> bool:
@@ -177,13 +177,17 @@ class Outcome:
         """The headline reason of the decision (or of why there is none)."""
         if self.problems:
             return "invalid-spec"
-        if self.conflict is not None:
-            return "twin-name-taken" if self.conflict[0] == "TwinNameTaken" else "conflict"
+        if self.refused is not None:
+            return _REFUSALS.get(self.refused[0], "refused")
         if self.spec is not None and self.base is None:
             return "target-not-found"
         if self.spec is not None and self.spec.paused:
             return "paused"
         return str(self.decision.get("reason", "steady"))
+
+
+#: Headline reasons of the refusals (``Outcome.refused``), by their condition reason.
+_REFUSALS = {"TwinNameTaken": "twin-name-taken", "Conflict": "conflict", "ServerNotAllowed": "server-not-allowed"}
 
 
 class Planner:
@@ -209,7 +213,7 @@ class Planner:
         drivers = conflicts.drivers(policies=inputs.policies, autoscalers=inputs.autoscalers)
         for key, body in sorted(inputs.policies.items()):
             outcome = self._prepare(key, body, inputs, drivers=drivers)
-            if outcome.spec is not None and outcome.base is not None and outcome.conflict is None:
+            if outcome.spec is not None and outcome.base is not None and outcome.refused is None:
                 candidates.append(outcome)
             outcomes[key] = outcome
         for known in set(self.memory) - set(inputs.policies):
@@ -246,14 +250,18 @@ class Planner:
                 f"{target.kind} {namespace}/{twin_workload.name} exists and is not owned by this BurstPolicy; "
                 "burstscaler never adopts it: rename or delete it, or target another workload"
             )
-            return Outcome(namespace, name, generation, spec=policy_spec, conflict=("TwinNameTaken", message))
+            return Outcome(namespace, name, generation, spec=policy_spec, refused=("TwinNameTaken", message))
         other = conflicts.other_driver(drivers, policy=key, target=(namespace, target.kind, target.name))
         if other is not None:
             message = (
                 f"{target.kind} {namespace}/{target.name} is already scaled by {other}; a workload must have one "
                 "autoscaler: delete one of them (this policy scales nothing meanwhile)"
             )
-            return Outcome(namespace, name, generation, spec=policy_spec, conflict=("Conflict", message))
+            return Outcome(namespace, name, generation, spec=policy_spec, refused=("Conflict", message))
+        server_refusals = [why for metric in policy_spec.metrics if (why := self._server_refusal(metric))]
+        if server_refusals:
+            refusal = ("ServerNotAllowed", "; ".join(server_refusals))
+            return Outcome(namespace, name, generation, spec=policy_spec, refused=refusal)
         if base is None:
             return Outcome(namespace, name, generation, spec=policy_spec, twin=twin_workload)
         patch = policy_spec.burst.pod_template_patch.as_template()
@@ -281,6 +289,9 @@ class Planner:
             findings=findings,
             services_missing=tuple(missing),
         )
+
+    def _server_refusal(self, metric: api.MetricSpec) -> str | None:
+        return self._fetcher.refusal(metric) if self._fetcher is not None else None
 
     def _validate(
         self, key: Key, generation: int | None, document: Any

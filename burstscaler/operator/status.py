@@ -42,8 +42,8 @@ def conditions(outcome: planner.Outcome) -> list[tuple[str, str, str, str]]:
         return [("Ready", "False", "InvalidSpec", f"fix the BurstPolicy: {message}")]
     spec = outcome.spec
     assert spec is not None
-    if outcome.conflict is not None:
-        reason, message = outcome.conflict
+    if outcome.refused is not None:
+        reason, message = outcome.refused
         return [("Ready", "False", reason, message)]
     if outcome.base is None:
         target = spec.target_ref
@@ -179,7 +179,15 @@ def events(outcome: planner.Outcome, *, previous_reason: str | None, previous: M
     found: list[Event] = []
     reason = outcome.reason
     if reason != previous_reason:
-        warnings = ("invalid-spec", "target-not-found", "unplaceable", "budget", "twin-name-taken", "conflict")
+        warnings = (
+            "invalid-spec",
+            "target-not-found",
+            "unplaceable",
+            "budget",
+            "twin-name-taken",
+            "conflict",
+            "server-not-allowed",
+        )
         kind = "Warning" if reason in warnings else "Normal"
         message = _decision_message(outcome)
         found.append(Event(kind, camel(reason), message))

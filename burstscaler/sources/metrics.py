@@ -15,20 +15,31 @@ Adding a kind: write a module with a ``query_for``-style builder, add a ``Metric
 
 ``Fetcher.fetch_all`` runs every query of a tick in a bounded thread pool, so the event loop never
 blocks on HTTP and a thousand policies never open a thousand connections at once. One
-``PrometheusSource`` (one connection pool) is shared per distinct server.
+``PrometheusSource`` (a few kept-alive connections) is shared per distinct server; at most
+``MAX_SOURCES`` are kept, the least recently used closed first.
 
-Credentials: the operator-wide bearer token goes only to the operator-wide URL. A policy's own
-``serverUrl`` gets the same TLS settings but no token: a namespace user must not be able to point
-the operator's credentials at a server of their choosing.
+No tenant stalls the others (issue 12): every read has a total deadline (``sources.bounded_http``);
+a namespace has at most ``per_namespace`` reads in flight (half the pool), so one namespace's slow servers cannot take
+the whole pool; and ``fetch_all`` returns at the tick's deadline (``tick_deadline_seconds``): a reading
+not in by then is a ``PrometheusTimeout`` for its own policy while every other policy plans.
+
+Credentials and servers: the operator-wide bearer token goes only to the operator-wide URL. A policy's
+own ``serverUrl`` gets the same TLS settings but no token (a namespace user must not be able to point
+the operator's credentials at a server of their choosing), is used only when it matches one of the
+operator's ``allowed_urls`` patterns (none by default), and is connected to only at addresses
+``api.addresses`` allows (checked after DNS resolution).
 """
 
 from __future__ import annotations
 
 import asyncio
+import collections
 import concurrent.futures
 import dataclasses
+import fnmatch
 import logging
 import threading
+import urllib.parse
 from collections.abc import Callable, Sequence
 from typing import Protocol
 
@@ -39,6 +50,8 @@ from burstscaler.sources import cpu, prometheus
 logger = logging.getLogger(__name__)
 
 DEFAULT_CONCURRENCY = 8
+#: Distinct servers whose sources (and kept-alive connections) are kept; more are closed LRU-first.
+MAX_SOURCES = 64
 
 
 class MetricSource(Protocol):
@@ -91,6 +104,20 @@ def promql_for(query: MetricQuery) -> str:
     return dict(_BUILDERS)[kind](query)
 
 
+def allowed(url: str, patterns: Sequence[str]) -> bool:
+    """True when a policy's `url` matches one of the operator's ``--allowed-prometheus-url`` patterns.
+
+    Patterns are shell-style globs over the normalised ``scheme://host:port/path`` (the port always
+    written), for example ``http://prometheus.*.svc:9090`` or ``https://*.monitoring.svc.cluster.local:9090``.
+    """
+    parts = urllib.parse.urlsplit(url)
+    if not parts.hostname:
+        return False
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    normal = f"{parts.scheme}://{parts.hostname}:{port}{parts.path.rstrip('/')}"
+    return any(fnmatch.fnmatchcase(normal, pattern.rstrip("/")) for pattern in patterns)
+
+
 class Fetcher:
     """Reads many metrics off the event loop, with at most ``concurrency`` requests in flight."""
 
@@ -100,41 +127,90 @@ class Fetcher:
         *,
         concurrency: int = DEFAULT_CONCURRENCY,
         source_factory: Callable[[prometheus.Settings], MetricSource] = prometheus.PrometheusSource,
+        allowed_urls: Sequence[str] = (),
+        per_namespace: int | None = None,
+        tick_deadline_seconds: float | None = None,
+        max_sources: int = MAX_SOURCES,
     ) -> None:
         self.defaults = defaults
+        self.allowed_urls = tuple(allowed_urls)
         self._factory = source_factory
-        self._sources: dict[prometheus.Settings, MetricSource] = {}
+        self._sources: collections.OrderedDict[prometheus.Settings, MetricSource] = collections.OrderedDict()
+        self._max_sources = max_sources
         self._lock = threading.Lock()
         self._pool = concurrent.futures.ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="metrics")
+        # Half the pool per namespace (at least one): a tenant's slow servers and queries leave the other
+        # half to everyone else, and a namespace holding most policies still reads at half speed at worst.
+        self._per_namespace = per_namespace or max(1, concurrency // 2)
+        # Each read ends by its own deadline; the tick waits that long plus a little for the pool.
+        self.tick_deadline_seconds = tick_deadline_seconds or defaults.timeout_seconds + 1.0
+
+    def refusal(self, metric: spec.MetricSpec) -> str | None:
+        """Why the operator will not read `metric` from its own ``serverUrl``, or None when it will."""
+        url = metric.prometheus.server_url if metric.prometheus is not None else None
+        if url is None or url.rstrip("/") == self.defaults.url.rstrip("/"):
+            return None
+        if not allowed(url, self.allowed_urls):
+            return (
+                f"serverUrl {prometheus.redact(url)} is not allowed by the operator; drop serverUrl to use the "
+                "operator's Prometheus, or ask the cluster admin to allow it (burstscaler run "
+                "--allowed-prometheus-url PATTERN)"
+            )
+        return None
 
     def settings_for(self, metric: spec.MetricSpec) -> prometheus.Settings:
         """The server a metric is read from (see the module docstring about tokens)."""
         url = metric.prometheus.server_url if metric.prometheus is not None else None
         if url is None or url.rstrip("/") == self.defaults.url.rstrip("/"):
             return self.defaults
-        return dataclasses.replace(self.defaults, url=url, bearer_token=None)
+        return dataclasses.replace(self.defaults, url=url, bearer_token=None, restrict_addresses=True)
 
     def source_for(self, settings: prometheus.Settings) -> MetricSource:
-        """The shared source of one server, created on first use."""
+        """The shared source of one server, created on first use (the least recently used beyond the cap closed)."""
+        evicted = []
         with self._lock:
             source = self._sources.get(settings)
             if source is None:
                 source = self._sources[settings] = self._factory(settings)
                 logger.info("metric source: %s", source.describe())
-            return source
+                while len(self._sources) > self._max_sources:
+                    evicted.append(self._sources.popitem(last=False)[1])
+            self._sources.move_to_end(settings)
+        for old in evicted:
+            old.close()
+        return source
 
     def fetch(self, query: MetricQuery) -> recommend.Reading:
         """Read one metric, blocking; never raises."""
         try:
+            why = self.refusal(query.metric)
+            if why is not None:
+                return recommend.Reading(failure=fallback.MetricsFailure("PrometheusUnreachable", why))
             return self.source_for(self.settings_for(query.metric)).fetch(promql_for(query))
         except Exception as error:  # a bug in a source must cost one reading, not the operator's tick
             logger.exception("metric source failed for %s", query.policy)
             return recommend.Reading(failure=fallback.MetricsFailure("PrometheusError", type(error).__name__))
 
     async def fetch_all(self, queries: Sequence[MetricQuery]) -> list[recommend.Reading]:
-        """Read all metrics of a tick concurrently in the thread pool; one reading per query, in order."""
+        """Read all metrics of a tick concurrently; one reading per query, in order, by the tick's deadline."""
+        if not queries:
+            return []
         loop = asyncio.get_running_loop()
-        return list(await asyncio.gather(*(loop.run_in_executor(self._pool, self.fetch, query) for query in queries)))
+        gates: dict[str, asyncio.Semaphore] = {}
+
+        async def read(query: MetricQuery) -> recommend.Reading:
+            gate = gates.setdefault(query.namespace, asyncio.Semaphore(self._per_namespace))
+            async with gate:
+                return await loop.run_in_executor(self._pool, self.fetch, query)
+
+        tasks = [asyncio.ensure_future(read(query)) for query in queries]
+        done, pending = await asyncio.wait(tasks, timeout=self.tick_deadline_seconds)
+        for task in pending:
+            task.cancel()  # a read not started is dropped; a started one ends by its own deadline
+        late = fallback.MetricsFailure(
+            "PrometheusTimeout", f"no reading within the tick's {self.tick_deadline_seconds:g}s deadline"
+        )
+        return [task.result() if task in done else recommend.Reading(failure=late) for task in tasks]
 
     def close(self) -> None:
         """Stop the pool and close every source."""

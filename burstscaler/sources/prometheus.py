@@ -1,46 +1,53 @@
 """The Prometheus metric source: one instant query -> one number, or a typed failure.
 
-Built on prometheus-api-client's ``PrometheusConnect`` (requests underneath; no pandas). Every way a
-query can go wrong becomes a ``fallback.MetricsFailure`` with a reason the policy's ``MetricsAvailable``
-condition shows, never an exception escaping into the operator:
+One bounded GET of ``/api/v1/query`` (``sources.bounded_http``: a total deadline for connect, headers
+and body together; a response size cap; no redirects). Every way a query can go wrong becomes a
+``fallback.MetricsFailure`` with a reason the policy's ``MetricsAvailable`` condition shows, never an
+exception escaping into the operator:
 
-====================================  ========================
-what happened                         reason
-====================================  ========================
-refused, DNS, TLS handshake           PrometheusUnreachable
-no answer within ``timeout_seconds``  PrometheusTimeout
-HTTP 4xx/5xx other than a bad query   PrometheusError
-HTTP 400/422 ``bad_data`` (PromQL)    QueryError
-no series                             EmptyResult
-several series                        AmbiguousResult
-NaN, +Inf, -Inf                       InvalidValue
-a value that is not a number          NonNumeric
-====================================  ========================
+=========================================  ========================
+what happened                              reason
+=========================================  ========================
+refused, DNS, TLS handshake, bad address   PrometheusUnreachable
+no full answer within ``timeout_seconds``  PrometheusTimeout
+HTTP 4xx/5xx other than a bad query, 3xx   PrometheusError
+an answer over ``max_response_bytes``      PrometheusError
+HTTP 400/422 ``bad_data`` (PromQL)         QueryError
+no series                                  EmptyResult
+several series                             AmbiguousResult
+NaN, +Inf, -Inf                            InvalidValue
+a value that is not a number               NonNumeric
+=========================================  ========================
 
 Security: TLS verification is on by default (``ca_file`` to trust a private CA; ``insecure_skip_verify``
 only on purpose); the bearer token is sent as a header and never appears in ``repr``, logs or failure
-messages; user:password in a URL is redacted wherever the URL is shown.
+messages; user:password in a URL is redacted wherever the URL is shown. With ``restrict_addresses``
+(a policy's own server) loopback, link-local, metadata and unspecified addresses are refused after DNS
+resolution (``api.addresses``). Why not prometheus-api-client/requests here: their timeouts are per
+socket read, so a dripping server held a read for as long as it dripped (issue 12).
 
-Calls block (requests): the operator runs them in a thread pool (``sources.metrics``), never on the
-event loop. No retries inside a call: the next tick is the retry, and ``fallback`` counts the misses.
+Calls block: the operator runs them in a thread pool (``sources.metrics``), never on the event loop.
+No retries inside a call: the next tick is the retry, and ``fallback`` counts the misses.
 """
 
 from __future__ import annotations
 
+import base64
 import dataclasses
+import functools
 import json
 import math
-import re
 import urllib.parse
 from typing import Any
 
-import prometheus_api_client
-import requests
-import urllib3
-
+from burstscaler.api import addresses
 from burstscaler.core import fallback, recommend
+from burstscaler.sources import bounded_http
 
 _BAD_QUERY_STATUS = (400, 422)
+#: An instant query for one value answers in well under a kilobyte; 1 MiB leaves room for error pages
+#: and a few hundred series of an AmbiguousResult, and keeps a `{__name__=~".+"}` from costing memory.
+DEFAULT_MAX_RESPONSE_BYTES = 1 << 20
 
 
 @dataclasses.dataclass(frozen=True)
@@ -52,6 +59,8 @@ class Settings:
     bearer_token: str | None = dataclasses.field(default=None, repr=False)
     ca_file: str | None = None
     insecure_skip_verify: bool = False
+    max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES
+    restrict_addresses: bool = False  # True for a policy's own server: see api.addresses
 
     def __repr__(self) -> str:
         token = "set" if self.bearer_token else "none"
@@ -76,35 +85,49 @@ class PrometheusSource:
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
-        self._session = requests.Session()
-        # A CA file path, or True (system CAs), or False only when explicitly asked for.
-        self._session.verify = settings.ca_file or not settings.insecure_skip_verify
-        headers = {"Authorization": f"Bearer {settings.bearer_token}"} if settings.bearer_token else None
-        self._client = prometheus_api_client.PrometheusConnect(
-            url=settings.url.rstrip("/"),
-            headers=headers,
-            session=self._session,
-            # No retries (the next tick is the retry); read=False lets a read timeout surface as one.
-            retry=urllib3.util.Retry(total=0, read=False, raise_on_status=False),
-            timeout=settings.timeout_seconds,  # requests takes floats
+        parts = urllib.parse.urlsplit(settings.url)
+        # user:password in the operator-wide URL is sent as basic auth, never as part of a shown URL.
+        self._headers: dict[str, str] = {}
+        if settings.bearer_token:
+            self._headers["Authorization"] = f"Bearer {settings.bearer_token}"
+        elif parts.username is not None:
+            pair = f"{urllib.parse.unquote(parts.username)}:{urllib.parse.unquote(parts.password or '')}"
+            self._headers["Authorization"] = "Basic " + base64.b64encode(pair.encode()).decode()
+        self._client = bounded_http.Client(
+            settings.url,
+            tls=functools.partial(
+                bounded_http.tls_context, ca_file=settings.ca_file, insecure=settings.insecure_skip_verify
+            ),
+            guard=addresses.refusal if settings.restrict_addresses else None,
         )
 
     def fetch(self, query: str) -> recommend.Reading:
         """Run ``query`` as an instant query; a value or a typed failure, never an exception."""
+        timeout = self.settings.timeout_seconds
         # Ask the server to give up too, so a slow query does not keep burning its CPU after we left.
-        params = {"timeout": str(self.settings.timeout_seconds)}  # seconds, as a float
+        params = {"query": query, "timeout": str(timeout)}
         try:
-            result = self._client.custom_query(query, params=params)
-        except requests.Timeout:
-            return _failed("PrometheusTimeout", f"no answer within {self.settings.timeout_seconds}s")
-        except (requests.ConnectionError, requests.exceptions.SSLError) as error:
-            return _failed("PrometheusUnreachable", _connection_message(error))
-        except prometheus_api_client.PrometheusApiClientException as error:
-            return _http_failure(str(error))
-        except (requests.RequestException, ValueError, KeyError, TypeError) as error:
+            answer = self._client.get(
+                "/api/v1/query",
+                params=params,
+                headers=self._headers,
+                deadline_seconds=timeout,
+                max_bytes=self.settings.max_response_bytes,
+            )
+        except bounded_http.DeadlineExceeded:
+            return _failed("PrometheusTimeout", f"no complete answer within {timeout}s")
+        except bounded_http.TooLarge as error:
+            return _failed("PrometheusError", f"{error}; aggregate the query (for example with sum(...))")
+        except (bounded_http.Refused, bounded_http.Unreachable) as error:
+            return _failed("PrometheusUnreachable", str(error))
+        if not 200 <= answer.status < 300:
+            return _http_failure(answer.status, answer.body)
+        try:
+            document = json.loads(answer.body)
+            return parse(document["data"]["result"])
+        except (ValueError, KeyError, TypeError) as error:
             # Garbage instead of the query API's JSON (a proxy's error page, a wrong URL).
             return _failed("PrometheusError", f"unexpected answer: {type(error).__name__}")
-        return parse(result)
 
     def describe(self) -> str:
         """One line for logs: where, and which security options are on (never their secrets)."""
@@ -119,8 +142,8 @@ class PrometheusSource:
         )
 
     def close(self) -> None:
-        """Release the connection pool."""
-        self._session.close()
+        """Release the idle connections."""
+        self._client.close()
 
 
 def parse(result: Any) -> recommend.Reading:
@@ -166,37 +189,26 @@ def _labels(series: Any) -> str:
     return "{" + ",".join(f'{key}="{value}"' for key, value in sorted(metric.items())) + "}"
 
 
-def _http_failure(text: str) -> recommend.Reading:
-    # prometheus-api-client reports "HTTP Status Code 400 (b'{...json...}')".
-    match = re.match(r"HTTP Status Code (\d+) \((.*)\)$", text, re.DOTALL)
-    status = int(match.group(1)) if match else 0
-    error_type, error = _prometheus_error(match.group(2)) if match else ("", "")
+def _http_failure(status: int, body: bytes) -> recommend.Reading:
+    error_type, error = _prometheus_error(body)
     if status in _BAD_QUERY_STATUS:
         return _failed("QueryError", f"Prometheus rejected the query: {error or 'bad data'}")
     if error_type == "timeout" or "timed out" in error:
         return _failed("PrometheusTimeout", f"the query timed out in Prometheus: {error}")
+    if 300 <= status < 400:
+        return _failed("PrometheusError", f"HTTP {status}: redirects are not followed; give the final URL")
     return _failed("PrometheusError", f"HTTP {status}" + (f": {error}" if error else ""))
 
 
-def _prometheus_error(body: str) -> tuple[str, str]:
-    # The body is a Python bytes literal of Prometheus's JSON error document: keep its type and message.
-    raw = body[2:-1] if body[:2] in ("b'", 'b"') else body
+def _prometheus_error(body: bytes) -> tuple[str, str]:
+    # Prometheus's JSON error document: keep its type and (a bounded part of) its message.
     try:
-        document = json.loads(raw.encode().decode("unicode_escape"))
+        document = json.loads(body)
     except ValueError:
         return "", ""
     if not isinstance(document, dict):
         return "", ""
-    return str(document.get("errorType", "")), str(document.get("error", ""))[:300]
-
-
-def _connection_message(error: Exception) -> str:
-    # requests' messages carry the URL (already safe: credentials are headers) and pool internals; keep the gist.
-    text = str(error)
-    for gist in ("Connection refused", "Name or service not known", "CERTIFICATE_VERIFY_FAILED", "timed out"):
-        if gist in text:
-            return gist
-    return type(error).__name__
+    return str(document.get("errorType", ""))[:40], str(document.get("error", ""))[:300]
 
 
 def _failed(reason: fallback.FailureReason, message: str) -> recommend.Reading:

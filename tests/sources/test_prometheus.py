@@ -11,7 +11,7 @@ from typing import Any, ClassVar
 
 import pytest
 
-from burstscaler.sources import prometheus
+from burstscaler.sources import bounded_http, prometheus
 
 
 def vector(*values: str) -> list[dict[str, Any]]:
@@ -140,8 +140,13 @@ def test_unreachable() -> None:
 
 
 def test_tls_verification_is_on_by_default() -> None:
-    assert prometheus.PrometheusSource(prometheus.Settings(url="https://prom:9090"))._session.verify is True
-    with_ca = prometheus.PrometheusSource(prometheus.Settings(url="https://prom:9090", ca_file="/etc/ca.pem"))
-    assert with_ca._session.verify == "/etc/ca.pem"
-    insecure = prometheus.PrometheusSource(prometheus.Settings(url="https://prom:9090", insecure_skip_verify=True))
-    assert insecure._session.verify is False
+    import ssl
+
+    import certifi
+
+    verified = bounded_http.tls_context(ca_file=None, insecure=False)
+    assert (verified.verify_mode, verified.check_hostname) == (ssl.CERT_REQUIRED, True)
+    with_ca = bounded_http.tls_context(ca_file=certifi.where(), insecure=False)
+    assert with_ca.verify_mode == ssl.CERT_REQUIRED
+    insecure = bounded_http.tls_context(ca_file=None, insecure=True)
+    assert (insecure.verify_mode, insecure.check_hostname) == (ssl.CERT_NONE, False)
