@@ -388,6 +388,12 @@ class BurstPolicySpec(types.ApiModel):
                     f"schedules[{index}].minReplicas ({window.min_replicas}) exceeds maxReplicas "
                     f"({self.max_replicas}); the window could never be honoured"
                 )
+        prices = self.pricing
+        if self.burst.budget is not None and prices.eci_per_vcpu_second == 0 and prices.eci_per_gib_second == 0:
+            raise ValueError(
+                "pricing.eciPerVCPUSecond and eciPerGiBSecond are both 0: every burst replica would be free and "
+                "burst.budget no cap at all; give the real prices (or drop them for the defaults)"
+            )
         replicas = self.fallback.replicas
         if replicas is not None and not self.min_replicas <= replicas <= self.max_replicas:
             raise ValueError(

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import decimal
 import random
 from typing import Annotated
 
+import pydantic
 import typer
+
+from burstscaler.api import spec
+from burstscaler.core import cost
 
 
 def run(
@@ -100,6 +105,44 @@ def run(
         bool,
         typer.Option(envvar="BURSTSCALER_DRY_RUN", help="Decide and report for every policy; change no workload."),
     ] = False,
+    eci_price_per_vcpu_second: Annotated[
+        str,
+        typer.Option(
+            envvar="BURSTSCALER_ECI_PRICE_PER_VCPU_SECOND",
+            help="ECI price of one vCPU-second, for every policy's budget, cost and metrics (default: Alibaba "
+            "Cloud's international list price).",
+        ),
+    ] = "0.0000077",
+    eci_price_per_gib_second: Annotated[
+        str,
+        typer.Option(envvar="BURSTSCALER_ECI_PRICE_PER_GIB_SECOND", help="ECI price of one GiB-second of memory."),
+    ] = "0.00000096",
+    currency: Annotated[
+        str, typer.Option(envvar="BURSTSCALER_CURRENCY", help="Currency of the prices and budgets (ISO 4217).")
+    ] = "USD",
+    allow_policy_prices: Annotated[
+        bool,
+        typer.Option(
+            envvar="BURSTSCALER_ALLOW_POLICY_PRICES",
+            help="Count and bound spend with each policy's own spec.pricing (its authors then set their own "
+            "budget's prices); default: the operator's prices above.",
+        ),
+    ] = False,
+    max_burst_cost_per_hour_per_namespace: Annotated[
+        str | None,
+        typer.Option(
+            envvar="BURSTSCALER_MAX_BURST_COST_PER_HOUR_PER_NAMESPACE",
+            help="Cap on the burst spend of all policies of a namespace together, per hour (split equally "
+            "among its bursting policies); default: none.",
+        ),
+    ] = None,
+    default_burst_budget_per_hour: Annotated[
+        str | None,
+        typer.Option(
+            envvar="BURSTSCALER_DEFAULT_BURST_BUDGET_PER_HOUR",
+            help="Budget of a policy that sets no spec.burst.budget, per hour; default: none.",
+        ),
+    ] = None,
 ) -> None:
     """Run the operator against the cluster of the current kubeconfig context (or in-cluster)."""
     from burstscaler.operator import config, main  # imported here: kopf is heavy for `lint` and `crd`
@@ -114,6 +157,14 @@ def run(
             typer.echo(f"--virtual-node-label must be key=value, got {text!r}", err=True)
             raise typer.Exit(code=2)
         labels.append((key, value))
+    spend = _spend_limits(
+        vcpu=eci_price_per_vcpu_second,
+        gib=eci_price_per_gib_second,
+        currency=currency,
+        allow_policy_prices=allow_policy_prices,
+        namespace_cap=max_burst_cost_per_hour_per_namespace,
+        default_budget=default_burst_budget_per_hour,
+    )
     main.run(
         config.OperatorConfig(
             prometheus=config.PrometheusConfig(
@@ -137,5 +188,43 @@ def run(
             log_format=log_format,
             verbose=verbose,
             dry_run=dry_run,
+            spend=spend,
         )
     )
+
+
+def _spend_limits(
+    *,
+    vcpu: str,
+    gib: str,
+    currency: str,
+    allow_policy_prices: bool,
+    namespace_cap: str | None,
+    default_budget: str | None,
+) -> cost.SpendLimits:
+    """The operator's prices and caps from the flags; a bad value exits with the flag's name."""
+    try:
+        pricing = spec.Pricing.model_validate({"currency": currency, "eciPerVCPUSecond": vcpu, "eciPerGiBSecond": gib})
+    except pydantic.ValidationError as error:
+        typer.echo(f"--eci-price-per-*/--currency: {error.errors()[0]['msg']}", err=True)
+        raise typer.Exit(code=2) from None
+    amounts: dict[str, decimal.Decimal | None] = {}
+    for flag, text in (
+        ("--max-burst-cost-per-hour-per-namespace", namespace_cap),
+        ("--default-burst-budget-per-hour", default_budget),
+    ):
+        try:
+            amounts[flag] = spec.Budget.model_validate({"maxCostPerHour": text}).max_cost_per_hour if text else None
+        except pydantic.ValidationError:
+            typer.echo(f"{flag} must be a non-negative decimal, got {text!r}", err=True)
+            raise typer.Exit(code=2) from None
+    try:
+        return cost.SpendLimits(
+            pricing=pricing,
+            allow_policy_prices=allow_policy_prices,
+            namespace_cap_per_hour=amounts["--max-burst-cost-per-hour-per-namespace"],
+            default_budget_per_hour=amounts["--default-burst-budget-per-hour"],
+        )
+    except ValueError as error:
+        typer.echo(f"--eci-price-per-*: {error}", err=True)
+        raise typer.Exit(code=2) from None

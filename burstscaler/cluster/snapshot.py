@@ -40,6 +40,7 @@ class PolicyView:
     eci_compatible: bool
     burst_cost_per_second: float
     base_unschedulable: int = 0  # the pending-pod signal (core.pending), computed with the recommendation
+    max_cost_per_second: float | None = None  # the spend budget the operator applies; None: the spec's own
 
     @property
     def key(self) -> str:
@@ -177,7 +178,10 @@ def _policies(
     unlimited = snapshot.UNLIMITED
     specs = [view.spec for view in policies]
     budgets = [
-        float(s.burst.budget.max_cost_per_hour) / 3600.0 if s.burst.budget is not None else math.inf for s in specs
+        view.max_cost_per_second
+        if view.max_cost_per_second is not None
+        else (float(s.burst.budget.max_cost_per_hour) / 3600.0 if s.burst.budget is not None else math.inf)
+        for view, s in zip(policies, specs, strict=True)
     ]
     owners = [row for row, pods in enumerate(views) for _ in pods.burst_started]
     return snapshot.Policies(

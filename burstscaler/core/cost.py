@@ -1,8 +1,17 @@
 """Cost accounting per policy: what burst replicas cost on the virtual node and what drain-back saved.
 
-ECI bills per second on the pod's *requested* vCPU and memory (DESIGN §1). ECS nodes are paid whether
-used or not, so a replica on a node that is already there costs nothing extra, unless an ECS price is
-given, in which case the replica's share of the node (by requests) is charged for comparison.
+ECI bills per second on the pod's *effective spec* (``core.ecispec``: eci-use-specs, else limits where
+set, else requests, rounded up to a supported spec; 2 vCPU / 4 GiB when nothing is set), so a burst
+replica is priced on the rendered twin's template, never on the base's requests (issue 12: a patch or a
+pod without requests must not make burst look cheap). ECS nodes are paid whether used or not, so a
+replica on a node that is already there costs nothing extra, unless an ECS price is given, in which
+case the replica's share of the node (by requests) is charged for comparison.
+
+Who sets the prices that bound spend (``SpendLimits``): the operator. A policy's own ``pricing`` is used
+for ECI only where the operator allows policy prices; ECS prices (which only shape the drain-back
+savings report) always come from the policy. The operator may also cap each namespace's burst spend
+per hour (split equally among the namespace's bursting policies) and give policies without a budget a
+default one.
 
 Drain-back savings: a replica moved back to ECS would otherwise have stayed on ECI until the load fell
 enough for scale-in (burst first) to remove it. The ledger keeps how many such replicas are still
@@ -13,8 +22,12 @@ cost. Scale-in reduces that count first, as it would have removed burst replicas
 from __future__ import annotations
 
 import dataclasses
+import decimal
+from collections.abc import Mapping
+from typing import Any
 
 from burstscaler.api import spec
+from burstscaler.core import ecispec
 
 
 @dataclasses.dataclass(frozen=True)
@@ -32,6 +45,82 @@ class ReplicaPrice:
         eci = vcpu * float(pricing.eci_per_vcpu_second) + gib * float(pricing.eci_per_gib_second)
         ecs_hour = vcpu * float(pricing.ecs_per_vcpu_hour or 0) + gib * float(pricing.ecs_per_gib_hour or 0)
         return cls(vcpu=vcpu, gib=gib, eci_per_second=eci, ecs_per_second=ecs_hour / 3600.0)
+
+
+def burst_spec(template: Mapping[str, Any]) -> ecispec.EciSpec:
+    """The ECI spec a pod of `template` (a pod template: metadata and spec) is billed for.
+
+    A template ECI cannot size (a quantity that does not parse, larger than every spec) is priced at
+    the largest spec: such a template is refused by the ECI lint, and an overestimate never lets a
+    budget overspend.
+    """
+    metadata = template.get("metadata") or {}
+    try:
+        return ecispec.effective_spec(pod_spec=template.get("spec") or {}, annotations=metadata.get("annotations"))
+    except ValueError:  # SpecTooLarge included
+        return ecispec.EciSpec(vcpu=64.0, memory_gib=512.0)
+
+
+def price_replica(
+    *, eci: ecispec.EciSpec, requested_vcpu: float, requested_gib: float, pricing: spec.Pricing
+) -> ReplicaPrice:
+    """One replica's price: ECI on its effective spec, ECS (for comparison) on its requests."""
+    eci_second = eci.vcpu * float(pricing.eci_per_vcpu_second) + eci.memory_gib * float(pricing.eci_per_gib_second)
+    ecs_hour = requested_vcpu * float(pricing.ecs_per_vcpu_hour or 0) + requested_gib * float(
+        pricing.ecs_per_gib_hour or 0
+    )
+    return ReplicaPrice(vcpu=eci.vcpu, gib=eci.memory_gib, eci_per_second=eci_second, ecs_per_second=ecs_hour / 3600)
+
+
+@dataclasses.dataclass(frozen=True)
+class SpendLimits:
+    """The operator's rules for what bounds burst spend (see the module docstring)."""
+
+    pricing: spec.Pricing = dataclasses.field(default_factory=spec.Pricing)
+    allow_policy_prices: bool = False
+    namespace_cap_per_hour: decimal.Decimal | None = None
+    default_budget_per_hour: decimal.Decimal | None = None
+
+    def __post_init__(self) -> None:
+        if self.pricing.eci_per_vcpu_second == 0 and self.pricing.eci_per_gib_second == 0:
+            # A free replica would make every budget and the namespace cap no cap at all.
+            raise ValueError("the operator's ECI prices are both 0: burst spend would be unbounded")
+
+    def pricing_for(self, policy: spec.Pricing) -> spec.Pricing:
+        """The prices a policy's spend is counted and bounded with."""
+        if self.allow_policy_prices:
+            return policy
+        return self.pricing.model_copy(
+            update={"ecs_per_vcpu_hour": policy.ecs_per_vcpu_hour, "ecs_per_gib_hour": policy.ecs_per_gib_hour}
+        )
+
+    def budget_per_second(self, budget: spec.Budget | None) -> float:
+        """The policy's own budget (else the operator's default), per second; inf when there is none."""
+        if budget is not None:
+            return float(budget.max_cost_per_hour) / 3600.0
+        if self.default_budget_per_hour is not None:
+            return float(self.default_budget_per_hour) / 3600.0
+        return float("inf")
+
+
+def namespace_budgets(
+    *, namespaces: list[str], budgets: list[float], bursting: list[bool], cap_per_hour: decimal.Decimal | None
+) -> list[float]:
+    """Each policy's budget per second under an operator-wide cap per namespace.
+
+    The namespace's cap is split equally among its policies that may burst (their rows in `bursting`);
+    a policy keeps its own budget where that is smaller. The sum over a namespace never exceeds the cap.
+    """
+    if cap_per_hour is None:
+        return list(budgets)
+    counts: dict[str, int] = {}
+    for namespace, may in zip(namespaces, bursting, strict=True):
+        counts[namespace] = counts.get(namespace, 0) + (1 if may else 0)
+    cap = float(cap_per_hour) / 3600.0
+    return [
+        min(budget, cap / counts[namespace]) if may else budget
+        for namespace, budget, may in zip(namespaces, budgets, bursting, strict=True)
+    ]
 
 
 @dataclasses.dataclass(frozen=True)

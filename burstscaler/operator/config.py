@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 
+from burstscaler.core import cost
 from burstscaler.sources import prometheus
 
 
@@ -49,3 +50,4 @@ class OperatorConfig:
     verbose: bool = False
     dry_run: bool = False
     virtual_node_labels: tuple[tuple[str, str], ...] = (("type", "virtual-kubelet"),)
+    spend: cost.SpendLimits = dataclasses.field(default_factory=cost.SpendLimits)  # who prices and caps burst

@@ -246,7 +246,9 @@ async def _act(runtime: Runtime, outcome: planner.Outcome, *, policy_uid: str) -
 def _status_block(runtime: Runtime, outcome: planner.Outcome, *, body: kopf.Body, now: float) -> dict[str, Any]:
     """The status to write for this tick; posts the Events of what changed and exports the metrics."""
     previous = dict(body.status)
-    currency = outcome.spec.pricing.currency if outcome.spec is not None else "USD"
+    # The currency of the prices the cost was counted with: the operator's unless it allows policy prices.
+    pricing = outcome.pricing or (outcome.spec.pricing if outcome.spec is not None else None)
+    currency = pricing.currency if pricing is not None else "USD"
     block = status.render(outcome, previous=previous, now=now, currency=currency)
     old_inputs = ((previous.get("lastDecision") or {}).get("inputs")) or {}
     new_decision = block.get("lastDecision")

@@ -51,7 +51,7 @@ def run(config: operator_config.OperatorConfig) -> None:
     runtime = handlers.Runtime(
         config=config,
         ticker=ticker.Ticker(
-            planner_=planner.Planner(fetcher=fetcher, dry_run=config.dry_run),
+            planner_=planner.Planner(fetcher=fetcher, dry_run=config.dry_run, spend=config.spend),
             interval=config.tick_seconds,
             metrics=metrics,
         ),

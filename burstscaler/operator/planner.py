@@ -25,13 +25,14 @@ from burstscaler.api import spec as api
 from burstscaler.api import validation
 from burstscaler.cluster import apply, objects, twin
 from burstscaler.cluster import snapshot as cluster_snapshot
-from burstscaler.core import compat, cost, fallback, plan, recommend, snapshot
+from burstscaler.core import compat, cost, ecispec, fallback, plan, recommend, snapshot
 from burstscaler.operator import conflicts
 from burstscaler.sources import metrics as metric_sources
 
 logger = logging.getLogger(__name__)
 
 Key = tuple[str, str]  # (namespace, name)
+Rendered = tuple[tuple[compat.Finding, ...], ecispec.EciSpec]  # the rendered twin's lint and billed spec
 
 
 @dataclasses.dataclass(frozen=True)
@@ -156,6 +157,8 @@ class Outcome:
     ledger: cost.CostLedger | None = None
     price: cost.ReplicaPrice | None = None
     refused: tuple[str, str] | None = None  # (Ready condition reason, message): the policy must not act
+    eci_spec: ecispec.EciSpec | None = None  # what one burst replica is billed for (the rendered twin)
+    pricing: api.Pricing | None = None  # the prices its cost is counted with (the operator's, see cost)
 
     @property
     def key(self) -> Key:
@@ -193,14 +196,17 @@ _REFUSALS = {"TwinNameTaken": "twin-name-taken", "Conflict": "conflict", "Server
 class Planner:
     """Runs ticks and keeps each policy's memory and the core's history between them."""
 
-    def __init__(self, *, fetcher: metric_sources.Fetcher | None, dry_run: bool = False) -> None:
+    def __init__(
+        self, *, fetcher: metric_sources.Fetcher | None, dry_run: bool = False, spend: cost.SpendLimits | None = None
+    ) -> None:
         self._fetcher = fetcher
         self._dry_run = dry_run
+        self._spend = spend or cost.SpendLimits()
         # Validation and linting depend only on a spec or a template, which change only with their
         # object's generation: at 1,000 policies, redoing them every tick costs most of the tick.
         # One entry per object, holding the version it was computed for: a new version replaces it.
         self._specs: dict[Key, tuple[int, tuple[api.BurstPolicySpec | None, tuple[str, ...]]]] = {}
-        self._lints: dict[Key, tuple[tuple[tuple[str, str, str], int, int, str], tuple[compat.Finding, ...]]] = {}
+        self._lints: dict[Key, tuple[tuple[tuple[str, str, str], int, int, str], Rendered]] = {}
         self._hashes: dict[Key, tuple[tuple[tuple[str, str, str], int, int], str]] = {}
         self.memory: dict[Key, PolicyMemory] = {}
         self._history: snapshot.History | None = None
@@ -268,7 +274,9 @@ class Planner:
         patch_problems = twin.patch_problems(base.body, provider=policy_spec.burst.provider, patch=patch)
         if patch_problems:
             return Outcome(namespace, name, generation, problems=tuple(patch_problems))
-        findings = self._lint(key, base, generation=generation, provider=policy_spec.burst.provider, patch=patch)
+        findings, eci_spec = self._rendered(
+            key, base, generation=generation, provider=policy_spec.burst.provider, patch=patch
+        )
         pod_labels = dict((base.template.get("metadata") or {}).get("labels") or {})
         services = [service.as_object() for service in inputs.services if service.namespace == namespace]
         findings += tuple(compat.lint_services(services, pod_labels=pod_labels, namespace=namespace))
@@ -288,6 +296,7 @@ class Planner:
             twin_stale=stale,
             findings=findings,
             services_missing=tuple(missing),
+            eci_spec=eci_spec,
         )
 
     def _server_refusal(self, metric: api.MetricSpec) -> str | None:
@@ -315,14 +324,16 @@ class Planner:
                 self._specs[key] = (generation, cached)
         return cached
 
-    def _lint(
+    def _rendered(
         self, key: Key, base: Workload, *, generation: int | None, provider: str, patch: Mapping[str, Any]
-    ) -> tuple[compat.Finding, ...]:
-        """The ECI lint of the rendered twin (base template + provider profile + patch), cached per version."""
+    ) -> Rendered:
+        """The rendered twin's (base template + provider profile + patch) ECI lint and billed spec, cached
+        per version: what the virtual node will run is what is linted and priced."""
 
-        def compute() -> tuple[compat.Finding, ...]:
+        def compute() -> Rendered:
             rendered = twin.template(base.body, provider=provider, patch=patch)
-            return tuple(compat.lint_pod_spec(rendered.get("spec") or {}, provider=provider, path="spec.template.spec"))
+            findings = compat.lint_pod_spec(rendered.get("spec") or {}, provider=provider, path="spec.template.spec")
+            return tuple(findings), cost.burst_spec(rendered)
 
         if base.generation is None or generation is None:
             return compute()
@@ -413,10 +424,12 @@ class Planner:
         now: float,
     ) -> list[Outcome]:
         views = []
+        prices = []
         for outcome, recommendation in zip(outcomes, recommendations, strict=True):
             assert outcome.spec is not None and outcome.base is not None
             template_spec = outcome.base.template.get("spec") or {}
             requests = objects.pod_requests(template_spec)
+            prices.append(self._price(outcome, requests))
             views.append(
                 cluster_snapshot.PolicyView(
                     namespace=outcome.namespace,
@@ -428,10 +441,19 @@ class Planner:
                     placement=objects.placement_of(template_spec),
                     recommended=recommendation.replicas,
                     eci_compatible=outcome.eci_compatible,
-                    burst_cost_per_second=_price(requests, outcome.spec.pricing).eci_per_second,
+                    burst_cost_per_second=prices[-1].eci_per_second,
                     base_unschedulable=recommendation.pending.unplaceable,
                 )
             )
+        budgets = cost.namespace_budgets(
+            namespaces=[view.namespace for view in views],
+            budgets=[self._spend.budget_per_second(view.spec.burst.budget) for view in views],
+            bursting=[view.spec.burst.enabled and view.eci_compatible for view in views],
+            cap_per_hour=self._spend.namespace_cap_per_hour,
+        )
+        views = [
+            dataclasses.replace(view, max_cost_per_second=budget) for view, budget in zip(views, budgets, strict=True)
+        ]
         history = self._restore_history(outcomes, views)
         built, pods = cluster_snapshot.build(
             nodes=inputs.nodes, pods=inputs.pods, policies=views, history=history, now=now
@@ -439,8 +461,9 @@ class Planner:
         result = plan.plan(built, now=now)
         self._history = result.history
         planned = []
-        for row, (outcome, recommendation, view) in enumerate(zip(outcomes, recommendations, views, strict=True)):
-            planned.append(self._slice(outcome, recommendation, view, pods[row], result, row, now=now))
+        rows = zip(outcomes, recommendations, views, prices, strict=True)
+        for row, (outcome, recommendation, view, price) in enumerate(rows):
+            planned.append(self._slice(outcome, recommendation, view, price, pods[row], result, row, now=now))
         return planned
 
     def _restore_history(
@@ -496,6 +519,7 @@ class Planner:
         outcome: Outcome,
         recommendation: recommend.Recommendation,
         view: cluster_snapshot.PolicyView,
+        price: cost.ReplicaPrice,
         pods: cluster_snapshot.PolicyPods,
         result: plan.Plan,
         row: int,
@@ -516,7 +540,6 @@ class Planner:
                 base_from=view.base_replicas,
                 burst_from=view.twin_replicas,
             )
-        price = _price(view.requests, outcome.spec.pricing)
         ledger = memory.ledger or cost.CostLedger.start(now)
         scale_in = max(0, (view.base_replicas + view.twin_replicas) - int(result.desired[row]))
         ledger = cost.record_moves(ledger, completed_moves=int(result.moves_completed[row]), scale_in=scale_in)
@@ -538,6 +561,19 @@ class Planner:
             ready_burst=pods.burst_ready,
             ledger=ledger,
             price=price,
+            pricing=self._spend.pricing_for(outcome.spec.pricing),
+        )
+
+    def _price(self, outcome: Outcome, requests: Mapping[str, float]) -> cost.ReplicaPrice:
+        """One burst replica's price: ECI on the rendered twin's effective spec, at the operator's prices."""
+        assert outcome.spec is not None and outcome.base is not None
+        eci = outcome.eci_spec or cost.burst_spec(outcome.base.template)
+        # Snapshot units: cpu in millicores, memory in bytes.
+        return cost.price_replica(
+            eci=eci,
+            requested_vcpu=requests.get("cpu", 0.0) / 1000.0,
+            requested_gib=requests.get("memory", 0.0) / 2**30,
+            pricing=self._spend.pricing_for(outcome.spec.pricing),
         )
 
     def restore_ledger(self, key: Key, ledger: cost.CostLedger) -> None:
@@ -545,10 +581,3 @@ class Planner:
         memory = self.memory.setdefault(key, PolicyMemory())
         if memory.ledger is None:
             memory.ledger = ledger
-
-
-def _price(requests: Mapping[str, float], pricing: api.Pricing) -> cost.ReplicaPrice:
-    # Snapshot units: cpu in millicores, memory in bytes.
-    return cost.ReplicaPrice.of(
-        vcpu=requests.get("cpu", 0.0) / 1000.0, gib=requests.get("memory", 0.0) / 2**30, pricing=pricing
-    )

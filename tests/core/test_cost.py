@@ -7,7 +7,7 @@ import decimal
 import pytest
 
 from burstscaler.api import spec
-from burstscaler.core import cost
+from burstscaler.core import cost, ecispec
 
 PRICING = spec.Pricing()
 
@@ -59,3 +59,103 @@ def test_drain_back_savings_accrue_for_replicas_kept_on_ecs() -> None:
     ledger = cost.accrue(ledger, now=100.0, burst_replicas=0, price=price)
     assert ledger.drain_back_savings == pytest.approx(4 * 100 * price.eci_per_second)
     assert ledger.eci_cost == 0
+
+
+def template(*, annotations: dict[str, str] | None = None, **resources: dict[str, str]) -> dict[str, object]:
+    """A pod template with one container whose resources are `resources` (requests=..., limits=...)."""
+    return {
+        "metadata": {"annotations": annotations or {}},
+        "spec": {"containers": [{"name": "c", "resources": resources}]},
+    }
+
+
+@pytest.mark.parametrize(
+    ("pod_template", "vcpu", "gib"),
+    [
+        pytest.param(template(), 2, 4, id="nothing-set-is-2-4"),
+        pytest.param(template(requests={"cpu": "250m", "memory": "512Mi"}), 0.25, 0.5, id="requests"),
+        pytest.param(
+            template(requests={"cpu": "500m", "memory": "1Gi"}, limits={"cpu": "4", "memory": "8Gi"}),
+            4,
+            8,
+            id="limits-win",
+        ),
+        pytest.param(
+            template(annotations={"k8s.aliyun.com/eci-use-specs": "8-16Gi"}, requests={"cpu": "1", "memory": "2Gi"}),
+            8,
+            16,
+            id="eci-use-specs-wins",
+        ),
+        pytest.param(template(requests={"cpu": "3", "memory": "5Gi"}), 4, 8, id="rounded-up"),
+        pytest.param(template(requests={"cpu": "100", "memory": "1Gi"}), 64, 512, id="too-large-priced-at-most"),
+        pytest.param(template(requests={"cpu": "lots"}), 64, 512, id="unreadable-priced-at-most"),
+    ],
+)
+def test_a_burst_replica_is_billed_on_its_effective_spec(
+    pod_template: dict[str, object], vcpu: float, gib: float
+) -> None:
+    assert cost.burst_spec(pod_template) == ecispec.EciSpec(vcpu=vcpu, memory_gib=gib)
+
+
+def test_price_is_eci_on_the_effective_spec_and_ecs_on_requests() -> None:
+    pricing = spec.Pricing(ecs_per_vcpu_hour=decimal.Decimal("0.036"))
+    price = cost.price_replica(
+        eci=ecispec.EciSpec(vcpu=2, memory_gib=4), requested_vcpu=0.5, requested_gib=1, pricing=pricing
+    )
+    assert price.eci_per_second == pytest.approx(2 * 0.0000077 + 4 * 0.00000096)
+    assert price.ecs_per_second == pytest.approx(0.5 * 0.036 / 3600)
+    assert (price.vcpu, price.gib) == (2, 4)
+
+
+TENANT_PRICES = spec.Pricing(
+    currency="CNY",
+    eci_per_vcpu_second=decimal.Decimal("0.000000001"),
+    eci_per_gib_second=decimal.Decimal("0"),
+    ecs_per_vcpu_hour=decimal.Decimal("0.1"),
+)
+
+
+def test_policy_prices_are_ignored_unless_the_operator_allows_them() -> None:
+    operator = spec.Pricing(currency="USD", eci_per_vcpu_second=decimal.Decimal("0.00001"))
+    used = cost.SpendLimits(pricing=operator).pricing_for(TENANT_PRICES)
+    assert (used.currency, used.eci_per_vcpu_second, used.eci_per_gib_second) == (
+        "USD",
+        operator.eci_per_vcpu_second,
+        operator.eci_per_gib_second,
+    )
+    assert used.ecs_per_vcpu_hour == decimal.Decimal("0.1"), "ECS prices only shape the savings report"
+    assert cost.SpendLimits(pricing=operator, allow_policy_prices=True).pricing_for(TENANT_PRICES) == TENANT_PRICES
+
+
+def test_operator_prices_of_zero_are_refused() -> None:
+    with pytest.raises(ValueError, match="unbounded"):
+        cost.SpendLimits(
+            pricing=spec.Pricing(eci_per_vcpu_second=decimal.Decimal(0), eci_per_gib_second=decimal.Decimal(0))
+        )
+
+
+@pytest.mark.parametrize(
+    ("budget", "default", "expected"),
+    [
+        pytest.param(spec.Budget(max_cost_per_hour=decimal.Decimal(36)), None, 0.01, id="own"),
+        pytest.param(None, decimal.Decimal(72), 0.02, id="default"),
+        pytest.param(spec.Budget(max_cost_per_hour=decimal.Decimal(36)), decimal.Decimal(72), 0.01, id="own-wins"),
+        pytest.param(None, None, float("inf"), id="none"),
+    ],
+)
+def test_budget_per_second(budget: spec.Budget | None, default: decimal.Decimal | None, expected: float) -> None:
+    assert cost.SpendLimits(default_budget_per_hour=default).budget_per_second(budget) == pytest.approx(expected)
+
+
+def test_the_namespace_cap_is_split_among_its_bursting_policies() -> None:
+    budgets = cost.namespace_budgets(
+        namespaces=["a", "a", "a", "b"],
+        budgets=[float("inf"), 0.001, float("inf"), float("inf")],
+        bursting=[True, True, False, True],
+        cap_per_hour=decimal.Decimal(36),  # 0.01 per second
+    )
+    assert budgets == pytest.approx([0.005, 0.001, float("inf"), 0.01])
+    assert (
+        sum(b for b, ns, burst in zip(budgets, "aaab", [True, True, False, True], strict=True) if ns == "a" and burst)
+        <= 0.01
+    )

@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import decimal
 from typing import Any
 
+import pytest
+
 from burstscaler.cluster import apply, objects
+from burstscaler.core import cost
 from burstscaler.operator import planner, status
 
 NOW = 1_800_000_000.0
@@ -193,3 +197,54 @@ def test_conditions_keep_their_transition_time_while_unchanged() -> None:
     ]
     events = status.events(outcome, previous_reason=outcome.reason, previous=first)
     assert events == [], "no Event when nothing changed"
+
+
+def burst_for(body: dict[str, Any], *, spend: cost.SpendLimits | None = None) -> planner.Outcome:
+    """The outcome of one tick where 12 replicas are wanted and ECS has room for 4."""
+    return tick(
+        inputs(body=body, workloads=[workload(replicas=2)], pods=bound_pods(2, on="ecs-1")),
+        planner.Planner(fetcher=None, spend=spend),
+    )
+
+
+# One replica of 1 vCPU / 1 GiB is billed as ECI's 1 vCPU / 2 GiB: 0.0346 USD/h at list prices;
+# as 8 vCPU / 16 GiB (eci-use-specs): 0.277 USD/h.
+SIZED_BY_PATCH = {"metadata": {"annotations": {"k8s.aliyun.com/eci-use-specs": "8-16Gi"}}}
+
+
+@pytest.mark.parametrize(
+    ("burst", "spend", "expected"),
+    [
+        pytest.param({"budget": {"maxCostPerHour": "0.6"}}, None, 8, id="base-requests-fit-the-budget"),
+        pytest.param(
+            {"budget": {"maxCostPerHour": "0.6"}, "podTemplatePatch": SIZED_BY_PATCH}, None, 2, id="patch-sizes-it"
+        ),
+        pytest.param(
+            {},
+            cost.SpendLimits(default_budget_per_hour=decimal.Decimal("0.1")),
+            2,
+            id="operator-default-budget",
+        ),
+        pytest.param(
+            {"budget": {"maxCostPerHour": "100"}},
+            cost.SpendLimits(namespace_cap_per_hour=decimal.Decimal("0.1")),
+            2,
+            id="namespace-cap",
+        ),
+    ],
+)
+def test_the_budget_bounds_the_rendered_twins_effective_spec(
+    burst: dict[str, Any], spend: cost.SpendLimits | None, expected: int
+) -> None:
+    outcome = burst_for(policy(minReplicas=12, burst=burst), spend=spend)
+    assert (outcome.base_target, outcome.burst_target) == (4, expected)
+    assert outcome.price is not None and outcome.price.eci_per_second * expected * 3600 <= float(
+        (burst.get("budget") or {}).get("maxCostPerHour", "0.6")
+    )
+
+
+def test_policy_prices_do_not_lift_the_budget_unless_allowed() -> None:
+    cheap = {"eciPerVCPUSecond": "0.000000001", "eciPerGiBSecond": "0.000000001"}
+    body = policy(minReplicas=12, burst={"budget": {"maxCostPerHour": "0.05"}}, pricing=cheap)
+    assert burst_for(body).burst_target == 1  # the operator's list prices: 0.0346 USD/h a replica
+    assert burst_for(body, spend=cost.SpendLimits(allow_policy_prices=True)).burst_target == 8
