@@ -19,9 +19,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Iterable, Mapping
 
-import numpy as np
-
-from burstscaler.scheduler import objects, preemption, profile, state
+from burstscaler.scheduler import objects, podclass, preemption, profile, state
 
 
 @dataclasses.dataclass(frozen=True)
@@ -45,6 +43,7 @@ class Cluster:
     ) -> None:
         self.profile = scheduling_profile or profile.Profile()
         self.state = state.State(namespaces=namespaces or {}, pod_level_resources=self.profile.pod_level_resources)
+        self._evaluator = podclass.Evaluator(self.state, self.profile)
         for node in nodes:
             self.add_node(node)
 
@@ -71,12 +70,10 @@ class Cluster:
     def schedule(self, pod: objects.Pod) -> Decision:
         """Where kube-scheduler would bind ``pod`` now (a pure query: nothing changes)."""
         st = self.state
+        chosen = self._evaluator.choose(pod)
+        if chosen is not None:
+            return Decision(node=st.nodes[chosen].name)
         filtered = profile.run_filters(st, pod, self.profile)
-        idx = np.flatnonzero(filtered.feasible)
-        if idx.size:
-            totals = profile.score(st, pod, feasible=filtered.feasible, profile=self.profile)
-            # argmax returns the first maximum: ties go to the earliest node (module docstring).
-            return Decision(node=st.nodes[int(idx[int(np.argmax(totals))])].name)
         message = profile.failure_message(st, filtered)
         candidate = preemption.preempt(st, pod, filtered=filtered, prof=self.profile)
         if candidate is None:

@@ -49,6 +49,12 @@ def required_anti_affinity(pod: objects.Pod) -> list[Mapping[str, Any]]:
     return _terms(pod, "podAntiAffinity", "requiredDuringSchedulingIgnoredDuringExecution")
 
 
+def has_preferred(pod: objects.Pod) -> bool:
+    """Whether the pod has preferred pod affinity or anti-affinity terms (its own InterPodAffinity score)."""
+    field = "preferredDuringSchedulingIgnoredDuringExecution"
+    return bool(_terms(pod, "podAffinity", field) or _terms(pod, "podAntiAffinity", field))
+
+
 def term_matches_pod(st: state.State, term: state.TermGroup | Mapping[str, Any], pod: objects.Pod, owner: str) -> bool:
     """Whether an affinity term (owned by a pod in namespace ``owner``) selects ``pod``."""
     raw = term.term if isinstance(term, state.TermGroup) else term

@@ -136,6 +136,34 @@ class Pod:
         )
 
     @functools.cached_property
+    def scheduling_signature(self) -> str:
+        """A canonical text of everything the filters and scores read: pods alike here are placed alike.
+
+        Name and priority are left out (no filter or score reads them), so replicas of one template
+        share one signature and the scheduler's per-class caches.
+        """
+
+        def containers(items: tuple[Container, ...]) -> list[Any]:
+            return [[c.requests, c.limits, c.host_ports, c.restart_policy] for c in items]
+
+        return json.dumps(
+            [
+                self.namespace,
+                self.labels,
+                containers(self.containers),
+                containers(self.init_containers),
+                self.overhead,
+                self.pod_requests,
+                self.node_selector,
+                self.affinity,
+                list(self.tolerations),
+                list(self.topology_spread_constraints),
+                self.node_name,
+            ],
+            sort_keys=True,
+        )
+
+    @functools.cached_property
     def label_shape(self) -> tuple[str, tuple[tuple[str, str], ...]]:
         """Namespace and sorted labels: what selectors of other pods' terms look at."""
         return (self.namespace, tuple(sorted(self.labels.items())))

@@ -21,6 +21,7 @@ of its template), and a pod without labels gets no default constraints.
 from __future__ import annotations
 
 import dataclasses
+import json
 import math
 from collections.abc import Mapping
 from typing import Any
@@ -50,6 +51,9 @@ class Constraint:
     selector: Mapping[str, Any] | None
     honor_affinity: bool
     honor_taints: bool
+    valid: bool = True  # False: the selector does not parse, so it selects nothing
+    selector_key: str = ""  # canonical JSON of ``selector``, the key of the state's selector cache
+    namespace: str = ""  # the pod's namespace: only pods there count
 
 
 def constraints_of(
@@ -74,8 +78,16 @@ def constraints_of(
             honor_taints = (item.get("nodeTaintsPolicy") or "Ignore") == "Honor"
         else:
             honor_affinity, honor_taints = True, False
+        try:
+            labels.validate_label_selector(selector)
+            valid = True
+        except labels.InvalidSelector:
+            valid = False
         found.append(
             Constraint(
+                valid=valid,
+                selector_key=json.dumps(selector, sort_keys=True),
+                namespace=pod.namespace,
                 key=item.get("topologyKey", ""),
                 max_skew=int(item.get("maxSkew", 1)),
                 min_domains=int(item.get("minDomains") or 1),
@@ -98,23 +110,26 @@ def _included(st: state.State, pod: objects.Pod, constraint: Constraint) -> np.n
 
 
 def _counts(st: state.State, pod: objects.Pod, constraint: Constraint) -> np.ndarray:
-    try:
-        labels.validate_label_selector(constraint.selector)
-    except labels.InvalidSelector:
+    if not constraint.valid:
         return np.zeros(st.n, dtype=np.int64)
-    namespaces = state.NamespaceFilter(names=frozenset({pod.namespace}), selector=None)
-    return st.count_matching(st.matching_groups(constraint.selector, namespaces=namespaces), live=True)
+    namespaces = state.NamespaceFilter(names=frozenset({constraint.namespace}), selector=None)
+    groups = st.matching_groups(constraint.selector, namespaces=namespaces, key=constraint.selector_key)
+    return st.count_matching(groups, live=True)
 
 
 def filter_pod_topology_spread(
-    st: state.State, pod: objects.Pod, *, inclusion_policies: bool = True, system_defaults: bool = True
+    st: state.State,
+    pod: objects.Pod,
+    *,
+    inclusion_policies: bool = True,
+    system_defaults: bool = True,
+    constraints: tuple[list[Constraint], bool] | None = None,
 ) -> status.Verdict:
-    """PodTopologySpread's Filter for every node."""
+    """PodTopologySpread's Filter for every node (``constraints``: ``constraints_of(pod, ...)`` if known)."""
     n = st.n
-    constraints, _defaulted = constraints_of(
-        pod, inclusion_policies=inclusion_policies, system_defaults=system_defaults
-    )
-    hard = [c for c in constraints if c.hard]
+    if constraints is None:
+        constraints = constraints_of(pod, inclusion_policies=inclusion_policies, system_defaults=system_defaults)
+    hard = [c for c in constraints[0] if c.hard]
     if not hard:
         return status.passing(n, prefilter="Skip")
     has_all = np.ones(n, dtype=bool)
@@ -154,45 +169,84 @@ def score_pod_topology_spread(
     feasible: np.ndarray,
     inclusion_policies: bool = True,
     system_defaults: bool = True,
+    constraints: tuple[list[Constraint], bool] | None = None,
 ) -> np.ndarray:
-    """PodTopologySpread's Score, already normalised, per node (0 where not feasible or ignored)."""
+    """PodTopologySpread's Score, already normalised, per node (0 where not feasible or ignored).
+
+    ``constraints`` is ``constraints_of(pod, ...)`` when the caller has it already.
+    """
     n = st.n
-    constraints, defaulted = constraints_of(pod, inclusion_policies=inclusion_policies, system_defaults=system_defaults)
-    soft = [c for c in constraints if not c.hard]
+    if constraints is None:
+        constraints = constraints_of(pod, inclusion_policies=inclusion_policies, system_defaults=system_defaults)
+    found, defaulted = constraints
+    soft = [c for c in found if not c.hard]
     result = np.zeros(n, dtype=np.int64)
-    if not soft or not feasible.any():
+    if not soft:
         return result
-    require_all = not defaulted
-    has_all = np.ones(n, dtype=bool)
-    if require_all:
+    scored = feasible
+    if not defaulted:
+        # The pod's own constraints: a feasible node lacking one of their keys is ignored (score 0).
         for constraint in soft:
-            has_all &= st.domains(constraint.key)[0] >= 0
-    scored = feasible & has_all
-    raw = np.zeros(n, dtype=np.float64)
+            scored = scored & (st.domains(constraint.key)[0] >= 0)
+    everywhere = bool(scored.all())
+    # Fancy indexing costs more than the arithmetic: when every node is scored, work on whole arrays.
+    idx: np.ndarray | None = None if everywhere else np.flatnonzero(scored)
+    size_scored = n if idx is None else int(idx.size)
+    if size_scored == 0:
+        return result
+    raw: np.ndarray | float = 0.0
     for constraint in soft:
         ids, size = st.domains(constraint.key)
         if size == 0:
             continue
         counts = _counts(st, pod, constraint)
+        at = ids if idx is None else ids[idx]
+        has_key = at >= 0
+        all_keyed = bool(has_key.all())
         if constraint.key == objects.HOSTNAME_LABEL:
-            domains = int(scored.sum())
-            node_count = counts.astype(np.float64)
+            domains = size_scored
+            node_count = counts if idx is None else counts[idx]
         else:
-            present = np.zeros(size, dtype=bool)
-            present[ids[scored & (ids >= 0)]] = True
-            domains = int(present.sum())
-            contributes = has_all & _included(st, pod, constraint) & (ids >= 0)
-            contributes &= present[np.maximum(ids, 0)]
-            totals = np.bincount(ids[contributes], weights=counts[contributes], minlength=size)
-            node_count = np.where(ids >= 0, totals[np.maximum(ids, 0)], 0.0)
+            if idx is None and all_keyed:
+                present = None
+                domains = size
+            else:
+                present = np.bincount(at if all_keyed else at[has_key], minlength=size) > 0
+                domains = int(present.sum())
+            contributes = None
+            if not defaulted:
+                contributes = scored_keys(st, soft)
+            if constraint.honor_affinity or constraint.honor_taints:
+                included = _included(st, pod, constraint)
+                contributes = included if contributes is None else contributes & included
+            valid = ids >= 0
+            contributes = valid if contributes is None else contributes & valid
+            if present is not None:
+                contributes = contributes & present[np.maximum(ids, 0)]
+            if contributes.all():
+                totals = np.bincount(ids, weights=counts, minlength=size)
+            else:
+                totals = np.bincount(ids[contributes], weights=counts[contributes], minlength=size)
+            node_count = totals[at if all_keyed else np.maximum(at, 0)]
         weight = math.log(domains + 2)
-        raw += np.where(ids >= 0, node_count * weight + (constraint.max_skew - 1), 0.0)
-    rounded = np.floor(raw + 0.5).astype(np.int64)
-    if not scored.any():
-        return result
-    low, high = int(rounded[scored].min()), int(rounded[scored].max())
-    if high == 0:
-        result[scored] = 100
+        part = node_count * weight + (constraint.max_skew - 1)
+        raw = raw + (part if all_keyed else np.where(has_key, part, 0.0))
+    if isinstance(raw, float):
+        raw = np.zeros(size_scored, dtype=np.float64)
+    # math.Round of a non-negative score: add a half and truncate.
+    rounded = (raw + 0.5).astype(np.int64)
+    low, high = int(rounded.min()), int(rounded.max())
+    normalised = 100 if high == 0 else 100 * (high + low - rounded) // high
+    if idx is None:
+        result[:] = normalised
     else:
-        result[scored] = 100 * (high + low - rounded[scored]) // high
+        result[idx] = normalised
     return result
+
+
+def scored_keys(st: state.State, constraints: list[Constraint]) -> np.ndarray:
+    """Per node, whether it carries the topology keys of all ``constraints``."""
+    mask = np.ones(st.n, dtype=bool)
+    for constraint in constraints:
+        mask &= st.domains(constraint.key)[0] >= 0
+    return mask

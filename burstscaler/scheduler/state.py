@@ -92,6 +92,9 @@ class State:
         self.used = np.zeros((0, len(BASE_RESOURCES)), dtype=np.int64)
         self.nz_used = np.zeros((0, 2), dtype=np.int64)
         self.pod_count = np.zeros(0, dtype=np.int64)
+        # Bumped whenever a node's pods or allocatable change: caches refresh only the nodes that moved.
+        self.epoch = np.zeros(0, dtype=np.int64)
+        self._clock = 0
         self.pods: dict[str, PodRecord] = {}
         self.node_pods: list[dict[str, PodRecord]] = []
         self.node_ports: list[dict[tuple[str, str, int], int]] = []
@@ -134,6 +137,7 @@ class State:
         self.nz_used = np.pad(self.nz_used, ((0, extra), (0, 0)))
         self.alloc_pods = np.pad(self.alloc_pods, (0, extra))
         self.pod_count = np.pad(self.pod_count, (0, extra))
+        self.epoch = np.pad(self.epoch, (0, extra))
         self.group_all = np.pad(self.group_all, ((0, 0), (0, extra)))
         self.group_live = np.pad(self.group_live, ((0, 0), (0, extra)))
         self.term_counts = np.pad(self.term_counts, ((0, 0), (0, extra)))
@@ -147,6 +151,11 @@ class State:
             column = self._column(name)  # may widen the arrays: index them afterwards
             self.alloc[index, column] = amount
         self.alloc_pods[index] = node.allocatable.get("pods", 0)
+        self._touch(index)
+
+    def _touch(self, index: int) -> None:
+        self._clock += 1
+        self.epoch[index] = self._clock
 
     def _nodes_changed(self) -> None:
         self.node_version += 1
@@ -182,7 +191,7 @@ class State:
             array = getattr(self, array_name)
             array[index:last] = array[index + 1 : last + 1]
             array[last] = 0
-        for array_name in ("alloc_pods", "pod_count"):
+        for array_name in ("alloc_pods", "pod_count", "epoch"):
             array = getattr(self, array_name)
             array[index:last] = array[index + 1 : last + 1]
             array[last] = 0
@@ -285,9 +294,11 @@ class State:
         if not record.terminating:
             record.terminating = True
             self.group_live[record.group, record.node] -= 1
+            self._touch(record.node)
 
     def _apply(self, record: PodRecord, *, sign: int) -> None:
         index = record.node
+        self._touch(index)
         for name, amount in record.request.items():
             if name == "pods":
                 continue
@@ -309,6 +320,11 @@ class State:
 
     # ------------------------------------------------------------------ shared indexes
 
+    def has_terms(self, *kinds: str) -> bool:
+        """Whether some bound pod carries an affinity term of one of ``kinds``."""
+        n = self.n
+        return any(g.kind in kinds and self.term_counts[i, :n].any() for i, g in enumerate(self.term_groups))
+
     def namespace_matches(self, namespaces: NamespaceFilter, namespace: str) -> bool:
         """Whether a term's namespace filter covers ``namespace``."""
         if namespace in namespaces.names:
@@ -318,14 +334,16 @@ class State:
         selector = json.loads(namespaces.selector)
         return labels_mod.label_selector_matches(selector, self.namespace_labels.get(namespace, {}))
 
-    def matching_groups(self, selector: Mapping[str, Any] | None, *, namespaces: NamespaceFilter | None) -> list[int]:
+    def matching_groups(
+        self, selector: Mapping[str, Any] | None, *, namespaces: NamespaceFilter | None, key: str | None = None
+    ) -> list[int]:
         """Label groups whose pods a (valid) selector picks, in the given namespaces (None: any namespace).
 
         Cached per selector and extended as new groups appear, so a template's selector is matched
         against each (namespace, labels) combination once.
         """
-        key = (json.dumps(selector, sort_keys=True), namespaces)
-        checked, found = self._selector_cache.get(key, (0, []))
+        cache_key = (json.dumps(selector, sort_keys=True) if key is None else key, namespaces)
+        checked, found = self._selector_cache.get(cache_key, (0, []))
         if checked < len(self.group_shapes):
             found = list(found)
             for group in range(checked, len(self.group_shapes)):
@@ -334,7 +352,7 @@ class State:
                     continue
                 if labels_mod.label_selector_matches(selector, dict(pairs)):
                     found.append(group)
-            self._selector_cache[key] = (len(self.group_shapes), found)
+            self._selector_cache[cache_key] = (len(self.group_shapes), found)
         return found
 
     def count_matching(self, groups: list[int], *, live: bool) -> np.ndarray:
