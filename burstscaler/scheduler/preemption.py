@@ -45,6 +45,7 @@ def _victims_on(st: state.State, pod: objects.Pod, node: int, prof: profile.Prof
     # Most important first: higher priority, then bound earlier (insertion order stands for start time).
     order = {r.pod.key: i for i, r in enumerate(lower)}
     lower.sort(key=lambda r: (-r.pod.priority, order[r.pod.key]))
+    original = list(st.node_pods[node])
     for record in lower:
         st.remove_pod(record.pod.key)
     victims: list[state.PodRecord] = []
@@ -65,6 +66,9 @@ def _victims_on(st: state.State, pod: objects.Pod, node: int, prof: profile.Prof
     finally:
         for record in victims:
             st.add_pod(record.pod, node=st.nodes[record.node].name, terminating=record.terminating)
+        # Put the node's pods back in their binding order: it stands for their start times.
+        pods = st.node_pods[node]
+        st.node_pods[node] = {key: pods[key] for key in original}
 
 
 def preempt(
