@@ -54,6 +54,15 @@ def run(
             "--prometheus-url). Loopback, link-local and metadata addresses are refused regardless.",
         ),
     ] = None,
+    prometheus_tenancy: Annotated[
+        str,
+        typer.Option(
+            envvar="BURSTSCALER_PROMETHEUS_TENANCY",
+            help="namespace: add the policy's namespace as a label matcher to every selector of its queries on "
+            "--prometheus-url (as prom-label-proxy does), so a tenant reads only its own series; none: as "
+            "written (put prom-label-proxy in front instead, see docs/security.md).",
+        ),
+    ] = "none",
     tick_seconds: Annotated[
         float, typer.Option(envvar="BURSTSCALER_TICK_SECONDS", min=0.5, help="Seconds between planning ticks.")
     ] = 5.0,
@@ -147,6 +156,9 @@ def run(
     """Run the operator against the cluster of the current kubeconfig context (or in-cluster)."""
     from burstscaler.operator import config, main  # imported here: kopf is heavy for `lint` and `crd`
 
+    if prometheus_tenancy not in ("none", "namespace"):
+        typer.echo(f"--prometheus-tenancy must be none or namespace, got {prometheus_tenancy!r}", err=True)
+        raise typer.Exit(code=2)
     if log_format not in ("text", "json"):
         typer.echo(f"--log-format must be text or json, got {log_format!r}", err=True)
         raise typer.Exit(code=2)
@@ -175,6 +187,7 @@ def run(
                 timeout_seconds=prometheus_timeout,
                 max_response_bytes=prometheus_max_response_bytes,
                 allowed_urls=tuple(allowed_prometheus_url or ()),
+                tenancy=prometheus_tenancy,
             ),
             tick_seconds=tick_seconds,
             status_refresh_seconds=status_refresh_seconds,

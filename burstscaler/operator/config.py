@@ -24,6 +24,7 @@ class PrometheusConfig:
     max_concurrency: int = 16
     max_response_bytes: int = prometheus.DEFAULT_MAX_RESPONSE_BYTES
     allowed_urls: tuple[str, ...] = ()  # glob patterns of policies' own serverUrls; none by default
+    tenancy: str = "none"  # none | namespace: pin tenant queries to their policy's namespace
 
     def __repr__(self) -> str:  # no credentials in logs, ever: the token file's *path* is harmless too
         url = prometheus.redact(self.url) if self.url else None

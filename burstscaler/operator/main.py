@@ -32,7 +32,9 @@ def fetcher_for(config: operator_config.PrometheusConfig) -> metric_sources.Fetc
         insecure_skip_verify=config.insecure,
         max_response_bytes=config.max_response_bytes,
     )
-    return metric_sources.Fetcher(settings, concurrency=config.max_concurrency, allowed_urls=config.allowed_urls)
+    return metric_sources.Fetcher(
+        settings, concurrency=config.max_concurrency, allowed_urls=config.allowed_urls, tenancy=config.tenancy
+    )
 
 
 def run(config: operator_config.OperatorConfig) -> None:

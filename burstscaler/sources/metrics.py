@@ -27,7 +27,8 @@ Credentials and servers: the operator-wide bearer token goes only to the operato
 own ``serverUrl`` gets the same TLS settings but no token (a namespace user must not be able to point
 the operator's credentials at a server of their choosing), is used only when it matches one of the
 operator's ``allowed_urls`` patterns (none by default), and is connected to only at addresses
-``api.addresses`` allows (checked after DNS resolution).
+``api.addresses`` allows (checked after DNS resolution). With ``tenancy="namespace"`` a tenant's query on
+the operator's server is pinned to the policy's namespace (``sources.tenancy``).
 """
 
 from __future__ import annotations
@@ -45,11 +46,13 @@ from typing import Protocol
 
 from burstscaler.api import spec
 from burstscaler.core import fallback, recommend
-from burstscaler.sources import cpu, prometheus
+from burstscaler.sources import cpu, prometheus, tenancy
 
 logger = logging.getLogger(__name__)
 
 DEFAULT_CONCURRENCY = 8
+#: ``--prometheus-tenancy``: none, or every tenant query pinned to its policy's namespace (``sources.tenancy``).
+TENANCIES = ("none", "namespace")
 #: Distinct servers whose sources (and kept-alive connections) are kept; more are closed LRU-first.
 MAX_SOURCES = 64
 
@@ -131,9 +134,13 @@ class Fetcher:
         per_namespace: int | None = None,
         tick_deadline_seconds: float | None = None,
         max_sources: int = MAX_SOURCES,
+        tenancy: str = "none",
     ) -> None:
         self.defaults = defaults
         self.allowed_urls = tuple(allowed_urls)
+        if tenancy not in TENANCIES:
+            raise ValueError(f"tenancy must be one of {', '.join(TENANCIES)}, got {tenancy!r}")
+        self.tenancy = tenancy
         self._factory = source_factory
         self._sources: collections.OrderedDict[prometheus.Settings, MetricSource] = collections.OrderedDict()
         self._max_sources = max_sources
@@ -186,7 +193,16 @@ class Fetcher:
             why = self.refusal(query.metric)
             if why is not None:
                 return recommend.Reading(failure=fallback.MetricsFailure("PrometheusUnreachable", why))
-            return self.source_for(self.settings_for(query.metric)).fetch(promql_for(query))
+            settings = self.settings_for(query.metric)
+            promql = promql_for(query)
+            if self.tenancy == "namespace" and settings is self.defaults and kind_of(query.metric) == "prometheus":
+                # The operator's server sees every namespace: the tenant's query sees only its own.
+                try:
+                    promql = tenancy.pin(promql, namespace=query.namespace)
+                except tenancy.Unpinnable as error:
+                    message = f"the query cannot be pinned to namespace {query.namespace}: {error}"
+                    return recommend.Reading(failure=fallback.MetricsFailure("QueryError", message))
+            return self.source_for(settings).fetch(promql)
         except Exception as error:  # a bug in a source must cost one reading, not the operator's tick
             logger.exception("metric source failed for %s", query.policy)
             return recommend.Reading(failure=fallback.MetricsFailure("PrometheusError", type(error).__name__))

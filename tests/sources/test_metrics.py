@@ -185,3 +185,22 @@ def test_a_server_not_allowed_is_never_asked_and_says_how_to_allow_it() -> None:
     fetcher.close()
     assert reading.failure is not None and "--allowed-prometheus-url" in reading.failure.message
     assert made == []
+
+
+def test_tenancy_pins_tenant_queries_on_the_operators_server_only() -> None:
+    seen: list[FakeSource] = []
+    fetcher = metrics.Fetcher(
+        DEFAULTS,
+        tenancy="namespace",
+        allowed_urls=("http://team:9090",),
+        source_factory=lambda s: seen.append(FakeSource(s)) or seen[-1],
+    )
+    own = {"prometheus": {"query": "up", "target": {"type": "Value", "value": "1"}, "serverUrl": "http://team:9090"}}
+    fetcher.fetch(make_query(PROM))
+    fetcher.fetch(make_query(own))
+    fetcher.fetch(make_query({"cpu": {"targetAverageUtilization": 60}}))
+    fetcher.close()
+    by_server = {source.settings.url: source.queries for source in seen}
+    assert by_server["http://team:9090"] == ["up"], "the tenant's own server is theirs: nothing to pin"
+    assert by_server[DEFAULTS.url][0] == 'sum(up{namespace="shop"})'
+    assert by_server[DEFAULTS.url][1] == cpu.query_for(spec.TargetRef(name="web"), namespace="shop")

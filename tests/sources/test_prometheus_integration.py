@@ -13,7 +13,7 @@ import pytest
 
 from burstscaler.api import spec
 from burstscaler.core import recommend
-from burstscaler.sources import cpu, prometheus
+from burstscaler.sources import cpu, metrics, prometheus
 from tests.fixtures.prometheus import PrometheusServer
 
 pytestmark = pytest.mark.prometheus
@@ -135,3 +135,25 @@ def test_hung_prometheus_times_out_and_recovers(prometheus_server: PrometheusSer
     assert (slow.replicas, slow.reason) == (7, "fallback-fixed")
     back = ticker.tick()
     assert back.metrics_condition is not None and back.metrics_condition.status == "True"
+
+
+def test_a_pinned_tenant_query_reads_only_its_namespace(prometheus_server: PrometheusServer) -> None:
+    prometheus_server.push_now("tenant_load", 5, {"namespace": "shop", "app": "web"})
+    prometheus_server.push_now("tenant_load", 700, {"namespace": "bank", "app": "ledger"})
+    fetcher = metrics.Fetcher(prometheus.Settings(url=prometheus_server.url, timeout_seconds=2), tenancy="namespace")
+    target = {"type": "Value", "value": "1"}
+    queries = [
+        metrics.MetricQuery(
+            policy="shop/web",
+            namespace="shop",
+            target=spec.TargetRef(name="web"),
+            metric=spec.MetricSpec.model_validate({"prometheus": {"query": query, "target": target}}),
+        )
+        for query in ("sum(tenant_load)", 'sum({__name__=~"tenant_.+"})', 'sum(tenant_load{namespace="bank"})')
+    ]
+    try:
+        own, everything, other = (fetcher.fetch(query) for query in queries)
+    finally:
+        fetcher.close()
+    assert own.value == 5.0 and everything.value == 5.0
+    assert other.failure is not None and other.failure.reason == "EmptyResult"
