@@ -1,27 +1,38 @@
-"""`burstscaler simulate`: replay a load trace through a model cluster and compare strategies.
+"""`burstscaler simulate`: replay workloads through a model cluster and compare strategies fairly.
 
-With no options it replays the built-in scenario (a day of diurnal load with a flash crowd). Every
-setting that shapes the result is an option with DESIGN §1/§3's default and is printed with the
-results. Errors print one line and exit with code 1, never a traceback.
+With no options it runs the built-in cluster (three workloads of different shapes and phases sharing
+one ECS pool: ``sim.scenario``). ``--scenario FILE`` runs a scenario file; ``--trace`` (repeatable) one
+workload per trace. Every strategy that autoscales runs the same policy (``--policy FILE`` or the
+printed default); prices come from a sourced profile (``--prices``), printed with the results with
+every source. ``--seeds N`` reports means with 95% intervals; ``--sweep PARAM=LO:HI:N`` reruns over a
+range. Errors print one line and exit with code 1, never a traceback.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import pathlib
 from typing import Annotated
 
+import numpy as np
 import typer
 from rich import console, progress
 
 from burstscaler.cli import choices
 from burstscaler.reports import formats, htmlpage, simulation, table
-from burstscaler.sim import cluster, engine, errors, scenario, settings, strategies, traces
+from burstscaler.sim import engine, errors, placement, prices, realism, scenario, settings, strategies, traces
+
+_SWEEPABLE = ("node_price", "eci_discount")
 
 
 def simulate(
     trace: Annotated[
+        list[pathlib.Path] | None,
+        typer.Option(help="CSV load trace (request counts per row), one workload each; repeatable."),
+    ] = None,
+    scenario_file: Annotated[
         pathlib.Path | None,
-        typer.Option(help="CSV load trace (request counts per row). Default: the built-in scenario."),
+        typer.Option("--scenario", help="Scenario YAML: workloads, pool, prices (see sim/scenario.py)."),
     ] = None,
     time_column: Annotated[
         str | None, typer.Option(help="Column of ISO timestamps or a row index. Default: the first column.")
@@ -47,101 +58,131 @@ def simulate(
     capacity_per_replica: Annotated[
         float | None,
         typer.Option(
-            help="Requests/s one replica serves at target utilisation. Default: 10 for the built-in scenario; "
-            f"for a trace, its peak / {settings.AUTO_PEAK_REPLICAS} (printed as auto)."
+            help="Requests/s one replica serves (traces only). Default: the rule printed with the results, "
+            f"the trace's peak step rate / {scenario.AUTO_PEAK_REPLICAS}."
         ),
     ] = None,
-    step: Annotated[float, typer.Option(help="Simulation step, seconds.")] = 30.0,
-    pod_cpu: Annotated[float, typer.Option(help="vCPU one replica requests.")] = settings.DEFAULT_POD.cpu,
-    pod_memory: Annotated[float, typer.Option(help="GiB one replica requests.")] = settings.DEFAULT_POD.memory_gib,
-    node_cpu: Annotated[float, typer.Option(help="Allocatable vCPU of an ECS node.")] = settings.DEFAULT_NODE.cpu,
-    node_memory: Annotated[
-        float, typer.Option(help="Allocatable GiB of an ECS node.")
-    ] = settings.DEFAULT_NODE.memory_gib,
-    node_price: Annotated[
-        float, typer.Option(help="ECS node price per hour (an assumption; set your own).")
-    ] = settings.ECS_NODE_PER_HOUR,
-    base_nodes: Annotated[
+    step: Annotated[float, typer.Option(help="Decision step, seconds (unserved is judged per trace slot).")] = 30.0,
+    pod_cpu: Annotated[float, typer.Option(help="vCPU one replica requests (traces only).")] = 1.0,
+    pod_memory: Annotated[float, typer.Option(help="GiB one replica requests (traces only).")] = 2.0,
+    pool_nodes: Annotated[
         int | None,
-        typer.Option(help="burstscaler's fixed ECS pool in nodes. Default: sized by the ECS/ECI price ratio."),
+        typer.Option("--pool-nodes", "--base-nodes", help="The fixed ECS pool in nodes. Default: the newsvendor rule."),
     ] = None,
-    min_replicas: Annotated[int, typer.Option(help="Lowest replica count of every strategy.")] = 2,
-    max_replicas: Annotated[int, typer.Option(help="Highest replica count of every strategy.")] = 1000,
-    pod_startup: Annotated[float, typer.Option(help="Seconds from scheduling to Ready on ECS.")] = 20.0,
-    eci_startup: Annotated[float, typer.Option(help="Seconds from creation to Ready on the virtual node.")] = 45.0,
+    price_profile: Annotated[
+        str, typer.Option("--prices", help=f"Price profile: {', '.join(prices.BUILTIN)} or a YAML file.")
+    ] = prices.DEFAULT,
+    node_price: Annotated[
+        float | None,
+        typer.Option(help="Override the subscription node-hour price (pay-as-you-go keeps its ratio)."),
+    ] = None,
+    eci_discount: Annotated[
+        float, typer.Option(min=0.0, max=0.99, help="Discount off ECI list prices (spot, reserved).")
+    ] = 0.0,
+    policy: Annotated[
+        pathlib.Path | None,
+        typer.Option(help="BurstPolicy YAML every autoscaled strategy runs (validated as `lint` does)."),
+    ] = None,
+    min_replicas: Annotated[int, typer.Option(help="Default policy: minReplicas.")] = settings.MIN_REPLICAS,
+    max_replicas: Annotated[int, typer.Option(help="Default policy: maxReplicas.")] = settings.MAX_REPLICAS,
+    target_utilization: Annotated[
+        float,
+        typer.Option(min=0.05, max=1.0, help="Default policy: AverageValue target as a share of a replica's capacity."),
+    ] = settings.TARGET_UTILIZATION,
+    scale_up_tolerance: Annotated[
+        float, typer.Option(min=0.0, help="Default policy: behavior.scaleUp.tolerance.")
+    ] = settings.SCALE_UP_TOLERANCE,
+    scale_down_window: Annotated[
+        int, typer.Option(min=0, max=3600, help="Default policy: scale-down stabilization, seconds.")
+    ] = settings.SCALE_DOWN_WINDOW_SECONDS,
+    node_idle: Annotated[float, typer.Option(help="Seconds an empty autoscaled node lives before removal.")] = 600.0,
+    eci_startup: Annotated[
+        float, typer.Option(help="Median ECI start-up, seconds (log-normal).")
+    ] = realism.Realism.eci_startup_median,
+    eci_failure_fraction: Annotated[
+        float, typer.Option(min=0.0, max=0.9, help="Share of ECI creations failing (stock-out), retried.")
+    ] = realism.Realism.eci_failure_fraction,
     node_boot: Annotated[
-        float, typer.Option(help="Seconds from a node request (cluster-autoscaler) to schedulable.")
-    ] = 180.0,
-    node_idle: Annotated[float, typer.Option(help="Seconds an empty node lives before removal.")] = 600.0,
-    eci_vcpu_price: Annotated[
-        float, typer.Option(help="ECI price per vCPU-second (DESIGN §3).")
-    ] = settings.ECI_PER_VCPU_SECOND,
-    eci_gib_price: Annotated[
-        float, typer.Option(help="ECI price per GiB-second (DESIGN §3).")
-    ] = settings.ECI_PER_GIB_SECOND,
-    currency: Annotated[str, typer.Option(help="Currency of the prices.")] = "USD",
+        float, typer.Option(help="Median node boot after the autoscaler's reaction, seconds (log-normal).")
+    ] = realism.Realism.node_boot_median,
+    scrape_interval: Annotated[
+        float, typer.Option(min=0.0, help="Metric lag: the scrape interval, seconds.")
+    ] = realism.Realism.scrape_interval_seconds,
+    fixed_delays: Annotated[
+        bool, typer.Option(help="Constant delays at the medians and no ECI failures (exact arithmetic).")
+    ] = False,
     slo_unserved_fraction: Annotated[
         float, typer.Option(help="A minute violates the SLO when more than this share of its demand is unserved.")
     ] = 0.01,
-    seed: Annotated[int, typer.Option(help="Seed of the built-in scenario's noise.")] = 0,
-    target_utilization: Annotated[
-        float,
-        typer.Option(
-            min=0.05,
-            max=1.0,
-            help="burstscaler/eci-only policy: AverageValue target as a share of what a replica can serve.",
-        ),
-    ] = settings.TARGET_UTILIZATION,
-    scale_up_tolerance: Annotated[
-        float, typer.Option(min=0.0, help="burstscaler/eci-only policy: behavior.scaleUp.tolerance.")
-    ] = settings.SCALE_UP_TOLERANCE,
-    scale_down_window: Annotated[
-        int, typer.Option(min=0, max=3600, help="burstscaler/eci-only policy: scale-down stabilization, seconds.")
-    ] = settings.SCALE_DOWN_WINDOW_SECONDS,
+    seed: Annotated[int, typer.Option(help="First seed (built-in noise and drawn delays).")] = 0,
+    seeds: Annotated[int, typer.Option(min=1, max=200, help="Seeds to run: means and 95% intervals.")] = 1,
+    sweep: Annotated[
+        str | None,
+        typer.Option(help=f"PARAM=LO:HI:N with PARAM one of {', '.join(_SWEEPABLE)}: rerun over the range."),
+    ] = None,
+    placement_choice: Annotated[
+        str, typer.Option("--placement", help=f"Who places base pods: {', '.join(placement.CHOICES)}.")
+    ] = "auto",
 ) -> None:
-    """Replay a load trace through static-peak, hpa-ca, eci-only and burstscaler; compare cost and misses."""
+    """Replay workloads through static-peak, hpa-ca, eci-only, resourcepolicy and burstscaler; compare."""
     err = console.Console(stderr=True)
     try:
         names = _strategy_names(strategy)
-        if trace is None:
-            load_trace = scenario.builtin_trace(seed=seed)
-            capacity, source = capacity_per_replica or scenario.CAPACITY_PER_REPLICA, "given"
-            if capacity_per_replica is None:
-                source = "built-in scenario"
-        else:
-            load_trace = traces.load_trace(
-                trace,
-                time_column=time_column,
-                value_column=value_column,
-                interval=traces.parse_interval(interval) if interval is not None else None,
-                skip_column=skip_column,
-            )
-            capacity, source = capacity_per_replica or 0.0, "given"
-            if capacity_per_replica is None:
-                capacity = settings.auto_capacity(traces.resample(load_trace, step=step))
-                source = f"auto: trace peak / {settings.AUTO_PEAK_REPLICAS}"
+        swept = _parse_sweep(sweep) if sweep is not None else None
+        if html is not None and not html.parent.is_dir():
+            raise OSError(2, "No such file or directory", str(html))
+        profile = prices.load(price_profile)
+        if node_price is not None:
+            profile = profile.with_value("node_price", node_price)
+        profile = profile.with_value("eci_discount", eci_discount) if eci_discount else profile
+        if placement_choice not in placement.CHOICES:
+            raise errors.SettingsError(f"--placement must be one of {', '.join(placement.CHOICES)}")
+        delays = realism.Realism(
+            eci_startup_median=eci_startup,
+            eci_failure_fraction=eci_failure_fraction,
+            node_boot_median=node_boot,
+            scrape_interval_seconds=scrape_interval,
+        )
+        if fixed_delays:
+            delays = realism.Realism.fixed(eci_startup=eci_startup, node_boot=node_boot, scrape=scrape_interval)
         config = settings.Settings(
-            capacity_per_replica=capacity,
-            capacity_source=source,
+            prices=profile,
             step_seconds=step,
-            pod=cluster.PodShape(cpu=pod_cpu, memory_gib=pod_memory),
-            node=cluster.NodeShape(cpu=node_cpu, memory_gib=node_memory, price_per_hour=node_price),
-            base_nodes=base_nodes,
-            min_replicas=min_replicas,
-            max_replicas=max_replicas,
-            pod_startup_seconds=pod_startup,
-            eci_startup_seconds=eci_startup,
-            node_boot_seconds=node_boot,
+            realism=delays,
             node_idle_seconds=node_idle,
-            eci_per_vcpu_second=eci_vcpu_price,
-            eci_per_gib_second=eci_gib_price,
-            currency=currency,
             slo_unserved_fraction=slo_unserved_fraction,
+            policy=scenario.load_policy(policy) if policy is not None else None,
+            policy_source=str(policy) if policy is not None else "default (printed per workload)",
             target_utilization=target_utilization,
             scale_up_tolerance=scale_up_tolerance,
             scale_down_window_seconds=scale_down_window,
+            min_replicas=min_replicas,
+            max_replicas=max_replicas,
+            placement=placement_choice,
         )
-        report = _run(load_trace, config=config, names=names, explicit=strategy is not None, err=err)
+        make = _scenario_maker(
+            trace=trace,
+            scenario_file=scenario_file,
+            loader={
+                "time_column": time_column,
+                "value_column": value_column,
+                "interval": traces.parse_interval(interval) if interval is not None else None,
+                "skip_column": skip_column,
+            },
+            step=step,
+            capacity=capacity_per_replica,
+            pod=scenario.PodShape.of(cpu=pod_cpu, memory_gib=pod_memory),
+            pool_nodes=pool_nodes,
+        )
+        if scenario_file is not None and price_profile == prices.DEFAULT:
+            named = make(seed).prices
+            if named:
+                config = dataclasses.replace(config, prices=prices.load(str(named)))
+        report = _run(make, config=config, names=names, seeds=seeds, seed=seed, err=err)
+        if swept is not None:
+            report = dataclasses.replace(
+                report, sweep=_sweep(swept, make=make, config=config, names=names, seeds=seeds, seed=seed, err=err)
+            )
         if html is not None:
             html.write_text(htmlpage.render_html(report), encoding="utf-8")
     except (errors.SimulationError, NotImplementedError) as error:
@@ -157,6 +198,38 @@ def simulate(
         err.print(f"HTML report written to {html}", markup=False, highlight=False)
 
 
+def _scenario_maker(
+    *,
+    trace: list[pathlib.Path] | None,
+    scenario_file: pathlib.Path | None,
+    loader: dict[str, object],
+    step: float,
+    capacity: float | None,
+    pod: scenario.PodShape,
+    pool_nodes: int | None,
+) -> engine.Make:
+    if trace and scenario_file is not None:
+        raise errors.SettingsError("give --scenario or --trace, not both")
+    if scenario_file is not None:
+        path = scenario_file
+
+        def from_file(seed: int) -> scenario.Scenario:
+            loaded = scenario.load(path, step=step, seed=seed)
+            return dataclasses.replace(loaded, pool_nodes=pool_nodes) if pool_nodes is not None else loaded
+
+        return from_file
+    if trace:
+        loaded = [traces.load_trace(path, **loader) for path in trace]  # type: ignore[arg-type]
+        fixed = scenario.from_traces(loaded, step=step, capacity=capacity, pod=pod, pool_nodes=pool_nodes)
+        return lambda seed: fixed
+
+    def builtin(seed: int) -> scenario.Scenario:
+        made = scenario.builtin(seed=seed)
+        return dataclasses.replace(made, pool_nodes=pool_nodes) if pool_nodes is not None else made
+
+    return builtin
+
+
 def _strategy_names(chosen: list[str] | None) -> list[str]:
     if not chosen:
         return list(strategies.NAMES)
@@ -166,16 +239,48 @@ def _strategy_names(chosen: list[str] | None) -> list[str]:
     return list(dict.fromkeys(chosen))
 
 
-def _run(
-    load_trace: traces.Trace,
+def _parse_sweep(text: str) -> tuple[str, np.ndarray[tuple[int], np.dtype[np.float64]]]:
+    parameter, _, span = text.partition("=")
+    parts = span.split(":")
+    if parameter not in _SWEEPABLE or len(parts) != 3:
+        raise errors.SettingsError(f"--sweep {text!r}: write PARAM=LO:HI:N with PARAM one of {', '.join(_SWEEPABLE)}")
+    try:
+        low, high, count = float(parts[0]), float(parts[1]), int(parts[2])
+    except ValueError:
+        raise errors.SettingsError(f"--sweep {text!r}: LO and HI are numbers, N a whole number") from None
+    if count < 2 or count > 50:
+        raise errors.SettingsError(f"--sweep {text!r}: N must lie between 2 and 50")
+    return parameter, np.linspace(low, high, count)
+
+
+def _sweep(
+    swept: tuple[str, np.ndarray[tuple[int], np.dtype[np.float64]]],
     *,
+    make: engine.Make,
     config: settings.Settings,
     names: list[str],
-    explicit: bool,
+    seeds: int,
+    seed: int,
     err: console.Console,
+) -> tuple[simulation.SweepPoint, ...]:
+    parameter, values = swept
+    points = []
+    for value in values.tolist():
+        changed = dataclasses.replace(config, prices=config.prices.with_value(parameter, value))
+        result = _run(make, config=changed, names=names, seeds=seeds, seed=seed, err=err)
+        points.append(
+            simulation.SweepPoint(
+                parameter=parameter, value=value, summaries=result.summaries, intervals=result.intervals
+            )
+        )
+    return tuple(points)
+
+
+def _run(
+    make: engine.Make, *, config: settings.Settings, names: list[str], seeds: int, seed: int, err: console.Console
 ) -> simulation.SimulationReport:
     with progress.Progress(
-        progress.TextColumn("{task.description:<12}"),
+        progress.TextColumn("{task.description:<15}"),
         progress.BarColumn(),
         progress.TaskProgressColumn(),
         console=err,
@@ -186,7 +291,7 @@ def _run(
         def advance(name: str, done: float) -> None:
             bar.update(tasks[name], completed=done)
 
-        return engine.simulate(load_trace, config=config, names=names, progress=advance, skip_unavailable=not explicit)
+        return engine.simulate(make, config=config, names=names, seeds=seeds, first_seed=seed, progress=advance)
 
 
 def _print(report: simulation.SimulationReport, *, output: choices.Format) -> None:
@@ -197,6 +302,13 @@ def _print(report: simulation.SimulationReport, *, output: choices.Format) -> No
     else:
         out = console.Console()
         out.print(table.render_table(report))
+        out.print(table.render_workloads(report))
+        if report.sweep:
+            out.print(table.render_sweep(report))
+        out.print(table.render_prices(report))
         out.print(table.render_settings(report))
-        for name, reason in dict(report.settings.get("not_run", {})).items():
-            out.print(f"[yellow]{name}: not run: {reason}[/]")
+        for workload in report.settings.get("workloads", []):
+            out.print(f"workload: {workload}", markup=False, highlight=False, soft_wrap=True)
+        out.print("policies every autoscaled strategy runs:", markup=False)
+        for name, wire in dict(report.settings.get("policies", {})).items():
+            out.print(f"  {name}: {wire}", markup=False, highlight=False, soft_wrap=True)

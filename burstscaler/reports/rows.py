@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 import datetime
 import math
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import numpy as np
@@ -40,11 +41,66 @@ def summary_rows(report: simulation.SimulationReport) -> list[dict[str, Any]]:
     return [{"strategy": name, **_rounded(summary)} for name, summary in report.summaries.items()]
 
 
+#: The headline figures, each shown with its 95% interval when several seeds ran.
+HEADLINE: tuple[tuple[str, str], ...] = (
+    ("cost", "cost"),
+    ("unserved_fraction", "unserved %"),
+    ("slo_violation_minutes", "SLO-violating min"),
+    ("drain_back_moves", "drain-back moves"),
+)
+
+
 def document(report: simulation.SimulationReport) -> dict[str, Any]:
-    """The JSON document: ``{"strategies": {name: {field: value}}, "settings": {...}}``."""
-    return {
+    """The JSON document.
+
+    ``strategies.<name>.<field>`` are the cluster's totals (means over seeds), ``intervals`` their 95%
+    intervals; ``demand_request_seconds`` the cluster's demand; ``workloads`` one entry per workload
+    with the same per-strategy figures; ``prices`` the profile with its sources; ``settings``
+    everything else the run depended on; ``sweep`` (when swept) one entry per value.
+    """
+    result: dict[str, Any] = {
         "strategies": {name: _rounded(summary) for name, summary in report.summaries.items()},
+        "intervals": _intervals(report.intervals),
+        "seeds": report.seeds,
+        "demand_request_seconds": round(report.demand_request_seconds, 6),
+        "workloads": [
+            {
+                "name": workload.name,
+                "strategies": {name: _rounded(summary) for name, summary in workload.summaries.items()},
+                "intervals": _intervals(workload.intervals),
+            }
+            for workload in report.workloads
+        ],
+        "prices": dict(report.prices),
         "settings": dict(report.settings),
+    }
+    if report.sweep:
+        result["sweep"] = [
+            {
+                "parameter": point.parameter,
+                "value": point.value,
+                "strategies": {name: _rounded(summary) for name, summary in point.summaries.items()},
+                "intervals": _intervals(point.intervals),
+            }
+            for point in report.sweep
+        ]
+    return result
+
+
+def with_interval(
+    key: str, value: float, interval: tuple[float, float] | None, *, fmt: Callable[[str, Any], str]
+) -> str:
+    """``value`` formatted, followed by ``[low, high]`` when an interval is known and not a point."""
+    text = fmt(key, value)
+    if interval is None or math.isclose(interval[0], interval[1], rel_tol=1e-12, abs_tol=1e-12):
+        return text
+    return f"{text} [{fmt(key, interval[0])}, {fmt(key, interval[1])}]"
+
+
+def _intervals(intervals: Mapping[str, Mapping[str, tuple[float, float]]]) -> dict[str, Any]:
+    return {
+        name: {key: [round(low, 6), round(high, 6)] for key, (low, high) in fields.items()}
+        for name, fields in intervals.items()
     }
 
 
@@ -73,6 +129,7 @@ def downsample(series: simulation.StrategySeries, *, points: int) -> simulation.
         base_capacity=mean(series.base_capacity),
         burst_capacity=mean(series.burst_capacity),
         cumulative_cost=series.cumulative_cost[ends],
+        cumulative_moves=series.cumulative_moves[ends] if series.cumulative_moves.size else series.cumulative_moves,
     )
 
 

@@ -50,6 +50,7 @@ class StrategySeries:
     base_capacity: FloatArray
     burst_capacity: FloatArray
     cumulative_cost: FloatArray
+    cumulative_moves: FloatArray = dataclasses.field(default_factory=lambda: np.zeros(0))
 
 
 @dataclasses.dataclass(frozen=True)
@@ -57,6 +58,9 @@ class SimulationReport:
     """A whole run: what was simulated (``settings``), per-strategy totals and time series.
 
     ``start`` is the epoch second of the trace's first step (0.0 when the trace has no dates).
+    With several seeds the summaries are means over seeds; ``intervals[strategy][field]`` is that
+    figure's 95% interval (``(low, high)``). ``workloads`` has the same per workload, in order.
+    ``prices`` is the price profile with its sources; ``sweep`` one ``SweepPoint`` per value swept.
     """
 
     title: str
@@ -64,3 +68,32 @@ class SimulationReport:
     settings: Mapping[str, Any]
     summaries: Mapping[str, StrategySummary]
     series: Mapping[str, StrategySeries]
+    intervals: Mapping[str, Mapping[str, tuple[float, float]]] = dataclasses.field(default_factory=dict)
+    workloads: tuple[WorkloadResult, ...] = ()
+    prices: Mapping[str, Any] = dataclasses.field(default_factory=dict)
+    seeds: int = 1
+    sweep: tuple[SweepPoint, ...] = ()
+
+    @property
+    def demand_request_seconds(self) -> float:
+        """The whole cluster's demand (the same for every strategy: it is the trace's)."""
+        return next(iter(self.summaries.values())).demand_request_seconds if self.summaries else 0.0
+
+
+@dataclasses.dataclass(frozen=True)
+class WorkloadResult:
+    """One workload's per-strategy totals (means over seeds) and their 95% intervals."""
+
+    name: str
+    summaries: Mapping[str, StrategySummary]
+    intervals: Mapping[str, Mapping[str, tuple[float, float]]] = dataclasses.field(default_factory=dict)
+
+
+@dataclasses.dataclass(frozen=True)
+class SweepPoint:
+    """One value of a swept parameter and every strategy's cluster totals at it."""
+
+    parameter: str
+    value: float
+    summaries: Mapping[str, StrategySummary]
+    intervals: Mapping[str, Mapping[str, tuple[float, float]]] = dataclasses.field(default_factory=dict)

@@ -1,7 +1,8 @@
 """Inline SVG charts, generated here so the HTML report opens with no network and no JavaScript.
 
-Two shapes are enough for a simulation report: stacked areas with lines over them (load against
-ready capacity by tier) and plain lines (cumulative cost per strategy). Pure string building.
+Three shapes are enough for a simulation report: stacked areas with lines over them (load against
+ready capacity by tier), plain lines (cumulative cost per strategy) and labelled points with interval
+bars (cost against unserved demand). Pure string building.
 """
 
 from __future__ import annotations
@@ -81,6 +82,60 @@ def chart(
             f'<path d="{_path(px(xs), py(layer.values))}" fill="none" stroke="{layer.color}" stroke-width="1.4"/>'
         )
     parts.append(_legend([*stacks, *lines], y_label=y_label))
+    parts.append("</svg>")
+    return "".join(parts)
+
+
+@dataclasses.dataclass(frozen=True)
+class Point:
+    """One labelled point with its interval on both axes (``(low, high)``; equal ends: no bar)."""
+
+    label: str
+    x: float
+    y: float
+    x_interval: tuple[float, float]
+    y_interval: tuple[float, float]
+    color: str
+
+
+def scatter(points: Sequence[Point], *, x_label: str, y_label: str, width: int = 900, height: int = 320) -> str:
+    """An ``<svg>`` of labelled points with interval bars (cost against unserved, one per strategy)."""
+    x_ticks = nice_ticks(max([p.x_interval[1] for p in points] + [p.x for p in points], default=1.0))
+    y_ticks = nice_ticks(max([p.y_interval[1] for p in points] + [p.y for p in points], default=1.0))
+    plot_w = width - _MARGIN_LEFT - _MARGIN_RIGHT
+    plot_h = height - _MARGIN_TOP - _MARGIN_BOTTOM
+
+    def px(x: float) -> float:
+        return _MARGIN_LEFT + x / x_ticks[-1] * plot_w
+
+    def py(y: float) -> float:
+        return _MARGIN_TOP + plot_h - y / y_ticks[-1] * plot_h
+
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" width="{width}" '
+        f'height="{height}" font-family="sans-serif" font-size="11">'
+    ]
+    for tick in y_ticks:
+        y = py(tick)
+        parts.append(
+            f'<line x1="{_MARGIN_LEFT}" x2="{width - _MARGIN_RIGHT}" y1="{y:.1f}" y2="{y:.1f}" stroke="#ddd"/>'
+        )
+        parts.append(f'<text x="{_MARGIN_LEFT - 6}" y="{y + 4:.1f}" text-anchor="end">{_number(tick)}</text>')
+    for tick in x_ticks:
+        x = px(tick)
+        parts.append(f'<text x="{x:.1f}" y="{height - 8}" text-anchor="middle">{_number(tick)}</text>')
+    for point in points:
+        x, y = px(point.x), py(point.y)
+        (x0, x1), (y0, y1) = point.x_interval, point.y_interval
+        parts.append(f'<line x1="{px(x0):.1f}" x2="{px(x1):.1f}" y1="{y:.1f}" y2="{y:.1f}" stroke="{point.color}"/>')
+        parts.append(f'<line x1="{x:.1f}" x2="{x:.1f}" y1="{py(y0):.1f}" y2="{py(y1):.1f}" stroke="{point.color}"/>')
+        parts.append(f'<circle cx="{x:.1f}" cy="{y:.1f}" r="4" fill="{point.color}"/>')
+        parts.append(f'<text x="{x + 6:.1f}" y="{y - 6:.1f}">{html.escape(point.label)}</text>')
+    parts.append(f'<text x="{_MARGIN_LEFT}" y="14" font-weight="bold">{html.escape(y_label)}</text>')
+    parts.append(
+        f'<text x="{width - _MARGIN_RIGHT}" y="{height - 20}" text-anchor="end" font-weight="bold">'
+        f"{html.escape(x_label)}</text>"
+    )
     parts.append("</svg>")
     return "".join(parts)
 

@@ -1,296 +1,347 @@
-"""A model cluster: ECS nodes, a virtual node, and the pods of one workload, stepped through time.
+"""A model cluster: ECS nodes shared by several workloads, a virtual node, stepped through time.
 
 What it models, and why that much:
-- ECS nodes of given shapes, each holding ``slots`` pods of the workload (the tightest of vCPU,
-  memory and pod count). Optionally grown by a cluster-autoscaler-style model: when pods stay
-  unschedulable it adds nodes that become schedulable after a boot delay (CA's reaction plus the
-  node's boot), and removes a node after it has been empty for ``idle_seconds`` (CA's 10 minutes).
-- Base pods (on ECS) and burst pods (on the virtual node), each with a start-up delay before they
-  are Ready and serve traffic. The virtual node has no capacity limit.
-- Its own first-fit scheduler: pending pods go to the first schedulable node (in node order) with
-  room. It is deliberately *not* ``burstscaler.core``'s fit, so the simulator checks the core instead
-  of agreeing with it by construction.
-- Scale-in as a ReplicaSet does it: unscheduled pods first, then not-ready (newest first), then ready
-  pods. Among ready ECS pods it removes from the node with the fewest pods first, which empties
-  nodes the way cluster-autoscaler's consolidation would (without modelling evictions); burst pods go
-  newest first.
-- Cost as billed: an ECS node from its creation until removal at its hourly price; an ECI pod from
-  its creation (image pull) until deletion, per second, on its requested vCPU and memory.
-
-Everything is counts and small arrays, so a month of 30-second steps runs in seconds.
+- ECS nodes (allocatable vCPU, memory, pod count): a fixed pool, bought as subscription, and
+  optionally nodes a cluster-autoscaler-style model adds when pods stay unschedulable (pay-as-you-go,
+  schedulable after a drawn boot delay, removed after ``idle_seconds`` empty). Pool nodes never go.
+- Per workload: base pods on ECS (unschedulable, starting, Ready) and burst pods on the virtual node
+  (a drawn ECI start-up, stock-outs retried: ``realism.Draws``). The virtual node has no capacity limit.
+- Where base pods land is decided by a ``placement.Placer`` (the kube-scheduler model), never by the
+  planning core, so the simulator checks the core instead of agreeing with it by construction.
+  Unschedulable pods are tried in priority order (kube-scheduler's queue sorts by priority).
+- Scale-in as a ReplicaSet does it: unscheduled pods first, then not-ready ones (newest first), then
+  Ready ones, from the node with the fewest pods (which empties nodes the way cluster-autoscaler's
+  consolidation would, without modelling evictions); burst pods go newest first.
+- Cost as billed: an ECS node from its creation until removal at its hourly price; an ECI pod per
+  second from the start of its successful creation (image pull) until deletion, on its effective spec.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import math
+from collections.abc import Sequence
 
 import numpy as np
 import numpy.typing as npt
 
-from burstscaler.sim import errors
+from burstscaler.sim import errors, placement, realism, scenario
 
 IntArray = npt.NDArray[np.int64]
 FloatArray = npt.NDArray[np.float64]
+BoolArray = npt.NDArray[np.bool_]
+_GIB = float(2**30)
 
 
 @dataclasses.dataclass(frozen=True)
 class NodeShape:
-    """An ECS node: allocatable vCPU, GiB and pod slots, and what it costs per hour."""
+    """An ECS node's allocatable vCPU, GiB and pod count."""
 
     cpu: float
     memory_gib: float
-    price_per_hour: float
     pods: int = 110
 
-
-@dataclasses.dataclass(frozen=True)
-class PodShape:
-    """What one replica requests (and, on the virtual node, is billed for)."""
-
-    cpu: float
-    memory_gib: float
+    @property
+    def allocatable(self) -> FloatArray:
+        """cpu (millicores), memory (bytes), pods: the resource axes of the model."""
+        return np.array([self.cpu * 1000.0, self.memory_gib * _GIB, float(self.pods)])
 
 
 @dataclasses.dataclass(frozen=True)
 class NodeAutoscaling:
-    """Cluster-autoscaler-style node provisioning: new nodes of ``shape`` after ``boot_seconds``."""
+    """Cluster-autoscaler-style nodes of ``shape`` at ``price_per_hour`` (pay-as-you-go)."""
 
     shape: NodeShape
-    boot_seconds: float = 180.0
+    price_per_hour: float
     idle_seconds: float = 600.0
-    min_nodes: int = 0
     max_nodes: int = 500
 
 
-@dataclasses.dataclass(frozen=True)
-class ClusterSpec:
-    """The model cluster's fixed parameters."""
-
-    nodes: tuple[NodeShape, ...]
-    pod: PodShape
-    pod_startup_seconds: float
-    eci_startup_seconds: float
-    eci_per_vcpu_second: float
-    eci_per_gib_second: float
-    autoscaling: NodeAutoscaling | None = None
-
-    @property
-    def eci_pod_per_second(self) -> float:
-        """What one burst pod costs per second on the virtual node."""
-        return self.pod.cpu * self.eci_per_vcpu_second + self.pod.memory_gib * self.eci_per_gib_second
+def requests_of(pod: scenario.PodShape) -> FloatArray:
+    """A pod's requests on the model's resource axes."""
+    return np.array([pod.cpu * 1000.0, pod.memory_gib * _GIB, 1.0])
 
 
-def slots_of(shape: NodeShape, pod: PodShape) -> int:
+def slots_of(shape: NodeShape, pod: scenario.PodShape) -> int:
     """How many pods of ``pod`` fit on an empty node of ``shape``: the tightest resource decides."""
-    by_cpu = math.floor(shape.cpu / pod.cpu + 1e-9) if pod.cpu > 0 else shape.pods
-    by_memory = math.floor(shape.memory_gib / pod.memory_gib + 1e-9) if pod.memory_gib > 0 else shape.pods
-    return max(0, min(by_cpu, by_memory, shape.pods))
+    return int(placement.fit_counts(shape.allocatable[None, :], requests_of(pod))[0])
 
 
 @dataclasses.dataclass
-class _Cohort:
-    """Pods created together: on ECS ``node`` is where they run; on the virtual node it is -1."""
-
-    since: float
+class _Starting:
+    ready_at: float
     node: int
+    workload: int
     count: int
 
 
 class ModelCluster:
     """The mutable state of the model cluster. Strategies read it; the engine changes it.
 
-    Call order each step: ``advance(now)`` (time passes: nodes boot, pods become Ready, idle nodes
-    go), then the strategy decides, then ``scale(base=, burst=, now=)`` and ``schedule(now)``, then
-    ``cost_of(seconds)`` for the step.
+    Call order each step: ``advance(now)`` (nodes boot, pods become Ready, idle nodes go), the strategy
+    decides, ``scale(workload, base=, burst=, now=)`` per workload, ``schedule(now)``, ``cost_of``.
     """
 
-    def __init__(self, spec: ClusterSpec, *, base: int = 0, burst: int = 0) -> None:
-        self.spec = spec
-        shapes = list(spec.nodes)
-        if spec.autoscaling is not None:
-            shapes.append(spec.autoscaling.shape)
-        if shapes and max(slots_of(shape, spec.pod) for shape in shapes) == 0:
-            raise errors.SettingsError(
-                f"a pod of {spec.pod.cpu} vCPU / {spec.pod.memory_gib} GiB fits on no ECS node shape"
-            )
-        count = len(spec.nodes)
-        self.slots: IntArray = np.array([slots_of(shape, spec.pod) for shape in spec.nodes], dtype=np.int64)
-        self.price: FloatArray = np.array([shape.price_per_hour for shape in spec.nodes], dtype=np.float64)
-        self.ready_at: FloatArray = np.zeros(count)
-        self.active = np.ones(count, dtype=np.bool_)
-        self.empty_since: FloatArray = np.zeros(count)
-        self.placed: IntArray = np.zeros(count, dtype=np.int64)
-        self.ready_on: IntArray = np.zeros(count, dtype=np.int64)
-        self.pending = 0
-        self._starting: list[_Cohort] = []  # scheduled base pods, not yet Ready, oldest first
-        self._burst: list[_Cohort] = []  # burst pods, oldest first
-        self.burst_total = 0
-        self.prewarm(base=base, burst=burst)
+    def __init__(
+        self,
+        *,
+        pods: Sequence[scenario.PodShape],
+        eci_per_second: Sequence[float],
+        draws: realism.Draws,
+        pool: int,
+        pool_shape: NodeShape,
+        pool_price_per_hour: float,
+        autoscaling: NodeAutoscaling | None = None,
+        placer: placement.Placer | None = None,
+    ) -> None:
+        self.pods = tuple(pods)
+        self.requests = np.array([requests_of(pod) for pod in pods])
+        self.eci_per_second = np.array(eci_per_second, dtype=np.float64)
+        self.draws = draws
+        self.autoscaling = autoscaling
+        self.placer = placer if placer is not None else placement.make_placer(self.requests)
+        workloads = len(self.pods)
+        self.allocatable = np.zeros((0, 3))
+        self.price: FloatArray = np.zeros(0)
+        self.ready_at: FloatArray = np.zeros(0)
+        self.active: BoolArray = np.zeros(0, dtype=np.bool_)
+        self.autoscaled: BoolArray = np.zeros(0, dtype=np.bool_)
+        self.empty_since: FloatArray = np.zeros(0)
+        self.placed: IntArray = np.zeros((0, workloads), dtype=np.int64)
+        self.ready_on: IntArray = np.zeros((0, workloads), dtype=np.int64)
+        self.pending: IntArray = np.zeros(workloads, dtype=np.int64)
+        self._starting: list[_Starting] = []
+        self._burst_ready_at: list[FloatArray] = [np.zeros(0) for _ in range(workloads)]
+        self._burst_billed_from: list[FloatArray] = [np.zeros(0) for _ in range(workloads)]
+        self._burst_created: list[FloatArray] = [np.zeros(0) for _ in range(workloads)]
+        self._booted: BoolArray = np.zeros(0, dtype=np.bool_)
+        self.version = 0  # bumped whenever placement-relevant state changes (for callers' caches)
+        self.pool_shape, self.pool_price_per_hour = pool_shape, pool_price_per_hour
+        self.add_ready_nodes(pool)
+        self._order = np.arange(workloads)  # the queue's order; set_priorities sorts it
 
     # --- what strategies read ---------------------------------------------------------------------
 
     @property
-    def base_total(self) -> int:
+    def workloads(self) -> int:
+        """How many workloads share the cluster."""
+        return len(self.pods)
+
+    def base_total(self, workload: int) -> int:
         """Base replicas that exist (unscheduled, starting or Ready)."""
-        return self.pending + int(self.placed.sum())
+        return int(self.pending[workload] + self.placed[:, workload].sum())
 
-    @property
-    def base_ready(self) -> int:
+    def base_ready(self, workload: int) -> int:
         """Base replicas that are Ready and serve traffic."""
-        return int(self.ready_on.sum())
+        return int(self.ready_on[:, workload].sum())
 
-    def burst_ready(self, now: float) -> int:
-        """Burst replicas that are Ready at ``now``."""
-        ready_since = now - self.spec.eci_startup_seconds
-        return sum(cohort.count for cohort in self._burst if cohort.since <= ready_since)
+    def burst_total(self, workload: int) -> int:
+        """Burst replicas that exist."""
+        return int(self._burst_ready_at[workload].size)
 
-    def burst_ages(self, now: float) -> FloatArray:
-        """Seconds each burst replica has existed at ``now``, oldest first (one entry per pod)."""
-        if not self._burst:
-            return np.zeros(0)
-        since = np.array([cohort.since for cohort in self._burst])
-        counts = np.array([cohort.count for cohort in self._burst])
-        return np.repeat(now - since, counts)
+    def burst_ready(self, workload: int, now: float) -> int:
+        """Burst replicas Ready at ``now``."""
+        return int(np.count_nonzero(self._burst_ready_at[workload] <= now))
+
+    def burst_started(self, workload: int) -> FloatArray:
+        """When each burst replica was created, oldest first."""
+        return self._burst_created[workload]
 
     @property
     def node_count(self) -> int:
         """ECS nodes that exist (booting or schedulable)."""
         return int(self.active.sum())
 
-    def schedulable(self, now: float) -> npt.NDArray[np.bool_]:
+    def schedulable(self, now: float) -> BoolArray:
         """Which node rows accept pods at ``now`` (existing and booted)."""
         return self.active & (self.ready_at <= now)
 
-    # --- what the engine does -----------------------------------------------------------------------
+    def free(self, now: float) -> FloatArray:
+        """Unrequested allocatable per schedulable node (zero rows for the others)."""
+        room = self.allocatable - self.placed @ self.requests
+        return np.where(self.schedulable(now)[:, None], room, 0.0)
 
-    def prewarm(self, *, base: int, burst: int) -> None:
+    def room_for(self, workload: int, *, now: float) -> int:
+        """How many more pods of ``workload`` fit on schedulable ECS nodes now (resources only)."""
+        return int(placement.fit_counts(self.free(now), self.requests[workload]).sum())
+
+    # --- what the engine does ---------------------------------------------------------------------
+
+    def set_priorities(self, priorities: Sequence[int]) -> None:
+        """Unschedulable pods are tried highest priority first (ties: workload order)."""
+        self._order = np.argsort([-p for p in priorities], kind="stable")
+
+    def add_ready_nodes(self, count: int, *, autoscaled: bool = False) -> None:
+        """Add ``count`` schedulable nodes at t=0: pool nodes (subscription) or autoscaled ones."""
+        shape, price = self.pool_shape, self.pool_price_per_hour
+        if autoscaled:
+            assert self.autoscaling is not None
+            shape, price = self.autoscaling.shape, self.autoscaling.price_per_hour
+        for _ in range(count):
+            self._add_node(shape, price=price, ready_at=0.0, autoscaled=autoscaled)
+
+    def prewarm(self, workload: int, *, base: int, burst: int) -> None:
         """Start with ``base`` and ``burst`` replicas already Ready (a steady state before the trace)."""
         if base:
-            self.pending += base
-            self.schedule(0.0, ready=True)
-            if self.pending:
+            rows = self.placer.place(workload, base, free=self.free(0.0))
+            if rows.size < base:
                 raise errors.SettingsError(
-                    f"{base} base replicas do not fit on the {self.node_count} initial ECS nodes"
+                    f"{base} base replicas of workload {workload} do not fit on the {self.node_count} ECS nodes"
                 )
+            np.add.at(self.placed[:, workload], rows, 1)
+            np.add.at(self.ready_on[:, workload], rows, 1)
+            self.version += 1
         if burst:
-            self._burst.append(_Cohort(since=-math.inf, node=-1, count=burst))
-            self.burst_total += burst
+            self._burst_ready_at[workload] = np.concatenate([self._burst_ready_at[workload], np.full(burst, -1.0)])
+            self._burst_billed_from[workload] = np.concatenate(
+                [self._burst_billed_from[workload], np.full(burst, -math.inf)]
+            )
+            self._burst_created[workload] = np.concatenate([self._burst_created[workload], np.full(burst, -math.inf)])
 
     def advance(self, now: float) -> None:
-        """Let time pass up to ``now``: starting pods become Ready, empty nodes are removed."""
-        ready_since = now - self.spec.pod_startup_seconds
-        while self._starting and self._starting[0].since <= ready_since:
-            cohort = self._starting.pop(0)
-            self.ready_on[cohort.node] += cohort.count
-        autoscaling = self.spec.autoscaling
-        if autoscaling is not None:
-            idle = self.active & (self.placed == 0) & (self.empty_since <= now - autoscaling.idle_seconds)
-            removable = self.node_count - autoscaling.min_nodes
-            for node in np.flatnonzero(idle)[: max(0, removable)]:
-                self.active[node] = False
-
-    def scale(self, *, base: int, burst: int, now: float) -> None:
-        """Set the replica counts of the base workload and of the burst twin."""
-        self._scale_base(max(0, base), now=now)
-        self._scale_burst(max(0, burst), now=now)
-
-    def schedule(self, now: float, *, ready: bool = False) -> None:
-        """Place unscheduled base pods first-fit; with autoscaling, ask for nodes for the rest."""
-        if self.pending:
-            free = np.where(self.schedulable(now), self.slots - self.placed, 0)
-            before = np.cumsum(free) - free
-            take = np.minimum(free, np.maximum(0, self.pending - before))
-            for node in np.flatnonzero(take):
-                count = int(take[node])
-                self.placed[node] += count
-                if ready:
-                    self.ready_on[node] += count
+        """Let time pass up to ``now``: nodes boot, starting pods become Ready, idle nodes go."""
+        for row in np.flatnonzero(self.active & ~self._booted & (self.ready_at <= now)):
+            self._booted[row] = True
+            self.placer.node_ready(int(row))
+            self.version += 1
+        if self._starting:
+            keep = []
+            for cohort in self._starting:
+                if cohort.ready_at <= now:
+                    self.ready_on[cohort.node, cohort.workload] += cohort.count
                 else:
-                    self._starting.append(_Cohort(since=now, node=int(node), count=count))
-            self.pending -= int(take.sum())
-        if self.pending and self.spec.autoscaling is not None:
+                    keep.append(cohort)
+            self._starting = keep
+        if self.autoscaling is not None:
+            empty = self.placed.sum(axis=1) == 0
+            idle = self.active & self.autoscaled & empty & (self.empty_since <= now - self.autoscaling.idle_seconds)
+            for row in np.flatnonzero(idle):
+                self.active[row] = False
+                self._booted[row] = False
+                self.placer.remove_node(int(row))
+                self.version += 1
+
+    def scale(self, workload: int, *, base: int, burst: int, now: float) -> None:
+        """Set one workload's replica counts of the base and of the burst twin."""
+        self._scale_base(workload, max(0, base), now=now)
+        self._scale_burst(workload, max(0, burst), now=now)
+
+    def schedule(self, now: float) -> None:
+        """Place unscheduled base pods (highest priority first); with autoscaling, ask for nodes."""
+        if not self.pending.any():
+            return
+        for workload in self._order:
+            count = int(self.pending[workload])
+            if not count:
+                continue
+            rows = self.placer.place(int(workload), count, free=self.free(now))
+            if not rows.size:
+                continue
+            nodes, counts = np.unique(rows, return_counts=True)
+            for node, placed in zip(nodes.tolist(), counts.tolist(), strict=True):
+                self.placed[node, workload] += placed
+                self._starting.append(
+                    _Starting(now + self.draws.realism.pod_startup_seconds, node, int(workload), placed)
+                )
+            self.pending[workload] -= rows.size
+            self.version += 1
+        if self.pending.any() and self.autoscaling is not None:
             self._provision(now)
 
-    def cost_of(self, seconds: float) -> tuple[float, float]:
-        """The (ECS, ECI) cost of running the current state for ``seconds``."""
+    def cost_of(self, *, now: float, seconds: float) -> tuple[float, FloatArray]:
+        """The ECS cost and the per-workload ECI cost of the step ``[now, now + seconds)``."""
         ecs = float(self.price[self.active].sum()) * seconds / 3600.0
-        eci = self.burst_total * self.spec.eci_pod_per_second * seconds
+        eci = np.zeros(self.workloads)
+        for workload in range(self.workloads):
+            billed = self._burst_billed_from[workload]
+            if billed.size:
+                paid = np.clip(now + seconds - billed, 0.0, seconds).sum()
+                eci[workload] = float(paid) * self.eci_per_second[workload]
         return ecs, eci
 
     # --- internals -------------------------------------------------------------------------------
 
-    def _scale_base(self, target: int, *, now: float) -> None:
-        remove = self.base_total - target
+    def _scale_base(self, workload: int, target: int, *, now: float) -> None:
+        remove = self.base_total(workload) - target
         if remove <= 0:
-            self.pending -= remove
+            self.pending[workload] -= remove
             return
-        # A ReplicaSet deletes unscheduled pods first, then not-ready ones (newest first), then Ready.
-        unscheduled = min(remove, self.pending)
-        self.pending -= unscheduled
+        unscheduled = min(remove, int(self.pending[workload]))
+        self.pending[workload] -= unscheduled
         remove -= unscheduled
-        while remove and self._starting:
-            cohort = self._starting[-1]
+        for cohort in reversed(self._starting):
+            if not remove:
+                break
+            if cohort.workload != workload or not cohort.count:
+                continue
             gone = min(remove, cohort.count)
             cohort.count -= gone
-            self._leave(cohort.node, gone, now=now)
+            self._leave(workload, cohort.node, gone, now=now)
             remove -= gone
-            if not cohort.count:
-                self._starting.pop()
+        self._starting = [cohort for cohort in self._starting if cohort.count]
         while remove:
-            occupied = np.flatnonzero(self.ready_on)
-            node = int(occupied[np.argmin(self.placed[occupied])])
-            gone = min(remove, int(self.ready_on[node]))
-            self.ready_on[node] -= gone
-            self._leave(node, gone, now=now)
+            occupied = np.flatnonzero(self.ready_on[:, workload])
+            node = int(occupied[np.argmin(self.placed[occupied].sum(axis=1))])
+            gone = min(remove, int(self.ready_on[node, workload]))
+            self.ready_on[node, workload] -= gone
+            self._leave(workload, node, gone, now=now)
             remove -= gone
 
-    def _leave(self, node: int, count: int, *, now: float) -> None:
-        self.placed[node] -= count
-        if not self.placed[node]:
+    def _leave(self, workload: int, node: int, count: int, *, now: float) -> None:
+        self.placed[node, workload] -= count
+        self.placer.remove(workload, node, count)
+        self.version += 1
+        if not self.placed[node].any():
             self.empty_since[node] = max(now, self.ready_at[node])
 
-    def _scale_burst(self, target: int, *, now: float) -> None:
-        change = target - self.burst_total
+    def _scale_burst(self, workload: int, target: int, *, now: float) -> None:
+        change = target - self._burst_ready_at[workload].size
         if change > 0:
-            self._burst.append(_Cohort(since=now, node=-1, count=change))
-        remove = -change
-        while remove > 0:
-            cohort = self._burst[-1]
-            gone = min(remove, cohort.count)
-            cohort.count -= gone
-            remove -= gone
-            if not cohort.count:
-                self._burst.pop()
-        self.burst_total = target
+            delay, waited = self.draws.eci_ready_after(change)
+            self._burst_ready_at[workload] = np.concatenate([self._burst_ready_at[workload], now + delay])
+            self._burst_billed_from[workload] = np.concatenate([self._burst_billed_from[workload], now + waited])
+            self._burst_created[workload] = np.concatenate([self._burst_created[workload], np.full(change, now)])
+        elif change < 0:
+            self._burst_ready_at[workload] = self._burst_ready_at[workload][:target]
+            self._burst_billed_from[workload] = self._burst_billed_from[workload][:target]
+            self._burst_created[workload] = self._burst_created[workload][:target]
 
     def _provision(self, now: float) -> None:
-        autoscaling = self.spec.autoscaling
+        autoscaling = self.autoscaling
         assert autoscaling is not None
         booting = self.active & (self.ready_at > now)
-        uncovered = self.pending - int((self.slots[booting] - self.placed[booting]).sum())
-        per_node = slots_of(autoscaling.shape, self.spec.pod)
-        wanted = min(math.ceil(uncovered / per_node), autoscaling.max_nodes - self.node_count) if per_node else 0
+        # What the unschedulable pods need beyond what booting nodes will offer, on every axis.
+        need = self.pending @ self.requests - (self.allocatable[booting] - self.placed[booting] @ self.requests).sum(0)
+        per_node = autoscaling.shape.allocatable
+        wanted = math.ceil(float(np.max(need / per_node)) - 1e-9) if (need > 0).any() else 0
+        wanted = min(wanted, autoscaling.max_nodes - self.node_count)
         for _ in range(max(0, wanted)):
-            self._add_node(autoscaling.shape, ready_at=now + autoscaling.boot_seconds, slots=per_node)
+            ready_at = now + self.draws.node_ready_after()
+            self._add_node(autoscaling.shape, price=autoscaling.price_per_hour, ready_at=ready_at, autoscaled=True)
 
-    def _add_node(self, shape: NodeShape, *, ready_at: float, slots: int) -> None:
+    def _add_node(self, shape: NodeShape, *, price: float, ready_at: float, autoscaled: bool) -> None:
         free_rows = np.flatnonzero(~self.active)
         if free_rows.size:
             row = int(free_rows[0])
         else:
             row = self.active.size
-            self.slots = np.append(self.slots, 0)
+            self.allocatable = np.vstack([self.allocatable, np.zeros((1, 3))])
             self.price = np.append(self.price, 0.0)
             self.ready_at = np.append(self.ready_at, 0.0)
             self.active = np.append(self.active, False)
+            self._booted = np.append(self._booted, False)
+            self.autoscaled = np.append(self.autoscaled, False)
             self.empty_since = np.append(self.empty_since, 0.0)
-            self.placed = np.append(self.placed, 0)
-            self.ready_on = np.append(self.ready_on, 0)
-        self.slots[row] = slots
-        self.price[row] = shape.price_per_hour
+            self.placed = np.vstack([self.placed, np.zeros((1, self.workloads), dtype=np.int64)])
+            self.ready_on = np.vstack([self.ready_on, np.zeros((1, self.workloads), dtype=np.int64)])
+        self.allocatable[row] = shape.allocatable
+        self.price[row] = price
         self.ready_at[row] = ready_at
         self.active[row] = True
+        self.autoscaled[row] = autoscaled
         self.empty_since[row] = ready_at
         self.placed[row] = 0
         self.ready_on[row] = 0
+        self.placer.add_node(row, shape.allocatable, schedulable=ready_at <= 0.0)
+        self._booted[row] = ready_at <= 0.0
+        self.version += 1

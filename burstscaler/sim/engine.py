@@ -1,14 +1,19 @@
-"""The simulation loop: replay one trace through each strategy's model cluster, step by step.
+"""The simulation loop: replay a scenario's workloads through each strategy's model cluster.
 
 Each step of ``settings.step_seconds``: time passes (nodes boot, pods become Ready, idle nodes go);
-the strategy sees the metric (the mean rate over the last ``metric_window_seconds``, as a Prometheus
-``rate(...[1m])`` would show it: the future is never visible) and sets replica counts; the model
-cluster schedules; the step's demand is served by what was Ready at its start, and the step's cost
-is what exists during it. A pod whose start-up ends inside a step serves from the next step on.
+the strategy sees each workload's metric (the mean rate over ``[t - lag - window, t - lag]``, lag one
+scrape interval: the future is never visible) and sets replica counts; the model cluster schedules;
+the step's demand is served by what was Ready at its start (judged at the trace's own resolution,
+``metrics.judge``), and the step's cost is what exists during it.
+
+Seeds: run ``i`` of ``seeds`` uses seed ``first_seed + i`` for the scenario (``make(seed)``: the
+built-in cluster's noise) and for the delays and failures drawn (``realism.Draws``); every strategy of
+one seed sees the same scenario. Totals are means over seeds with a 95% Student-t interval.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Callable, Sequence
 
@@ -16,126 +21,234 @@ import numpy as np
 import numpy.typing as npt
 
 from burstscaler.reports import simulation
-from burstscaler.sim import metrics, settings, strategies, traces
-from burstscaler.sim.strategies import burstscaler
+from burstscaler.sim import cluster, errors, metrics, realism, scenario, settings, strategies, traces
+from burstscaler.sim.strategies import protocol
 
 FloatArray = npt.NDArray[np.float64]
 #: Called now and then with a strategy's name and the fraction of its steps done.
 Progress = Callable[[str, float], None]
+#: Builds the scenario for a seed.
+Make = Callable[[int], scenario.Scenario]
+#: The figures given a 95% interval.
+INTERVAL_FIELDS = (
+    "cost",
+    "ecs_cost",
+    "eci_cost",
+    "unserved_request_seconds",
+    "unserved_fraction",
+    "slo_violation_minutes",
+    "drain_back_moves",
+    "burst_pod_seconds",
+)
 
 
-def simulate(
-    trace: traces.Trace,
-    *,
-    config: settings.Settings,
-    names: Sequence[str] = strategies.NAMES,
-    progress: Progress | None = None,
-    skip_unavailable: bool = False,
-) -> simulation.SimulationReport:
-    """Run every strategy in ``names`` on ``trace`` and return the totals and time series.
+@dataclasses.dataclass(frozen=True)
+class _Outcome:
+    cluster: simulation.StrategySummary
+    workloads: list[simulation.StrategySummary]
+    series: simulation.StrategySeries
 
-    A strategy that cannot run yet raises ``NotImplementedError`` when built; with
-    ``skip_unavailable`` it is left out and listed with its reason under ``settings["not_run"]``
-    instead (never with made-up numbers). Raises ``KeyError`` for an unknown strategy name,
-    ``errors.SimulationError`` for settings the trace cannot work with.
-    """
-    entries = [strategies.lookup(name) for name in names]
-    load = traces.resample(trace, step=config.step_seconds)
-    metric = observed_metric(load, window=config.metric_window_seconds)
-    summaries: dict[str, simulation.StrategySummary] = {}
-    series: dict[str, simulation.StrategySeries] = {}
-    not_run: dict[str, str] = {}
-    for entry in entries:
-        try:
-            recording = run_strategy(entry, config=config, load=load, metric=metric, progress=progress)
-        except NotImplementedError as error:
-            if not skip_unavailable:
-                raise
-            not_run[entry.name] = str(error)
-            continue
-        capacity = config.capacity_per_replica
-        summaries[entry.name] = metrics.summarize(
-            recording, capacity_per_replica=capacity, slo_unserved_fraction=config.slo_unserved_fraction
-        )
-        series[entry.name] = metrics.series(recording, capacity_per_replica=capacity)
-    described = {
-        "trace": trace.name,
-        "trace_interval_seconds": trace.interval,
-        "trace_steps": int(load.rates.size),
-        "trace_hours": round(load.rates.size * load.step / 3600.0, 3),
-        "trace_missing_steps": int((~load.observed).sum()),
-        **config.as_dict(),
-        "base_nodes": settings.base_pool(config, load=load),
-        "base_nodes_source": "given" if config.base_nodes is not None else "auto (price ratio vs. node utilisation)",
-        "strategies": {entry.name: entry.summary for entry in entries if entry.name not in not_run},
-        # The BurstPolicy that burstscaler and eci-only run, exactly as an SRE would write it.
-        "policy": burstscaler.default_policy(config).to_wire(),
-        **({"not_run": not_run} if not_run else {}),
-    }
-    return simulation.SimulationReport(
-        title=trace.name, start=trace.start, settings=described, summaries=summaries, series=series
+
+def prepare(scn: scenario.Scenario, *, config: settings.Settings, seed: int = 0) -> protocol.Run:
+    """The inputs every strategy of one run shares: loads, metrics at t=0, the pool, the policies."""
+    for workload in scn.workloads:
+        if cluster.slots_of(config.node, workload.pod) == 0:
+            raise errors.SettingsError(
+                f"{workload.name}: a pod of {workload.pod.cpu:g} vCPU / {workload.pod.memory_gib:g} GiB does not fit "
+                f"on a node of {config.node.cpu:g} vCPU / {config.node.memory_gib:g} GiB"
+            )
+    loads = tuple(traces.resample(w.trace, step=config.step_seconds) for w in scn.workloads)
+    policies = tuple(config.policy_for(w) for w in scn.workloads)
+    initial = np.array(
+        [
+            next((float(v) for v in observed_metric(load, realism=config.realism)[:1] if not math.isnan(v)), 0.0)
+            for load in loads
+        ]
+    )
+    pool = scn.pool_nodes if scn.pool_nodes is not None else settings.base_pool(config, scn.workloads, loads)
+    return protocol.Run(
+        settings=config, scenario=scn, loads=loads, initial=initial, pool=pool, policies=policies, seed=seed
     )
 
 
-def run_strategy(
-    entry: strategies.Entry,
+def simulate(
+    make: Make,
     *,
     config: settings.Settings,
-    load: traces.StepLoad,
-    metric: FloatArray,
+    names: Sequence[str] = strategies.NAMES,
+    seeds: int = 1,
+    first_seed: int = 0,
     progress: Progress | None = None,
-) -> metrics.Recording:
-    """Replay ``load`` through one strategy and record every step."""
-    steps, step = load.rates.size, load.step
-    initial = float(metric[0]) if not math.isnan(metric[0]) else 0.0
-    setup = entry.build(config, load=load, initial_load=initial)
+) -> simulation.SimulationReport:
+    """Run every strategy in ``names`` on ``make(seed)`` for each seed; means, intervals and series.
+
+    Raises ``KeyError`` for an unknown strategy name, ``errors.SimulationError`` for settings the
+    scenario cannot work with.
+    """
+    entries = [strategies.lookup(name) for name in names]
+    outcomes: dict[str, list[_Outcome]] = {entry.name: [] for entry in entries}
+    runs = []
+    for index in range(max(1, seeds)):
+        scn = make(first_seed + index)
+        run = prepare(scn, config=config, seed=first_seed + index)
+        runs.append(run)
+        for entry in entries:
+            outcomes[entry.name].append(_run_one(entry, run=run, progress=progress))
+    first = runs[0]
+    summaries = {name: _mean([o.cluster for o in got]) for name, got in outcomes.items()}
+    intervals = {name: _intervals([o.cluster for o in got]) for name, got in outcomes.items()}
+    workloads = tuple(
+        simulation.WorkloadResult(
+            name=workload.name,
+            summaries={name: _mean([o.workloads[w] for o in got]) for name, got in outcomes.items()},
+            intervals={name: _intervals([o.workloads[w] for o in got]) for name, got in outcomes.items()},
+        )
+        for w, workload in enumerate(first.scenario.workloads)
+    )
+    described = {
+        "scenario": first.scenario.name,
+        "seeds": max(1, seeds),
+        "first_seed": first_seed,
+        "trace_steps": int(max(load.rates.size for load in first.loads)),
+        "trace_hours": round(max(load.rates.size for load in first.loads) * config.step_seconds / 3600.0, 3),
+        **config.as_dict(),
+        "pool_nodes": first.pool,
+        "pool_nodes_source": "given" if first.scenario.pool_nodes is not None else "auto (newsvendor rule)",
+        "placement": first.cluster(pool=0).placer.name,
+        "capacity_rule_for_bare_traces": f"peak step rate / {scenario.AUTO_PEAK_REPLICAS} per replica",
+        "workloads": scenario.describe(first.scenario),
+        "strategies": {entry.name: entry.summary for entry in entries},
+        # The BurstPolicy every autoscaled strategy runs, per workload, exactly as an SRE would write it.
+        "policies": {w.name: p.to_wire() for w, p in zip(first.scenario.workloads, first.policies, strict=True)},
+    }
+    return simulation.SimulationReport(
+        title=first.scenario.name,
+        start=first.scenario.start,
+        settings=described,
+        summaries=summaries,
+        series={name: got[0].series for name, got in outcomes.items()},
+        intervals=intervals,
+        workloads=workloads,
+        prices=config.prices.as_dict(),
+        seeds=max(1, seeds),
+    )
+
+
+def _run_one(entry: strategies.Entry, *, run: protocol.Run, progress: Progress | None) -> _Outcome:
+    recording = run_strategy(entry, run=run, progress=progress)
+    workloads = run.scenario.workloads
+    judged = [
+        metrics.judge(recording, workload=w, trace=workload.trace, capacity=workload.capacity_per_replica)
+        for w, workload in enumerate(workloads)
+    ]
+    slo = run.settings.slo_unserved_fraction
+    steps = recording.base_ready.shape[0]
+    demand = np.zeros(steps)
+    for workload, load in zip(workloads, run.loads, strict=True):
+        demand[: load.rates.size] += np.where(load.observed, load.rates, 0.0) / workload.capacity_per_replica
+    return _Outcome(
+        cluster=metrics.summarize(recording, judged=judged, workload=None, slo_unserved_fraction=slo),
+        workloads=[
+            metrics.summarize(recording, judged=judged, workload=w, slo_unserved_fraction=slo)
+            for w in range(len(workloads))
+        ],
+        series=metrics.series(recording, demand_replicas=demand),
+    )
+
+
+def run_strategy(entry: strategies.Entry, *, run: protocol.Run, progress: Progress | None = None) -> metrics.Recording:
+    """Replay the run's workloads through one strategy and record every step."""
+    step = run.settings.step_seconds
+    steps = max(load.rates.size for load in run.loads)
+    setup = entry.build(run)
     state, strategy = setup.state, setup.strategy
-    columns = {name: np.zeros(steps, dtype=np.int64) for name in metrics.Recording.__dataclass_fields__}
-    ecs_cost, eci_cost = np.zeros(steps), np.zeros(steps)
+    w = state.workloads
+    metric = np.full((steps, w), np.nan)
+    for index, load in enumerate(run.loads):
+        metric[: load.rates.size, index] = observed_metric(load, realism=run.settings.realism)
+    shape = (steps, w)
+    base_ready, burst_ready = np.zeros(shape, dtype=np.int64), np.zeros(shape, dtype=np.int64)
+    base_total, burst_total = np.zeros(shape, dtype=np.int64), np.zeros(shape, dtype=np.int64)
+    moves = np.zeros(shape, dtype=np.int64)
+    nodes = np.zeros(steps, dtype=np.int64)
+    ecs_cost, eci_cost, ecs_share = np.zeros(steps), np.zeros(shape), np.zeros(shape)
+    cpu = state.requests[:, 0]
     every = max(1, steps // 100)
     for k in range(steps):
         now = k * step
         state.advance(now)
-        targets = strategy.decide(state=state, load=float(metric[k]), now=now)
-        state.scale(base=targets.base, burst=targets.burst, now=now)
+        targets = strategy.decide(state=state, loads=metric[k], now=now)
+        for index, target in enumerate(targets):
+            state.scale(index, base=target.base, burst=target.burst, now=now)
+            moves[k, index] = target.moves
         state.schedule(now)
-        columns["base_ready"][k] = state.base_ready
-        columns["burst_ready"][k] = state.burst_ready(now)
-        columns["base_total"][k] = state.base_total
-        columns["burst_total"][k] = state.burst_total
-        columns["nodes"][k] = state.node_count
-        columns["moves"][k] = targets.moves
-        ecs_cost[k], eci_cost[k] = state.cost_of(step)
+        placed = state.placed.sum(axis=0)
+        for index in range(w):
+            base_ready[k, index] = state.base_ready(index)
+            burst_ready[k, index] = state.burst_ready(index, now)
+            burst_total[k, index] = state.burst_total(index)
+        base_total[k] = placed + state.pending
+        used = placed * cpu
+        if used.sum() > 0:
+            ecs_share[k] = used / used.sum()
+        nodes[k] = state.node_count
+        ecs_cost[k], eci_cost[k] = state.cost_of(now=now, seconds=step)
         if progress is not None and (k % every == 0 or k == steps - 1):
             progress(entry.name, (k + 1) / steps)
     return metrics.Recording(
         step=step,
-        demand=load.rates,
-        observed=load.observed,
-        base_ready=columns["base_ready"],
-        burst_ready=columns["burst_ready"],
-        base_total=columns["base_total"],
-        burst_total=columns["burst_total"],
-        nodes=columns["nodes"],
+        base_ready=base_ready,
+        burst_ready=burst_ready,
+        base_total=base_total,
+        burst_total=burst_total,
+        nodes=nodes,
         ecs_cost=ecs_cost,
+        ecs_share=ecs_share,
         eci_cost=eci_cost,
-        moves=columns["moves"],
+        moves=moves,
     )
 
 
-def observed_metric(load: traces.StepLoad, *, window: float) -> FloatArray:
-    """The load as a metric sees it at each step's start: the mean over the preceding ``window``.
+def observed_metric(load: traces.StepLoad, *, realism: realism.Realism) -> FloatArray:
+    """The load as a metric sees it at each step's start: the mean over the window, one scrape old.
 
-    Step 0 sees its own rate (the steady state before the trace). NaN where the window has no data.
+    Exact for the step function of ``load``: the integral of the rate over
+    ``[t - lag - window, t - lag]`` over the observed time in it. Step 0 sees its own rate (the steady
+    state before the trace). NaN where the window has no data.
     """
-    width = max(1, round(window / load.step))
-    values = np.where(load.observed, load.rates, 0.0)
-    sums = np.concatenate([[0.0], np.cumsum(values)])
-    counts = np.concatenate([[0], np.cumsum(load.observed)])
-    ends = np.arange(load.rates.size)
-    starts = np.maximum(ends - width, 0)
-    seen = counts[ends] - counts[starts]
+    step, window, lag = load.step, realism.metric_window_seconds, realism.metric_lag_seconds
+    # Before the trace the load was step 0's (the steady state the strategies start in).
+    pad = window + lag
+    values = np.concatenate([[load.rates[0] if load.observed[0] else 0.0], np.where(load.observed, load.rates, 0.0)])
+    seen_slots = np.concatenate([[bool(load.observed[0])], load.observed])
+    widths = np.concatenate([[pad], np.full(load.rates.size, step)])
+    edges = np.concatenate([[-pad], np.arange(load.rates.size + 1) * step])
+    area = np.concatenate([[0.0], np.cumsum(values * widths)])
+    seen = np.concatenate([[0.0], np.cumsum(seen_slots * widths)])
+    now = np.arange(load.rates.size) * step
+    ends, starts = now - lag, now - lag - window
+    covered = np.interp(ends, edges, seen) - np.interp(starts, edges, seen)
+    total = np.interp(ends, edges, area) - np.interp(starts, edges, area)
     with np.errstate(invalid="ignore", divide="ignore"):
-        metric = np.where(seen > 0, (sums[ends] - sums[starts]) / np.maximum(seen, 1), np.nan)
+        metric = np.where(covered > 1e-9, total / np.maximum(covered, 1e-12), np.nan)
     metric[0] = load.rates[0]
     return metric
+
+
+def _mean(summaries: list[simulation.StrategySummary]) -> simulation.StrategySummary:
+    if len(summaries) == 1:
+        return summaries[0]
+    values = {}
+    for field in dataclasses.fields(simulation.StrategySummary):
+        column = [getattr(s, field.name) for s in summaries]
+        mean = float(np.mean(column))
+        values[field.name] = round(mean) if isinstance(column[0], int) else mean
+    return simulation.StrategySummary(**values)  # type: ignore[arg-type]
+
+
+def _intervals(summaries: list[simulation.StrategySummary]) -> dict[str, tuple[float, float]]:
+    result = {}
+    for name in INTERVAL_FIELDS:
+        _, low, high = realism.t_interval(np.array([float(getattr(s, name)) for s in summaries]))
+        result[name] = (low, high)
+    return result

@@ -1,16 +1,20 @@
 """What a run measured, step by step, and the totals reported for it.
 
 Definitions (they are what the numbers mean, so they are spelled out):
-- *cost*: ECS node-hours at the node price for every node that exists (booting included), plus ECI
-  per second on the requested vCPU and GiB of every burst pod that exists (from creation).
-- *unserved demand*: request-seconds above the serving capacity of Ready replicas, i.e. the sum
-  over steps of max(0, demand - ready replicas x capacity per replica) x step. Steps without trace
+- *cost*: ECS node-hours at each node's price (subscription for the fixed pool, pay-as-you-go for
+  autoscaled nodes) for every node that exists (booting included), plus ECI per second on the
+  effective spec of every burst pod from the start of its successful creation. Per workload, ECS cost
+  is attributed by the workload's share of the vCPU requested on ECS in that step (a step with no pod
+  on ECS leaves its node cost unattributed: it appears only in the cluster's total).
+- *unserved demand*: request-seconds above the serving capacity of Ready replicas, judged at the
+  trace's own resolution (a per-second trace per second, whatever the decision step): the sum over
+  trace slots of max(0, demand - ready replicas x capacity per replica) x slot. Slots without trace
   data count neither as demand nor as unserved.
-- *SLO-violating minutes*: minutes of the trace in which more than ``slo_unserved_fraction`` of
-  the minute's demand went unserved.
+- *SLO-violating minutes*: minutes in which more than ``slo_unserved_fraction`` of the minute's demand
+  went unserved (for the cluster: of all workloads' demand together).
 - *replicas per tier*: replicas that exist (Pending and starting included) on ECS (base) and on the
-  virtual node (burst); peak and mean over the run. *Burst pod-seconds*: the integral of burst
-  replicas over time. *Drain-back moves*: burst replicas moved back to ECS.
+  virtual node (burst). *Burst pod-seconds*: the integral of burst replicas over time.
+  *Drain-back moves*: burst replicas moved back to ECS.
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ import numpy as np
 import numpy.typing as npt
 
 from burstscaler.reports import simulation
+from burstscaler.sim import traces
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
@@ -28,70 +33,111 @@ IntArray = npt.NDArray[np.int64]
 
 @dataclasses.dataclass(frozen=True)
 class Recording:
-    """Per-step measurements of one strategy's run (arrays of one length, one entry per step)."""
+    """Per-step measurements of one strategy's run: [K] or [K, W] arrays (K steps, W workloads)."""
 
     step: float
-    demand: FloatArray
-    observed: npt.NDArray[np.bool_]
     base_ready: IntArray
     burst_ready: IntArray
     base_total: IntArray
     burst_total: IntArray
     nodes: IntArray
-    ecs_cost: FloatArray
-    eci_cost: FloatArray
+    ecs_cost: FloatArray  # [K] the whole cluster's
+    ecs_share: FloatArray  # [K, W] each workload's share of the vCPU requested on ECS
+    eci_cost: FloatArray  # [K, W]
     moves: IntArray
 
 
+@dataclasses.dataclass(frozen=True)
+class Judged:
+    """One workload's demand and unserved demand, per minute (for totals and SLO minutes)."""
+
+    demand: FloatArray  # request-seconds per minute
+    unserved: FloatArray
+
+
+def judge(recording: Recording, *, workload: int, trace: traces.Trace, capacity: float) -> Judged:
+    """Unserved demand of ``workload`` at the trace's own resolution (see the module docstring)."""
+    step, k = recording.step, recording.base_ready.shape[0]
+    ready = (recording.base_ready[:, workload] + recording.burst_ready[:, workload]) * capacity
+    interval = trace.interval
+    if interval <= step and _divides(interval, step):
+        rates, width = trace.rates, interval
+        slot_step = np.floor(np.arange(rates.size) * interval / step + 1e-9).astype(np.int64)
+    elif interval > step and _divides(step, interval):
+        slot_step, width = np.arange(k), step
+        source = np.floor(slot_step * step / interval + 1e-9).astype(np.int64)
+        rates = np.where(source < trace.rates.size, trace.rates[np.minimum(source, trace.rates.size - 1)], np.nan)
+    else:  # incommensurate: judged at the step, on the step's mean rate
+        load = traces.resample(trace, step=step)
+        rates, slot_step, width = load.rates, np.arange(load.rates.size), step
+    starts = np.arange(rates.size) * width
+    inside = slot_step < k
+    rates, slot_step, starts = rates[inside], slot_step[inside], starts[inside]
+    observed = ~np.isnan(rates)
+    demand = np.where(observed, rates, 0.0) * width
+    unserved = np.where(observed, np.maximum(demand - ready[slot_step] * width, 0.0), 0.0)
+    minute = np.floor(starts / 60.0 + 1e-9).astype(np.int64)
+    minutes = int(np.ceil(k * step / 60.0 - 1e-9))
+    return Judged(
+        demand=np.asarray(np.bincount(minute, weights=demand, minlength=minutes)[:minutes], dtype=np.float64),
+        unserved=np.asarray(np.bincount(minute, weights=unserved, minlength=minutes)[:minutes], dtype=np.float64),
+    )
+
+
+def _divides(small: float, large: float) -> bool:
+    ratio = large / small
+    return abs(ratio - round(ratio)) < 1e-9
+
+
 def summarize(
-    recording: Recording, *, capacity_per_replica: float, slo_unserved_fraction: float
+    recording: Recording, *, judged: list[Judged], workload: int | None, slo_unserved_fraction: float
 ) -> simulation.StrategySummary:
-    """Return the run's totals by the definitions in this module's docstring."""
+    """Totals of one workload (``workload``) or of the whole cluster (None)."""
     step = recording.step
-    demand = np.where(recording.observed, recording.demand, 0.0)
-    capacity = (recording.base_ready + recording.burst_ready) * capacity_per_replica
-    unserved = np.maximum(demand - capacity, 0.0) * step
-    demanded = demand * step
-    total_demand = float(demanded.sum())
-    ecs, eci = float(recording.ecs_cost.sum()), float(recording.eci_cost.sum())
+    if workload is None:
+        demand = np.sum([j.demand for j in judged], axis=0)
+        unserved = np.sum([j.unserved for j in judged], axis=0)
+        base_total, burst_total = recording.base_total.sum(axis=1), recording.burst_total.sum(axis=1)
+        moves = int(recording.moves.sum())
+        ecs = float(recording.ecs_cost.sum())
+        eci = float(recording.eci_cost.sum())
+    else:
+        demand, unserved = judged[workload].demand, judged[workload].unserved
+        base_total, burst_total = recording.base_total[:, workload], recording.burst_total[:, workload]
+        moves = int(recording.moves[:, workload].sum())
+        ecs = float((recording.ecs_cost * recording.ecs_share[:, workload]).sum())
+        eci = float(recording.eci_cost[:, workload].sum())
+    total_demand, total_unserved = float(demand.sum()), float(unserved.sum())
+    bad = unserved > slo_unserved_fraction * demand + 1e-9
     return simulation.StrategySummary(
         cost=ecs + eci,
         ecs_cost=ecs,
         eci_cost=eci,
-        unserved_request_seconds=float(unserved.sum()),
-        unserved_fraction=float(unserved.sum()) / total_demand if total_demand else 0.0,
-        slo_violation_minutes=_violating_minutes(
-            unserved=unserved, demanded=demanded, step=step, fraction=slo_unserved_fraction
-        ),
+        unserved_request_seconds=total_unserved,
+        unserved_fraction=total_unserved / total_demand if total_demand else 0.0,
+        slo_violation_minutes=float(np.count_nonzero(bad)),
         demand_request_seconds=total_demand,
-        peak_base_replicas=int(recording.base_total.max(initial=0)),
-        mean_base_replicas=float(recording.base_total.mean()) if recording.base_total.size else 0.0,
-        peak_burst_replicas=int(recording.burst_total.max(initial=0)),
-        mean_burst_replicas=float(recording.burst_total.mean()) if recording.burst_total.size else 0.0,
+        peak_base_replicas=int(base_total.max(initial=0)),
+        mean_base_replicas=float(base_total.mean()) if base_total.size else 0.0,
+        peak_burst_replicas=int(burst_total.max(initial=0)),
+        mean_burst_replicas=float(burst_total.mean()) if burst_total.size else 0.0,
         peak_ecs_nodes=int(recording.nodes.max(initial=0)),
         mean_ecs_nodes=float(recording.nodes.mean()) if recording.nodes.size else 0.0,
-        burst_pod_seconds=float(recording.burst_total.sum() * step),
-        drain_back_moves=int(recording.moves.sum()),
+        burst_pod_seconds=float(burst_total.sum() * step),
+        drain_back_moves=moves,
     )
 
 
-def series(recording: Recording, *, capacity_per_replica: float) -> simulation.StrategySeries:
-    """Return the run's time series for charts."""
+def series(recording: Recording, *, demand_replicas: FloatArray) -> simulation.StrategySeries:
+    """The cluster's time series for charts, in replicas' worth of serving capacity.
+
+    ``demand_replicas`` is, per step, the sum over workloads of demand / capacity per replica.
+    """
     return simulation.StrategySeries(
-        seconds=np.arange(recording.demand.size, dtype=np.float64) * recording.step,
-        demand=np.where(recording.observed, recording.demand, np.nan),
-        base_capacity=recording.base_ready.astype(np.float64) * capacity_per_replica,
-        burst_capacity=recording.burst_ready.astype(np.float64) * capacity_per_replica,
-        cumulative_cost=np.cumsum(recording.ecs_cost + recording.eci_cost),
+        seconds=np.arange(recording.base_ready.shape[0], dtype=np.float64) * recording.step,
+        demand=demand_replicas,
+        base_capacity=recording.base_ready.sum(axis=1).astype(np.float64),
+        burst_capacity=recording.burst_ready.sum(axis=1).astype(np.float64),
+        cumulative_cost=np.cumsum(recording.ecs_cost + recording.eci_cost.sum(axis=1)),
+        cumulative_moves=np.cumsum(recording.moves.sum(axis=1)).astype(np.float64),
     )
-
-
-def _violating_minutes(*, unserved: FloatArray, demanded: FloatArray, step: float, fraction: float) -> float:
-    if step >= 60.0:
-        # A step spans whole minutes: each of them had the step's share unserved.
-        bad = unserved > fraction * demanded + 1e-9
-        return float(bad.sum() * step / 60.0)
-    minute = np.floor(np.arange(unserved.size) * step / 60.0).astype(np.int64)
-    lost = np.bincount(minute, weights=unserved)
-    asked = np.bincount(minute, weights=demanded)
-    return float(np.count_nonzero(lost > fraction * asked + 1e-9))

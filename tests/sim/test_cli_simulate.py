@@ -48,9 +48,14 @@ def test_json_output_on_a_trace(tmp_path: pathlib.Path) -> None:
     )
     assert result.exit_code == 0, result.output
     document = json.loads(result.stdout)
-    assert set(document["strategies"]) == {"static-peak", "hpa-ca", "eci-only", "burstscaler"}
-    assert document["settings"]["trace_missing_steps"] == 2  # the outage minute, at 30-s steps
-    assert document["settings"]["capacity_per_replica_source"].startswith("auto")
+    assert set(document["strategies"]) == {"static-peak", "hpa-ca", "eci-only", "resourcepolicy", "burstscaler"}
+    for key in ("cost", "unserved_request_seconds", "unserved_fraction", "slo_violation_minutes"):
+        assert key in document["strategies"]["burstscaler"]
+    assert {"demand_request_seconds", "workloads", "prices"} <= set(document)
+    assert document["demand_request_seconds"] == 60 * sum(5 + minute % 7 for minute in range(30) if minute != 3)
+    assert document["workloads"][0]["strategies"]["hpa-ca"]["eci_cost"] == 0.0
+    assert document["prices"]["eci_per_vcpu_second"]["source"].startswith("https://")
+    assert document["settings"]["workloads"][0]["capacity_source"].startswith("auto")
 
 
 @pytest.mark.parametrize(
@@ -78,7 +83,7 @@ def test_formats(tmp_path: pathlib.Path, fmt: str, marker: str) -> None:
     )
     assert result.exit_code == 0, result.output
     assert marker in result.stdout
-    assert "static-peak" not in result.stdout.split("Settings")[0]
+    assert "static-peak" not in result.stdout.split("Prices")[0]
 
 
 def test_html_report_written(tmp_path: pathlib.Path) -> None:
@@ -102,7 +107,9 @@ def test_html_report_written(tmp_path: pathlib.Path) -> None:
         ],
     )
     assert result.exit_code == 0, result.output
-    assert html.read_text().count("<svg") == 5
+    page = html.read_text()
+    assert page.count("<svg") == 8  # trade-off, one capacity chart per strategy, moves, cost
+    assert "Prices and their sources" in page and "Per workload" in page
 
 
 @pytest.mark.parametrize(
@@ -112,14 +119,66 @@ def test_html_report_written(tmp_path: pathlib.Path) -> None:
         pytest.param(["--strategy", "magic"], "unknown strategy 'magic'", id="unknown-strategy"),
         pytest.param(["--interval", "soon", "--trace", "{trace}"], "--interval", id="bad-interval"),
         pytest.param(["--trace", "{trace}", "--interval", "1m"], "several numeric columns", id="ambiguous-columns"),
-        pytest.param(["--pod-cpu", "64"], "does not fit", id="pod-fits-no-node"),
+        pytest.param(
+            ["--trace", "{trace}", "--interval", "1m", "--value-column", "requests", "--pod-cpu", "6"],
+            "does not fit",
+            id="pod-fits-no-node",
+        ),
+        pytest.param(["--prices", "mars"], "neither a built-in profile", id="unknown-prices"),
+        pytest.param(["--sweep", "node_price=1:2"], "PARAM=LO:HI:N", id="bad-sweep"),
+        pytest.param(["--policy", "{policy}"], "spec.maxReplicas", id="policy-invalid-as-lint-says"),
         pytest.param(["--html", "/nonexistent/dir/report.html"], "cannot write", id="unwritable-html"),
     ],
 )
 def test_errors_are_one_line(tmp_path: pathlib.Path, arguments: list[str], message: str) -> None:
     trace = str(_short_trace(tmp_path))
-    result = runner.invoke(app, ["simulate", *(argument.replace("{trace}", trace) for argument in arguments)])
+    policy = factories.write_csv(tmp_path, "targetRef: {name: web}\nminReplicas: 1\n", name="policy.yaml")
+    given = [argument.replace("{trace}", trace).replace("{policy}", str(policy)) for argument in arguments]
+    result = runner.invoke(app, ["simulate", *given])
     assert result.exit_code == 1
     assert message in result.stderr
     assert "Traceback" not in result.output
     assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_policy_file_sweep_and_seeds(tmp_path: pathlib.Path) -> None:
+    policy = factories.write_csv(
+        tmp_path,
+        "apiVersion: burstscaler.io/v1alpha1\nkind: BurstPolicy\nmetadata: {name: web}\nspec:\n"
+        "  targetRef: {name: web}\n  minReplicas: 1\n  maxReplicas: 50\n"
+        "  metrics: [{prometheus: {query: q, target: {type: AverageValue, averageValue: '3'}}}]\n",
+        name="policy.yaml",
+    )
+    result = runner.invoke(
+        app,
+        [
+            "simulate",
+            "--trace",
+            str(_short_trace(tmp_path)),
+            "--interval",
+            "1m",
+            "--value-column",
+            "requests",
+            "--policy",
+            str(policy),
+            "--strategy",
+            "eci-only",
+            "--strategy",
+            "burstscaler",
+            "--seeds",
+            "3",
+            "--sweep",
+            "eci_discount=0:0.5:2",
+            "--format",
+            "json",
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    document = json.loads(result.stdout)
+    assert document["seeds"] == 3
+    assert document["settings"]["policies"]["workload"]["maxReplicas"] == 50
+    low, high = document["intervals"]["eci-only"]["cost"]
+    assert low <= document["strategies"]["eci-only"]["cost"] <= high
+    costs = [point["strategies"]["eci-only"]["cost"] for point in document["sweep"]]
+    assert [point["value"] for point in document["sweep"]] == [0.0, 0.5]
+    assert costs[1] == pytest.approx(costs[0] * 0.5, rel=1e-4)  # ECI at half price, same replicas (JSON rounds)

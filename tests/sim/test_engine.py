@@ -1,4 +1,10 @@
-"""The simulation loop and the strategies on it: metrics definitions, determinism, decision quality."""
+"""The simulation loop and the honest acceptance checks of the comparison (issue 14, item 7).
+
+Nothing here asserts that burstscaler wins. What is asserted must hold whatever the result: every
+strategy is judged on the same demand; costs add up; like-for-like configurations agree; the default
+scenario exercises what it claims to (a contended shared pool, drain-back); and on the shared traces,
+with the defaults, the same invariants hold.
+"""
 
 from __future__ import annotations
 
@@ -7,164 +13,197 @@ import dataclasses
 import numpy as np
 import pytest
 
-from burstscaler.sim import engine, metrics, scenario, settings, strategies, traces
+from burstscaler.reports import simulation
+from burstscaler.sim import engine, prices, realism, scenario, settings, strategies, traces
 from tests.sim import factories
 
 
-def _recording(**overrides: object) -> metrics.Recording:
-    size = 4
-    values: dict[str, object] = {
-        "step": 30.0,
-        "demand": np.full(size, 10.0),
-        "observed": np.ones(size, dtype=bool),
-        "base_ready": np.ones(size, dtype=np.int64),
-        "burst_ready": np.zeros(size, dtype=np.int64),
-        "base_total": np.ones(size, dtype=np.int64),
-        "burst_total": np.zeros(size, dtype=np.int64),
-        "nodes": np.ones(size, dtype=np.int64),
-        "ecs_cost": np.full(size, 0.001),
-        "eci_cost": np.zeros(size),
-        "moves": np.zeros(size, dtype=np.int64),
-    }
-    values.update(overrides)
-    return metrics.Recording(**values)  # type: ignore[arg-type]
-
-
-@pytest.mark.parametrize(
-    ("overrides", "field", "expected"),
-    [
-        pytest.param({}, "unserved_request_seconds", 0.0, id="served"),
-        pytest.param({"demand": np.array([10.0, 20.0, 10.0, 10.0])}, "unserved_request_seconds", 300.0, id="above"),
-        pytest.param(
-            {"demand": np.array([10.0, 20.0, 10.0, 10.0])}, "slo_violation_minutes", 1.0, id="violating-minute"
-        ),
-        pytest.param(
-            {"demand": np.array([10.0, 10.05, 10.0, 10.0])}, "slo_violation_minutes", 0.0, id="within-slo-fraction"
-        ),
-        pytest.param(
-            {"demand": np.array([10.0, 99.0, 10.0, 10.0]), "observed": np.array([True, False, True, True])},
-            "unserved_request_seconds",
-            0.0,
-            id="missing-data-is-not-demand",
-        ),
-        pytest.param({"burst_total": np.array([0, 2, 2, 0])}, "burst_pod_seconds", 120.0, id="burst-pod-seconds"),
-        pytest.param({"moves": np.array([0, 3, 0, 1])}, "drain_back_moves", 4, id="moves"),
-        pytest.param({"eci_cost": np.full(4, 0.002)}, "cost", 0.012, id="cost-adds-tiers"),
-    ],
-)
-def test_summarize(overrides: dict[str, object], field: str, expected: float) -> None:
-    summary = metrics.summarize(_recording(**overrides), capacity_per_replica=10.0, slo_unserved_fraction=0.01)
-    assert getattr(summary, field) == pytest.approx(expected)
-
-
-@pytest.mark.parametrize(
-    ("rates", "window", "expected"),
-    [
-        pytest.param([1.0, 2.0, 3.0, 4.0], 60.0, [1.0, 1.0, 1.5, 2.5], id="previous-minute-only"),
-        pytest.param([1.0, np.nan, np.nan, 4.0], 30.0, [1.0, 1.0, np.nan, np.nan], id="no-data-no-metric"),
-    ],
-)
-def test_observed_metric_never_sees_the_future(rates: list[float], window: float, expected: list[float]) -> None:
-    values = np.array(rates)
-    load = traces.StepLoad(step=30.0, rates=values, observed=~np.isnan(values))
-    np.testing.assert_allclose(engine.observed_metric(load, window=window), expected, equal_nan=True)
+def _builtin(seed: int) -> scenario.Scenario:
+    return scenario.builtin(seed=seed)
 
 
 @pytest.fixture(scope="module")
-def builtin_report() -> object:
-    config = factories.config(capacity_per_replica=scenario.CAPACITY_PER_REPLICA)
-    return engine.simulate(scenario.builtin_trace(), config=config)
+def builtin_report() -> simulation.SimulationReport:
+    # The shipped defaults: drawn delays, failures and metric lag included (seeded).
+    return engine.simulate(_builtin, config=factories.config(realism=realism.Realism()))
 
 
-def test_builtin_scenario_runs_every_strategy(builtin_report: engine.simulation.SimulationReport) -> None:
+def test_builtin_cluster_runs_every_strategy(builtin_report: simulation.SimulationReport) -> None:
     assert list(builtin_report.summaries) == list(strategies.NAMES)
+    assert [w.name for w in builtin_report.workloads] == ["web", "api", "batch"]
     for name, series in builtin_report.series.items():
         assert series.seconds.size == 24 * 60 * 2, name
 
 
+def test_every_strategy_is_judged_on_the_same_demand(builtin_report: simulation.SimulationReport) -> None:
+    # Conservation: demand is the traces', whatever the strategy did.
+    made = scenario.builtin(seed=0)
+    expected = sum(float(np.nansum(w.trace.rates) * w.trace.interval) for w in made.workloads)
+    for name, summary in builtin_report.summaries.items():
+        assert summary.demand_request_seconds == pytest.approx(expected), name
+    for workload, made_workload in zip(builtin_report.workloads, made.workloads, strict=True):
+        demand = float(np.nansum(made_workload.trace.rates) * 60.0)
+        for summary in workload.summaries.values():
+            assert summary.demand_request_seconds == pytest.approx(demand)
+
+
+def test_costs_add_up(builtin_report: simulation.SimulationReport) -> None:
+    for name, summary in builtin_report.summaries.items():
+        assert summary.cost == pytest.approx(summary.ecs_cost + summary.eci_cost), name
+        per_workload_eci = sum(w.summaries[name].eci_cost for w in builtin_report.workloads)
+        per_workload_ecs = sum(w.summaries[name].ecs_cost for w in builtin_report.workloads)
+        assert per_workload_eci == pytest.approx(summary.eci_cost), name
+        assert per_workload_ecs <= summary.ecs_cost + 1e-9, name
+
+
+def test_static_peak_pays_subscription_for_every_node_all_day(builtin_report: simulation.SimulationReport) -> None:
+    peak = builtin_report.summaries["static-peak"]
+    subscription = prices.load("alibaba-intl").ecs_node_subscription_per_hour.value
+    assert peak.ecs_cost == pytest.approx(peak.peak_ecs_nodes * subscription * 24)
+    assert peak.unserved_request_seconds == 0.0 and peak.eci_cost == 0.0
+
+
 @pytest.mark.parametrize(
-    ("name", "field", "expected"),
+    ("name", "field"),
     [
-        pytest.param("static-peak", "unserved_request_seconds", 0.0, id="static-peak-serves-everything"),
-        pytest.param("static-peak", "eci_cost", 0.0, id="static-peak-no-eci"),
-        pytest.param("hpa-ca", "eci_cost", 0.0, id="hpa-ca-no-eci"),
-        pytest.param("eci-only", "ecs_cost", 0.0, id="eci-only-no-ecs"),
+        pytest.param("hpa-ca", "eci_cost", id="hpa-ca-no-eci"),
+        pytest.param("eci-only", "ecs_cost", id="eci-only-no-ecs"),
+        pytest.param("resourcepolicy", "drain_back_moves", id="resourcepolicy-never-drains-back"),
     ],
 )
-def test_baseline_invariants(
-    builtin_report: engine.simulation.SimulationReport, name: str, field: str, expected: float
-) -> None:
-    assert getattr(builtin_report.summaries[name], field) == expected
+def test_baseline_invariants(builtin_report: simulation.SimulationReport, name: str, field: str) -> None:
+    assert getattr(builtin_report.summaries[name], field) == 0
 
 
-def test_builtin_scenario_is_deterministic(builtin_report: engine.simulation.SimulationReport) -> None:
-    config = factories.config(capacity_per_replica=scenario.CAPACITY_PER_REPLICA)
-    again = engine.simulate(scenario.builtin_trace(), config=config, names=["hpa-ca", "burstscaler"])
-    for name, summary in again.summaries.items():
-        assert summary == builtin_report.summaries[name]
+def test_default_scenario_drains_back_on_a_contended_shared_pool() -> None:
+    run = engine.prepare(scenario.builtin(seed=0), config=factories.config(realism=realism.Realism()))
+    recording = engine.run_strategy(strategies.lookup("burstscaler"), run=run)
+    assert int(recording.moves.sum()) > 0
+    # Contended: at some step at least two workloads hold ECS pods while some workload overflows.
+    sharing = (recording.base_total > 0).sum(axis=1) >= 2
+    overflowing = recording.burst_total.sum(axis=1) > 0
+    assert run.pool > 0 and bool((sharing & overflowing).any())
 
 
-def test_burstscaler_bursts_and_drains_back_on_the_flash_crowd(
-    builtin_report: engine.simulation.SimulationReport,
-) -> None:
-    summary = builtin_report.summaries["burstscaler"]
-    assert summary.peak_burst_replicas > 0
-    assert summary.peak_base_replicas <= builtin_report.settings["base_nodes"] * 4
-
-
-def _meets_the_issue(report: engine.simulation.SimulationReport) -> dict[str, bool]:
-    # Issue 6: cheaper than static-peak and eci-only, unserved at most static-peak's + 0.1% of demand.
-    ours, peak, eci = (report.summaries[name] for name in ("burstscaler", "static-peak", "eci-only"))
-    return {
-        "cheaper-than-static-peak": ours.cost < peak.cost,
-        "cheaper-than-eci-only": ours.cost < eci.cost,
-        "unserved-within-static-peak-plus-0.1%": ours.unserved_request_seconds
-        <= peak.unserved_request_seconds + 0.001 * peak.demand_request_seconds,
-    }
-
-
-def test_burstscaler_dominates_on_the_builtin_scenario(builtin_report: engine.simulation.SimulationReport) -> None:
-    assert _meets_the_issue(builtin_report) == dict.fromkeys(_meets_the_issue(builtin_report), True)
-
-
-@pytest.mark.skipif(not factories.NASA.exists(), reason=f"NASA trace not found at {factories.NASA}")
-def test_burstscaler_dominates_on_the_nasa_trace() -> None:
-    trace = traces.load_trace(factories.NASA, skip_column="server_down")
-    capacity = settings.auto_capacity(traces.resample(trace, step=30.0))
-    report = engine.simulate(trace, config=factories.config(capacity_per_replica=capacity))
-    assert _meets_the_issue(report) == dict.fromkeys(_meets_the_issue(report), True)
-
-
-def test_eci_only_runs_burstscalers_recommender(builtin_report: engine.simulation.SimulationReport) -> None:
-    # ASK with the same autoscaler: only the tier differs, so the replicas over time are the same.
-    ours, eci = builtin_report.series["burstscaler"], builtin_report.series["eci-only"]
-    np.testing.assert_array_equal(ours.base_capacity + ours.burst_capacity, eci.burst_capacity)
-
-
-def test_the_simulated_policy_is_printed(builtin_report: engine.simulation.SimulationReport) -> None:
-    policy = builtin_report.settings["policy"]
-    assert policy["metrics"][0]["prometheus"]["target"] == {"type": "AverageValue", "averageValue": "7"}
-    assert policy["behavior"] == {
+def test_the_policy_is_printed_once_per_workload(builtin_report: simulation.SimulationReport) -> None:
+    policies = builtin_report.settings["policies"]
+    assert set(policies) == {"web", "api", "batch"}
+    assert policies["web"]["metrics"][0]["prometheus"]["target"] == {"type": "AverageValue", "averageValue": "7"}
+    assert policies["web"]["behavior"] == {
         "scaleUp": {"tolerance": "0"},
         "scaleDown": {"stabilizationWindowSeconds": settings.SCALE_DOWN_WINDOW_SECONDS},
     }
 
 
-@pytest.mark.parametrize(
-    ("base_nodes", "expected"),
-    [pytest.param(3, 3, id="given"), pytest.param(None, 2, id="auto-by-price-ratio")],
+def test_same_seed_same_numbers_other_seed_other_numbers() -> None:
+    config = factories.config(realism=realism.Realism())
+    names = ["eci-only"]
+    first = engine.simulate(_builtin, config=config, names=names, first_seed=4)
+    again = engine.simulate(_builtin, config=config, names=names, first_seed=4)
+    other = engine.simulate(_builtin, config=config, names=names, first_seed=5)
+    assert first.summaries == again.summaries
+    assert first.summaries["eci-only"].cost != other.summaries["eci-only"].cost
+
+
+def test_seeds_give_means_inside_their_intervals() -> None:
+    rates = np.concatenate([np.full(30, 40.0), np.full(30, 200.0), np.full(30, 40.0)])
+    report = engine.simulate(
+        lambda seed: factories.one(rates, pool=2),
+        config=factories.config(realism=realism.Realism()),
+        names=["burstscaler"],
+        seeds=4,
+    )
+    cost = report.summaries["burstscaler"].cost
+    low, high = report.intervals["burstscaler"]["cost"]
+    assert report.seeds == 4 and low < cost < high
+
+
+# --- like for like --------------------------------------------------------------------------------
+
+
+def _rough(a: simulation.StrategySummary, b: simulation.StrategySummary) -> None:
+    assert a.cost == pytest.approx(b.cost, rel=0.01)
+    assert a.unserved_request_seconds == pytest.approx(b.unserved_request_seconds, rel=0.01, abs=1.0)
+
+
+def test_without_an_ecs_pool_burstscaler_and_resourcepolicy_are_eci_only() -> None:
+    report = engine.simulate(
+        lambda seed: dataclasses.replace(scenario.builtin(seed=seed), pool_nodes=0),
+        config=factories.config(),
+        names=["eci-only", "resourcepolicy", "burstscaler"],
+    )
+    _rough(report.summaries["burstscaler"], report.summaries["eci-only"])
+    _rough(report.summaries["resourcepolicy"], report.summaries["eci-only"])
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="core.plan never creates base pods it cannot place (they are 'unplaceable'), so a node "
+    "autoscaler is never triggered: with burst disabled on hpa-ca's autoscaled pool, burstscaler "
+    "leaves ~12% of the built-in cluster's demand unserved where hpa-ca leaves ~0.1% (a core change, "
+    "reported; this test passes when the core asks for Pending pods that a node autoscaler can act on)",
 )
-def test_base_pool(base_nodes: int | None, expected: int) -> None:
-    config = factories.config(capacity_per_replica=scenario.CAPACITY_PER_REPLICA, base_nodes=base_nodes)
-    load = traces.resample(scenario.builtin_trace(), step=30.0)
-    assert settings.base_pool(config, load=load) == expected
+def test_burst_disabled_on_the_same_node_autoscaling_is_hpa_ca() -> None:
+    config = factories.config(burst_enabled=False, node_autoscaling_for_burstscaler=True)
+    report = engine.simulate(_builtin, config=config, names=["hpa-ca", "burstscaler"])
+    _rough(report.summaries["burstscaler"], report.summaries["hpa-ca"])
 
 
-def test_pool_is_empty_when_ecs_is_dearer_than_eci() -> None:
-    config = factories.config(node=dataclasses.replace(settings.DEFAULT_NODE, price_per_hour=10.0))
-    assert settings.base_pool(config, load=traces.resample(factories.flat_trace(50.0, minutes=10), step=30)) == 0
+# --- the shared traces, with the defaults ---------------------------------------------------------
+
+
+def _shared(path: object, **options: object) -> traces.Trace:
+    return traces.load_trace(path, **options)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("path", "options", "days"),
+    [
+        pytest.param(
+            factories.NASA,
+            {"value_column": "requests", "skip_column": "server_down"},
+            2,
+            id="nasa-per-minute-first-2-days",
+        ),
+        pytest.param(factories.AZURE, {"value_column": "requests"}, None, id="azure-per-second"),
+    ],
+)
+def test_shared_traces_keep_the_invariants(path: object, options: dict[str, object], days: int | None) -> None:
+    if not factories.SHARED_TRACES.is_dir():
+        pytest.skip(f"{factories.SHARED_TRACES} is absent (not in a user's checkout)")
+    trace = _shared(path, **options)
+    if days is not None:  # a window keeps the test fast; the defaults are untouched
+        trace = dataclasses.replace(trace, rates=trace.rates[: int(days * 86400 / trace.interval)])
+    scn = scenario.from_traces([trace], step=30.0, capacity=None, pod=factories.POD, pool_nodes=None)
+    config = factories.config(realism=realism.Realism())
+    report = engine.simulate(lambda seed: scn, config=config)
+    demand = float(np.nansum(trace.rates) * trace.interval)
+    for name, summary in report.summaries.items():
+        assert summary.demand_request_seconds == pytest.approx(demand), name
+        assert summary.cost == pytest.approx(summary.ecs_cost + summary.eci_cost), name
+        assert 0.0 <= summary.unserved_request_seconds <= demand, name
+    assert report.summaries["static-peak"].eci_cost == 0.0
+
+
+# --- the metric -------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("rates", "window", "scrape", "expected"),
+    [
+        pytest.param([1.0, 2.0, 3.0, 4.0], 60.0, 0.0, [1.0, 1.0, 1.5, 2.5], id="previous-minute-only"),
+        pytest.param([1.0, 2.0, 3.0, 4.0], 60.0, 30.0, [1.0, 1.0, 1.0, 1.5], id="one-scrape-old"),
+        pytest.param([1.0, np.nan, np.nan, 4.0], 30.0, 0.0, [1.0, 1.0, np.nan, np.nan], id="no-data-no-metric"),
+    ],
+)
+def test_observed_metric_never_sees_the_future(
+    rates: list[float], window: float, scrape: float, expected: list[float]
+) -> None:
+    load = traces.StepLoad(step=30.0, rates=np.array(rates), observed=~np.isnan(np.array(rates)))
+    lagged = realism.Realism(metric_window_seconds=window, scrape_interval_seconds=scrape)
+    np.testing.assert_allclose(engine.observed_metric(load, realism=lagged), expected, equal_nan=True)
 
 
 def test_unknown_strategy_is_named() -> None:
     with pytest.raises(KeyError, match="no strategy 'magic'"):
-        engine.simulate(factories.flat_trace(10.0, minutes=5), config=factories.config(), names=["magic"])
+        engine.simulate(lambda seed: factories.one([10.0] * 5), config=factories.config(), names=["magic"])

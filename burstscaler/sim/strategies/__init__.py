@@ -1,15 +1,15 @@
 """The strategies the simulator compares, one module each, behind ``protocol.Strategy``.
 
 ``REGISTRY`` is ordered the way results are shown: the two ECS-only baselines, the serverless one,
-then burstscaler. Adding a strategy is: a module with ``NAME``, ``SUMMARY`` and ``build``, and an entry
-here with a comment saying what it stands for.
+ACK's ResourcePolicy, then burstscaler. Adding a strategy is: a module with ``NAME``, ``SUMMARY`` and
+``build``, and an entry here with a comment saying what it stands for.
 """
 
 from __future__ import annotations
 
 import dataclasses
 
-from burstscaler.sim.strategies import burstscaler, eci_only, hpa_ca, protocol, static_peak
+from burstscaler.sim.strategies import burstscaler, eci_only, hpa_ca, protocol, resourcepolicy, static_peak
 
 
 @dataclasses.dataclass(frozen=True)
@@ -28,6 +28,8 @@ REGISTRY: tuple[Entry, ...] = (
     Entry(hpa_ca.NAME, hpa_ca.SUMMARY, hpa_ca.build),
     # ASK: no nodes at all; pays ECI's per-second price for the steady load too.
     Entry(eci_only.NAME, eci_only.SUMMARY, eci_only.build),
+    # ACK's own overflow (ResourcePolicy): the same pool, ECS first then ECI, no drain-back.
+    Entry(resourcepolicy.NAME, resourcepolicy.SUMMARY, resourcepolicy.build),
     # The product: ECS for what fits, ECI for the overflow, drain-back when room frees up.
     Entry(burstscaler.NAME, burstscaler.SUMMARY, burstscaler.build),
 )

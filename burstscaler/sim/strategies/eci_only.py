@@ -1,39 +1,48 @@
 """``eci-only``: ASK, a serverless cluster; every replica runs on the virtual node.
 
-In ASK "the autoscaler still decides how many replicas" (DESIGN §1): here it is the same recommender
-with the same policy as the ``burstscaler`` strategy (``core.recommend``, ``burstscaler.default_policy``),
-so the two differ only in where replicas run. No node boot delay and no idle nodes, but every
-replica-second is paid at ECI's per-second price, including the steady load that an ECS node would
+In ASK "the autoscaler still decides how many replicas" (DESIGN §1): here it is the shared recommender
+and policy (``sim.recommender``). No node boot delay and no idle nodes, but every replica-second is paid
+at ECI's per-second price on the effective spec, including the steady load a subscription node would
 carry cheaper.
 """
 
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Sequence
 
-from burstscaler.sim import cluster, settings, traces
-from burstscaler.sim.strategies import burstscaler, protocol
+from burstscaler.sim import cluster, recommender
+from burstscaler.sim.strategies import protocol
 
 NAME = "eci-only"
-SUMMARY = "burstscaler's recommender and policy with every replica on the virtual node (ASK); no ECS nodes"
+SUMMARY = "the shared recommender with every replica on the virtual node (ASK); no ECS nodes"
 
 
 @dataclasses.dataclass
 class AllOnEci:
     """The recommender's replicas, all on the virtual node."""
 
-    recommender: burstscaler.Recommender
+    recommenders: list[recommender.CoreRecommender]
 
-    def decide(self, *, state: cluster.ModelCluster, load: float, now: float) -> protocol.Targets:
-        """Scale the burst twin (the only workload here) to the recommendation."""
-        current, ready = state.burst_total, state.burst_ready(now)
-        return protocol.Targets(
-            base=0, burst=self.recommender.recommend(load=load, current=current, ready=ready, now=now)
-        )
+    def decide(
+        self, *, state: cluster.ModelCluster, loads: protocol.FloatArray, now: float
+    ) -> Sequence[protocol.Targets]:
+        """Scale each workload's burst twin (the only tier here) to its recommendation."""
+        return [
+            protocol.Targets(
+                base=0,
+                burst=rec.recommend(
+                    load=float(loads[w]), current=state.burst_total(w), ready=state.burst_ready(w, now), now=now
+                ),
+            )
+            for w, rec in enumerate(self.recommenders)
+        ]
 
 
-def build(config: settings.Settings, *, load: traces.StepLoad, initial_load: float) -> protocol.Setup:
-    """Start with the replicas the policy asks for at the initial load, Ready on the virtual node."""
-    state = cluster.ModelCluster(config.cluster_spec(nodes=0), burst=config.policy_replicas_for(initial_load))
-    recommender = burstscaler.CoreRecommender(policy=burstscaler.default_policy(config), start=load.start)
-    return protocol.Setup(strategy=AllOnEci(recommender=recommender), state=state)
+def build(run: protocol.Run) -> protocol.Setup:
+    """Start with the replicas each policy asks for at the initial load, Ready on the virtual node."""
+    state = run.cluster(pool=0)
+    for w in range(state.workloads):
+        state.prewarm(w, base=0, burst=run.initial_replicas(w))
+    recommenders = [recommender.CoreRecommender(policy=p, start=run.scenario.start) for p in run.policies]
+    return protocol.Setup(strategy=AllOnEci(recommenders=recommenders), state=state)

@@ -1,44 +1,63 @@
-"""``hpa-ca``: an HPA on ECS with cluster-autoscaler-style nodes (the standard elastic setup).
+"""``hpa-ca``: the shared recommender on ECS with cluster-autoscaler-style nodes (the standard setup).
 
-Replicas follow the load with the HPA's default behaviour; pods that do not fit stay Pending until
-the node autoscaler's new node has booted (minutes), and empty nodes go after 10 minutes idle. What
-it shows: the node boot delay is unserved demand in every sudden rise.
+It starts from the same fixed pool (subscription) as burstscaler and resourcepolicy and grows it with
+pay-as-you-go nodes: pods that do not fit stay Pending until a new node has booted (a drawn delay),
+and empty added nodes go after ``node_idle_seconds``. Its replicas come from the same recommender and
+policy as every autoscaled strategy (``sim.recommender``), so what it shows is the node boot delay, not
+a different target.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import math
+from collections.abc import Sequence
 
-from burstscaler.sim import cluster, hpa, settings, traces
+import numpy as np
+
+from burstscaler.sim import cluster, recommender
 from burstscaler.sim.strategies import protocol
 
 NAME = "hpa-ca"
-SUMMARY = "HPA on ECS; nodes added cluster-autoscaler style after a boot delay, removed when idle"
+SUMMARY = "the shared recommender on ECS; the fixed pool plus pay-as-you-go nodes added after a boot delay"
 
 
 @dataclasses.dataclass
-class HpaOnEcs:
-    """The HPA's replicas, all on ECS."""
+class OnEcs:
+    """The recommender's replicas, all on ECS."""
 
-    autoscaler: hpa.Hpa
+    recommenders: list[recommender.CoreRecommender]
 
-    def decide(self, *, state: cluster.ModelCluster, load: float, now: float) -> protocol.Targets:
-        """Scale the base with the HPA."""
-        return protocol.Targets(base=self.autoscaler.recommend(load=load, current=state.base_total, now=now), burst=0)
+    def decide(
+        self, *, state: cluster.ModelCluster, loads: protocol.FloatArray, now: float
+    ) -> Sequence[protocol.Targets]:
+        """Scale each workload's base to its recommendation."""
+        return [
+            protocol.Targets(
+                base=rec.recommend(
+                    load=float(loads[w]), current=state.base_total(w), ready=state.base_ready(w), now=now
+                ),
+                burst=0,
+            )
+            for w, rec in enumerate(self.recommenders)
+        ]
 
 
-def build(config: settings.Settings, *, load: traces.StepLoad, initial_load: float) -> protocol.Setup:
-    """Start with the replicas the initial load needs, on just enough nodes, all Ready."""
-    replicas = config.replicas_for(initial_load)
-    autoscaling = cluster.NodeAutoscaling(
-        shape=config.node, boot_seconds=config.node_boot_seconds, idle_seconds=config.node_idle_seconds
-    )
-    nodes = math.ceil(replicas / config.slots_per_node)
-    state = cluster.ModelCluster(config.cluster_spec(nodes=nodes, autoscaling=autoscaling), base=replicas)
-    autoscaler = hpa.Hpa(
-        capacity_per_replica=config.capacity_per_replica,
-        min_replicas=config.min_replicas,
-        max_replicas=config.max_replicas,
-    )
-    return protocol.Setup(strategy=HpaOnEcs(autoscaler=autoscaler), state=state)
+def start_on_ecs(state: cluster.ModelCluster, replicas: Sequence[int], *, priorities: Sequence[int]) -> None:
+    """Prewarm ``replicas`` on ECS, adding Ready autoscaled nodes until they fit (the steady state)."""
+    for index in np.argsort([-p for p in priorities], kind="stable"):
+        w = int(index)
+        while True:
+            room = state.room_for(w, now=0.0)
+            if room >= replicas[w]:
+                state.prewarm(w, base=replicas[w], burst=0)
+                break
+            state.add_ready_nodes(1, autoscaled=True)
+
+
+def build(run: protocol.Run) -> protocol.Setup:
+    """The pool plus Ready autoscaled nodes for the initial replicas; the recommender per workload."""
+    state = run.cluster(pool=run.pool, autoscaling=True)
+    replicas = [run.initial_replicas(w) for w in range(state.workloads)]
+    start_on_ecs(state, replicas, priorities=[w.priority for w in run.scenario.workloads])
+    recommenders = [recommender.CoreRecommender(policy=p, start=run.scenario.start) for p in run.policies]
+    return protocol.Setup(strategy=OnEcs(recommenders=recommenders), state=state)

@@ -1,21 +1,28 @@
-"""The one small interface every simulated strategy implements, and what it returns.
+"""The one small interface every simulated strategy implements, and what it is built from.
 
-A strategy is built once per run (``Build``: settings and the trace in, a strategy and its model
-cluster out) and then asked at every step what replica counts it wants (``Strategy.decide``). It
+A strategy is built once per run (``Build``: the ``Run`` in, a strategy and its model cluster out) and
+then asked at every step what replica counts it wants for every workload (``Strategy.decide``). It
 reads the model cluster, never changes it: the engine applies the ``Targets``.
 """
 
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Sequence
 from typing import Protocol
 
-from burstscaler.sim import cluster, settings, traces
+import numpy as np
+import numpy.typing as npt
+
+from burstscaler.api import spec
+from burstscaler.sim import cluster, placement, realism, scenario, settings, traces
+
+FloatArray = npt.NDArray[np.float64]
 
 
 @dataclasses.dataclass(frozen=True)
 class Targets:
-    """What a strategy wants now: replicas of the base (ECS) and of the burst twin (virtual node).
+    """What a strategy wants now for one workload: replicas of the base (ECS) and of the burst twin.
 
     ``moves`` counts drain-back moves (burst replicas moved to ECS) completed at this step.
     """
@@ -26,10 +33,10 @@ class Targets:
 
 
 class Strategy(Protocol):
-    """Decides replica counts from the observed load and the model cluster's state."""
+    """Decides replica counts from the observed loads and the model cluster's state."""
 
-    def decide(self, *, state: cluster.ModelCluster, load: float, now: float) -> Targets:
-        """Return the targets for ``now``; ``load`` is the metric (requests/s), NaN when missing."""
+    def decide(self, *, state: cluster.ModelCluster, loads: FloatArray, now: float) -> Sequence[Targets]:
+        """One ``Targets`` per workload; ``loads[w]`` is workload w's metric (requests/s, NaN when missing)."""
         ...
 
 
@@ -41,7 +48,51 @@ class Setup:
     state: cluster.ModelCluster
 
 
-class Build(Protocol):
-    """Builds a strategy and its cluster for a run; ``initial_load`` is the metric at t=0."""
+@dataclasses.dataclass(frozen=True)
+class Run:
+    """What every strategy of one run is built from: the same for all of them."""
 
-    def __call__(self, config: settings.Settings, *, load: traces.StepLoad, initial_load: float) -> Setup: ...
+    settings: settings.Settings
+    scenario: scenario.Scenario
+    loads: tuple[traces.StepLoad, ...]
+    initial: FloatArray  # each workload's metric at t=0
+    pool: int  # the fixed ECS pool (subscription) that hpa-ca, resourcepolicy and burstscaler share
+    policies: tuple[spec.BurstPolicySpec, ...]
+    seed: int = 0
+
+    def cluster(
+        self, *, pool: int, autoscaling: bool = False, placer: placement.Placer | None = None
+    ) -> cluster.ModelCluster:
+        """A model cluster of ``pool`` subscription nodes, optionally with pay-as-you-go autoscaling."""
+        config, workloads = self.settings, self.scenario.workloads
+        scaler = None
+        requests = np.array([cluster.requests_of(workload.pod) for workload in workloads])
+        if autoscaling:
+            scaler = cluster.NodeAutoscaling(
+                shape=config.node,
+                price_per_hour=config.prices.ecs_node_payg_per_hour.value,
+                idle_seconds=config.node_idle_seconds,
+                max_nodes=self.scenario.max_nodes,
+            )
+        state = cluster.ModelCluster(
+            pods=[workload.pod for workload in workloads],
+            eci_per_second=[config.eci_per_second(workload) for workload in workloads],
+            draws=realism.Draws.seeded(config.realism, seed=self.seed),
+            pool=pool,
+            pool_shape=config.node,
+            pool_price_per_hour=config.prices.ecs_node_subscription_per_hour.value,
+            autoscaling=scaler,
+            placer=placer if placer is not None else placement.make_placer(requests, choice=config.placement),
+        )
+        state.set_priorities([workload.priority for workload in workloads])
+        return state
+
+    def initial_replicas(self, workload: int) -> int:
+        """What workload's policy asks for at its initial load (its steady state before the trace)."""
+        return settings.policy_replicas(self.policies[workload], rate=float(self.initial[workload]))
+
+
+class Build(Protocol):
+    """Builds a strategy and its cluster for a run."""
+
+    def __call__(self, run: Run) -> Setup: ...

@@ -1,0 +1,194 @@
+"""Where the model cluster's base pods land: a ``Placer`` behind one small interface.
+
+The simulator's judge of placement must not be the planning core (``core.placement``), or every run
+agrees with the planner by construction. ``SchedulerPlacer`` asks the kube-scheduler model
+(``burstscaler.scheduler``: filters, LeastAllocated and BalancedAllocation scoring, deterministic
+ties) for every pod; ``FirstFit`` (first node in row order with room) remains for when that package
+is not importable, and says so in the printed settings.
+
+The model sees the virtual node too (a Node with huge allocatable and the provider's NoSchedule
+taint); base pods carry no toleration, so the model's TaintToleration filter keeps them on ECS. Burst
+pods are not placed through the model: their only feasible node is the virtual node by construction
+(nodeSelector and toleration of the twin), and the virtual node never runs out of room.
+
+Speed: pods of one workload are identical, so when a workload's next pod was unschedulable and the
+cluster has not changed since, the answer is reused (``SchedulerPlacer`` keeps that per-step cache);
+a pod that was placed changed the cluster, so the next one is asked again.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Protocol
+
+import numpy as np
+import numpy.typing as npt
+
+FloatArray = npt.NDArray[np.float64]
+IntArray = npt.NDArray[np.int64]
+VIRTUAL_NODE = "virtual-kubelet"
+
+
+def fit_counts(free: FloatArray, request: FloatArray) -> IntArray:
+    """How many pods of ``request`` fit on each row of ``free``: the tightest resource decides."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ratio = np.where(request > 0, np.floor(free / np.where(request > 0, request, 1.0) + 1e-9), np.inf)
+    counts = np.min(ratio, axis=1)
+    return np.maximum(np.where(np.isfinite(counts), counts, 0), 0).astype(np.int64)
+
+
+class Placer(Protocol):
+    """Keeps its own view of the nodes in step with the model cluster and places pods."""
+
+    name: str
+
+    def add_node(self, row: int, allocatable: FloatArray, *, schedulable: bool) -> None:
+        """A node appeared in ``row`` (booting unless ``schedulable``)."""
+
+    def node_ready(self, row: int) -> None:
+        """The node in ``row`` finished booting."""
+
+    def remove_node(self, row: int) -> None:
+        """The node in ``row`` is gone (it was empty)."""
+
+    def place(self, workload: int, count: int, *, free: FloatArray) -> IntArray:
+        """Bind up to ``count`` pods of ``workload``; return the row of each bound pod, in order."""
+        ...
+
+    def remove(self, workload: int, row: int, count: int) -> None:
+        """``count`` pods of ``workload`` on ``row`` were deleted."""
+
+
+class FirstFit:
+    """Pods go to the first schedulable node (in row order) with room; ``free`` is the truth."""
+
+    name = "first-fit"
+
+    def __init__(self, requests: FloatArray) -> None:
+        self.requests = requests
+
+    def add_node(self, row: int, allocatable: FloatArray, *, schedulable: bool) -> None:
+        """Nothing to keep: ``free`` is handed to ``place``."""
+
+    def node_ready(self, row: int) -> None:
+        """Nothing to keep."""
+
+    def remove_node(self, row: int) -> None:
+        """Nothing to keep."""
+
+    def place(self, workload: int, count: int, *, free: FloatArray) -> IntArray:
+        """First fit, vectorised: cumulative room in row order."""
+        room = fit_counts(free, self.requests[workload])
+        before = np.cumsum(room) - room
+        take = np.minimum(room, np.maximum(0, count - before))
+        return np.repeat(np.arange(room.size), take)
+
+    def remove(self, workload: int, row: int, count: int) -> None:
+        """Nothing to keep."""
+
+
+#: The ``placement`` choices: the scheduler model where importable, either one by name.
+CHOICES = ("auto", "scheduler", "first-fit")
+
+
+def make_placer(requests: FloatArray, *, choice: str = "auto") -> Placer:
+    """The kube-scheduler model (``auto``: when it is importable, else first fit)."""
+    if choice == "first-fit":
+        return FirstFit(requests)
+    try:
+        return SchedulerPlacer(requests)
+    except (ImportError, AttributeError):
+        if choice == "scheduler":
+            raise
+        return FirstFit(requests)
+
+
+class SchedulerPlacer:
+    """Every pod placed by ``burstscaler.scheduler.Cluster`` (the kube-scheduler model)."""
+
+    name = "kube-scheduler model (burstscaler.scheduler)"
+
+    def __init__(self, requests: FloatArray) -> None:
+        from burstscaler import scheduler
+
+        self._scheduler: Any = scheduler
+        self._cluster: Any = scheduler.Cluster()
+        self.requests = requests
+        self._nodes: dict[int, Any] = {}
+        self._pods: dict[tuple[int, int], list[str]] = {}
+        self._serial = 0
+        self._version = 0
+        self._unschedulable_at: dict[int, int] = {}  # workload -> cluster version of its last miss
+        self.calls = 0
+        # The virtual node is just a Node to the model: huge allocatable, the provider's taint. Base
+        # pods do not tolerate it, so the model (not this code) keeps them off it.
+        self._cluster.add_node(
+            scheduler.Node(
+                name=VIRTUAL_NODE,
+                labels={"kubernetes.io/hostname": VIRTUAL_NODE, "type": "virtual-kubelet"},
+                taints=(scheduler.Taint(key="virtual-kubelet.io/provider", value="alibabacloud"),),
+                allocatable={"cpu": 10**9, "memory": 2**60, "pods": 10**9},
+            )
+        )
+
+    def _node(self, row: int, allocatable: FloatArray, *, schedulable: bool) -> Any:
+        cpu, memory, pods = allocatable
+        return self._scheduler.Node(
+            name=f"ecs-{row:05d}",
+            labels={"kubernetes.io/hostname": f"ecs-{row:05d}", "type": "ecs"},
+            allocatable={"cpu": int(cpu), "memory": int(memory), "pods": int(pods)},
+            unschedulable=not schedulable,
+        )
+
+    def add_node(self, row: int, allocatable: FloatArray, *, schedulable: bool) -> None:
+        """Add the node (``unschedulable`` while it boots, as cluster-autoscaler's nodes are NotReady)."""
+        node = self._node(row, allocatable, schedulable=schedulable)
+        self._nodes[row] = (node, allocatable)
+        self._cluster.add_node(node)
+        self._version += 1
+
+    def node_ready(self, row: int) -> None:
+        """The node becomes schedulable."""
+        node, allocatable = self._nodes[row]
+        node = self._node(row, allocatable, schedulable=True)
+        self._nodes[row] = (node, allocatable)
+        self._cluster.update_node(node)
+        self._version += 1
+
+    def remove_node(self, row: int) -> None:
+        """The (empty) node is gone."""
+        self._nodes.pop(row, None)
+        self._cluster.remove_node(f"ecs-{row:05d}")
+        self._version += 1
+
+    def place(self, workload: int, count: int, *, free: FloatArray) -> IntArray:
+        """Ask the model for each pod in turn; stop at the first that fits nowhere."""
+        if self._unschedulable_at.get(workload) == self._version:
+            return np.zeros(0, dtype=np.int64)  # identical pod, unchanged cluster: same answer
+        cpu, memory, _ = self.requests[workload]
+        container = self._scheduler.Container(name="app", requests={"cpu": int(cpu), "memory": int(memory)})
+        rows: list[int] = []
+        for _ in range(count):
+            self._serial += 1
+            pod = self._scheduler.Pod(
+                name=f"w{workload}-{self._serial}", labels={"workload": str(workload)}, containers=(container,)
+            )
+            self.calls += 1
+            decision = self._cluster.schedule(pod)
+            if decision.node is None:
+                self._unschedulable_at[workload] = self._version
+                break
+            if decision.node == VIRTUAL_NODE:  # pragma: no cover - the taint forbids it; kept loud
+                raise AssertionError(f"the scheduler model put base pod {pod.key} on the virtual node")
+            self._cluster.bind(pod, decision.node)
+            row = int(decision.node.removeprefix("ecs-"))
+            self._pods.setdefault((workload, row), []).append(pod.key)
+            rows.append(row)
+            self._version += 1
+        return np.array(rows, dtype=np.int64)
+
+    def remove(self, workload: int, row: int, count: int) -> None:
+        """Delete the newest ``count`` pods of ``workload`` on ``row``."""
+        keys = self._pods.get((workload, row), [])
+        for _ in range(count):
+            self._cluster.delete_pod(keys.pop())
+        self._version += 1
