@@ -213,6 +213,9 @@ def score_pod_topology_spread(
             else:
                 present = np.bincount(at if all_keyed else at[has_key], minlength=size) > 0
                 domains = int(present.sum())
+                if defaulted and not all_keyed:
+                    # kube's PreScore reads a missing label as the value "": one more domain to weigh.
+                    domains += 1
             contributes = None
             if not defaulted:
                 contributes = scored_keys(st, soft)
