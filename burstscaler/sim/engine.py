@@ -92,8 +92,9 @@ def simulate(
         scn = make(first_seed + index)
         run = prepare(scn, config=config, seed=first_seed + index)
         runs.append(run)
+        recordings = run_strategies(entries, run=run, progress=progress)
         for entry in entries:
-            outcomes[entry.name].append(_run_one(entry, run=run, progress=progress))
+            outcomes[entry.name].append(_judge(recordings[entry.name], run=run))
     first = runs[0]
     summaries = {name: _mean([o.cluster for o in got]) for name, got in outcomes.items()}
     intervals = {name: _intervals([o.cluster for o in got]) for name, got in outcomes.items()}
@@ -134,8 +135,7 @@ def simulate(
     )
 
 
-def _run_one(entry: strategies.Entry, *, run: protocol.Run, progress: Progress | None) -> _Outcome:
-    recording = run_strategy(entry, run=run, progress=progress)
+def _judge(recording: metrics.Recording, *, run: protocol.Run) -> _Outcome:
     workloads = run.scenario.workloads
     judged = [
         metrics.judge(recording, workload=w, trace=workload.trace, capacity=workload.capacity_per_replica)
@@ -158,55 +158,82 @@ def _run_one(entry: strategies.Entry, *, run: protocol.Run, progress: Progress |
 
 def run_strategy(entry: strategies.Entry, *, run: protocol.Run, progress: Progress | None = None) -> metrics.Recording:
     """Replay the run's workloads through one strategy and record every step."""
+    return run_strategies([entry], run=run, progress=progress)[entry.name]
+
+
+class _Recorder:
+    """One strategy's state in a lockstep run, and the arrays its steps are recorded into."""
+
+    def __init__(self, entry: strategies.Entry, *, run: protocol.Run, steps: int) -> None:
+        self.entry = entry
+        setup = entry.build(run)
+        self.state, self.strategy = setup.state, setup.strategy
+        shape = (steps, self.state.workloads)
+        self.base_ready, self.burst_ready = np.zeros(shape, dtype=np.int64), np.zeros(shape, dtype=np.int64)
+        self.base_total, self.burst_total = np.zeros(shape, dtype=np.int64), np.zeros(shape, dtype=np.int64)
+        self.moves = np.zeros(shape, dtype=np.int64)
+        self.nodes = np.zeros(steps, dtype=np.int64)
+        self.ecs_cost, self.eci_cost, self.ecs_share = np.zeros(steps), np.zeros(shape), np.zeros(shape)
+
+    def step(self, k: int, *, now: float, seconds: float, loads: FloatArray) -> None:
+        state = self.state
+        state.advance(now)
+        targets = self.strategy.decide(state=state, loads=loads, now=now)
+        for index, target in enumerate(targets):
+            state.scale(index, base=target.base, burst=target.burst, now=now)
+            self.moves[k, index] = target.moves
+        state.schedule(now)
+        placed = state.placed.sum(axis=0)
+        self.base_ready[k] = state.ready_on.sum(axis=0)
+        for index in range(state.workloads):
+            self.burst_ready[k, index] = state.burst_ready(index, now)
+            self.burst_total[k, index] = state.burst_total(index)
+        self.base_total[k] = placed + state.pending
+        used = placed * state.requests[:, 0]
+        total = used.sum()
+        if total > 0:
+            self.ecs_share[k] = used / total
+        self.nodes[k] = state.node_count
+        self.ecs_cost[k], self.eci_cost[k] = state.cost_of(now=now, seconds=seconds)
+
+    def recording(self, *, step: float) -> metrics.Recording:
+        return metrics.Recording(
+            step=step,
+            base_ready=self.base_ready,
+            burst_ready=self.burst_ready,
+            base_total=self.base_total,
+            burst_total=self.burst_total,
+            nodes=self.nodes,
+            ecs_cost=self.ecs_cost,
+            ecs_share=self.ecs_share,
+            eci_cost=self.eci_cost,
+            moves=self.moves,
+        )
+
+
+def run_strategies(
+    entries: Sequence[strategies.Entry], *, run: protocol.Run, progress: Progress | None = None
+) -> dict[str, metrics.Recording]:
+    """Replay the run's workloads through every strategy in lockstep (one step of each, then the next).
+
+    Lockstep lets strategies that see the same recommender inputs at a step share the answer
+    (``recommender.StepCache``); each strategy's own state is untouched by the others.
+    """
     step = run.settings.step_seconds
     steps = max(load.rates.size for load in run.loads)
-    setup = entry.build(run)
-    state, strategy = setup.state, setup.strategy
-    w = state.workloads
-    metric = np.full((steps, w), np.nan)
+    recorders = [_Recorder(entry, run=run, steps=steps) for entry in entries]
+    metric = np.full((steps, len(run.loads)), np.nan)
     for index, load in enumerate(run.loads):
         metric[: load.rates.size, index] = observed_metric(load, realism=run.settings.realism)
-    shape = (steps, w)
-    base_ready, burst_ready = np.zeros(shape, dtype=np.int64), np.zeros(shape, dtype=np.int64)
-    base_total, burst_total = np.zeros(shape, dtype=np.int64), np.zeros(shape, dtype=np.int64)
-    moves = np.zeros(shape, dtype=np.int64)
-    nodes = np.zeros(steps, dtype=np.int64)
-    ecs_cost, eci_cost, ecs_share = np.zeros(steps), np.zeros(shape), np.zeros(shape)
-    cpu = state.requests[:, 0]
     every = max(1, steps // 100)
     for k in range(steps):
         now = k * step
-        state.advance(now)
-        targets = strategy.decide(state=state, loads=metric[k], now=now)
-        for index, target in enumerate(targets):
-            state.scale(index, base=target.base, burst=target.burst, now=now)
-            moves[k, index] = target.moves
-        state.schedule(now)
-        placed = state.placed.sum(axis=0)
-        for index in range(w):
-            base_ready[k, index] = state.base_ready(index)
-            burst_ready[k, index] = state.burst_ready(index, now)
-            burst_total[k, index] = state.burst_total(index)
-        base_total[k] = placed + state.pending
-        used = placed * cpu
-        if used.sum() > 0:
-            ecs_share[k] = used / used.sum()
-        nodes[k] = state.node_count
-        ecs_cost[k], eci_cost[k] = state.cost_of(now=now, seconds=step)
+        for recorder in recorders:
+            recorder.step(k, now=now, seconds=step, loads=metric[k])
         if progress is not None and (k % every == 0 or k == steps - 1):
-            progress(entry.name, (k + 1) / steps)
-    return metrics.Recording(
-        step=step,
-        base_ready=base_ready,
-        burst_ready=burst_ready,
-        base_total=base_total,
-        burst_total=burst_total,
-        nodes=nodes,
-        ecs_cost=ecs_cost,
-        ecs_share=ecs_share,
-        eci_cost=eci_cost,
-        moves=moves,
-    )
+            for recorder in recorders:
+                progress(recorder.entry.name, (k + 1) / steps)
+    return {recorder.entry.name: recorder.recording(step=step) for recorder in recorders}
 
 
 def observed_metric(load: traces.StepLoad, *, realism: realism.Realism) -> FloatArray:

@@ -244,7 +244,7 @@ def build(run: protocol.Run) -> protocol.Setup:
             state.pending[w] += replicas[w] - base - burst
     workloads = run.scenario.workloads
     strategy = Burstscaler(
-        recommenders=[recommender.CoreRecommender(policy=p, start=run.scenario.start) for p in run.policies],
+        recommenders=run.recommenders(),
         policies=run.policies,
         names=tuple(f"default/{w.name}" for w in workloads),
         eci_per_second=np.array([run.settings.eci_per_second(w) for w in workloads]),

@@ -44,5 +44,5 @@ def build(run: protocol.Run) -> protocol.Setup:
     state = run.cluster(pool=0)
     for w in range(state.workloads):
         state.prewarm(w, base=0, burst=run.initial_replicas(w))
-    recommenders = [recommender.CoreRecommender(policy=p, start=run.scenario.start) for p in run.policies]
+    recommenders = run.recommenders()
     return protocol.Setup(strategy=AllOnEci(recommenders=recommenders), state=state)

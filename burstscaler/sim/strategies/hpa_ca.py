@@ -59,5 +59,5 @@ def build(run: protocol.Run) -> protocol.Setup:
     state = run.cluster(pool=run.pool, autoscaling=True)
     replicas = [run.initial_replicas(w) for w in range(state.workloads)]
     start_on_ecs(state, replicas, priorities=[w.priority for w in run.scenario.workloads])
-    recommenders = [recommender.CoreRecommender(policy=p, start=run.scenario.start) for p in run.policies]
+    recommenders = run.recommenders()
     return protocol.Setup(strategy=OnEcs(recommenders=recommenders), state=state)

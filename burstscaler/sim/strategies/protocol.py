@@ -15,7 +15,7 @@ import numpy as np
 import numpy.typing as npt
 
 from burstscaler.api import spec
-from burstscaler.sim import cluster, placement, realism, scenario, settings, traces
+from burstscaler.sim import cluster, placement, realism, recommender, scenario, settings, traces
 
 FloatArray = npt.NDArray[np.float64]
 
@@ -59,6 +59,20 @@ class Run:
     pool: int  # the fixed ECS pool (subscription) that hpa-ca, resourcepolicy and burstscaler share
     policies: tuple[spec.BurstPolicySpec, ...]
     seed: int = 0
+    cache: recommender.StepCache = dataclasses.field(default_factory=recommender.StepCache)
+
+    def recommenders(self) -> list[recommender.CoreRecommender]:
+        """One recommender per workload with its policy, sharing the run's step cache."""
+        return [
+            recommender.CoreRecommender(
+                policy=policy,
+                start=self.scenario.start,
+                state=self.cache.initial(index),
+                cache=self.cache,
+                workload=index,
+            )
+            for index, policy in enumerate(self.policies)
+        ]
 
     def cluster(
         self, *, pool: int, autoscaling: bool = False, placer: placement.Placer | None = None

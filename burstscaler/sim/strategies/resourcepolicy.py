@@ -94,7 +94,7 @@ def build(run: protocol.Run) -> protocol.Setup:
         cap = run.policies[w].base.max_replicas
         base = min(replicas, state.room_for(w, now=0.0), replicas if cap is None else cap)
         state.prewarm(w, base=base, burst=replicas - base)
-    recommenders = [recommender.CoreRecommender(policy=p, start=run.scenario.start) for p in run.policies]
+    recommenders = run.recommenders()
     return protocol.Setup(
         strategy=ResourcePolicy(
             recommenders=recommenders,
