@@ -289,7 +289,8 @@ def _run(
         tasks = {name: bar.add_task(name, total=1.0) for name in names}
 
         def advance(name: str, done: float) -> None:
-            bar.update(tasks[name], completed=done)
+            if name in tasks:  # the engine's own counterfactual runs have no bar
+                bar.update(tasks[name], completed=done)
 
         return engine.simulate(make, config=config, names=names, seeds=seeds, first_seed=seed, progress=advance)
 

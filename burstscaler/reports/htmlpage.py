@@ -49,6 +49,9 @@ def render_html(report: simulation.SimulationReport) -> str:
         sections.append(_capacity_chart(series, start=report.start))
     sections.append("<h2>Drain-back moves over time (cumulative, seed 1)</h2>")
     sections.append(_moves_chart(report))
+    if report.drain_back_savings.size:
+        sections.append(f"<h2>Drain-back savings over time ({html.escape(currency)}, seed 1)</h2>")
+        sections.append(_savings_chart(report))
     sections.append(f"<h2>Cumulative cost ({html.escape(currency)}, seed 1)</h2>")
     sections.append(_cost_chart(report))
     if report.sweep:
@@ -139,6 +142,22 @@ def _moves_chart(report: simulation.SimulationReport) -> str:
         xs = small.seconds
         layers.append(svg.Layer(name, small.cumulative_moves, _STRATEGY_COLORS[index % len(_STRATEGY_COLORS)]))
     return svg.chart(xs=xs, lines=layers, x_ticks=rows.time_ticks(xs, start=report.start), y_label="moves")
+
+
+def _savings_chart(report: simulation.SimulationReport) -> str:
+    savings = report.drain_back_savings
+    xs = np.arange(savings.size, dtype=np.float64) * float(report.settings.get("step_seconds", 1.0))
+    bucket = max(1, savings.size // CHART_POINTS)
+    chart = svg.chart(
+        xs=xs[::bucket],
+        lines=[svg.Layer("burstscaler without drain-back minus with", savings[::bucket], _STRATEGY_COLORS[3])],
+        x_ticks=rows.time_ticks(xs[::bucket], start=report.start),
+        y_label="saved",
+    )
+    return chart + (
+        '<p class="note">The same run with <code>drainBack.enabled: false</code>, cumulative cost minus '
+        "burstscaler's: what moving burst replicas back to ECS saved so far.</p>"
+    )
 
 
 def _sweep_charts(report: simulation.SimulationReport) -> str:

@@ -56,7 +56,8 @@ def document(report: simulation.SimulationReport) -> dict[str, Any]:
     ``strategies.<name>.<field>`` are the cluster's totals (means over seeds), ``intervals`` their 95%
     intervals; ``demand_request_seconds`` the cluster's demand; ``workloads`` one entry per workload
     with the same per-strategy figures; ``prices`` the profile with its sources; ``settings``
-    everything else the run depended on; ``sweep`` (when swept) one entry per value.
+    everything else the run depended on; ``sweep`` (when swept) one entry per value;
+    ``drain_back_savings`` (when burstscaler ran) its cost without drain-back minus with (seed 1).
     """
     result: dict[str, Any] = {
         "strategies": {name: _rounded(summary) for name, summary in report.summaries.items()},
@@ -74,6 +75,8 @@ def document(report: simulation.SimulationReport) -> dict[str, Any]:
         "prices": dict(report.prices),
         "settings": dict(report.settings),
     }
+    if report.drain_back_savings.size:
+        result["drain_back_savings"] = round(float(report.drain_back_savings[-1]), 6)
     if report.sweep:
         result["sweep"] = [
             {

@@ -60,7 +60,8 @@ class SimulationReport:
     ``start`` is the epoch second of the trace's first step (0.0 when the trace has no dates).
     With several seeds the summaries are means over seeds; ``intervals[strategy][field]`` is that
     figure's 95% interval (``(low, high)``). ``workloads`` has the same per workload, in order.
-    ``prices`` is the price profile with its sources; ``sweep`` one ``SweepPoint`` per value swept.
+    ``prices`` is the price profile with its sources; ``sweep`` one ``SweepPoint`` per value swept;
+    ``drain_back_savings`` burstscaler's cumulative cost with drain-back disabled minus with it (seed 1).
     """
 
     title: str
@@ -73,6 +74,8 @@ class SimulationReport:
     prices: Mapping[str, Any] = dataclasses.field(default_factory=dict)
     seeds: int = 1
     sweep: tuple[SweepPoint, ...] = ()
+    #: Per step (seed 1): burstscaler's cumulative cost without drain-back minus with it.
+    drain_back_savings: FloatArray = dataclasses.field(default_factory=lambda: np.zeros(0))
 
     @property
     def demand_request_seconds(self) -> float:

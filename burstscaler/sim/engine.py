@@ -22,6 +22,7 @@ import numpy.typing as npt
 
 from burstscaler.reports import simulation
 from burstscaler.sim import cluster, errors, metrics, realism, scenario, settings, strategies, traces
+from burstscaler.sim.strategies import burstscaler as burstscaler_strategy
 from burstscaler.sim.strategies import protocol
 
 FloatArray = npt.NDArray[np.float64]
@@ -86,15 +87,19 @@ def simulate(
     scenario cannot work with.
     """
     entries = [strategies.lookup(name) for name in names]
+    savings = np.zeros(0)
     outcomes: dict[str, list[_Outcome]] = {entry.name: [] for entry in entries}
     runs = []
     for index in range(max(1, seeds)):
         scn = make(first_seed + index)
         run = prepare(scn, config=config, seed=first_seed + index)
         runs.append(run)
-        recordings = run_strategies(entries, run=run, progress=progress)
+        counterfactual = [_NO_DRAIN_BACK] if index == 0 and any(e.name == "burstscaler" for e in entries) else []
+        recordings = run_strategies([*entries, *counterfactual], run=run, progress=progress)
         for entry in entries:
             outcomes[entry.name].append(_judge(recordings[entry.name], run=run))
+        if counterfactual:
+            savings = _cumulative_cost(recordings[_NO_DRAIN_BACK.name]) - _cumulative_cost(recordings["burstscaler"])
     first = runs[0]
     summaries = {name: _mean([o.cluster for o in got]) for name, got in outcomes.items()}
     intervals = {name: _intervals([o.cluster for o in got]) for name, got in outcomes.items()}
@@ -132,7 +137,20 @@ def simulate(
         workloads=workloads,
         prices=config.prices.as_dict(),
         seeds=max(1, seeds),
+        drain_back_savings=savings,
     )
+
+
+#: burstscaler with drain-back disabled: run beside burstscaler (seed 1) to measure what drain-back saves.
+_NO_DRAIN_BACK = strategies.Entry(
+    name="burstscaler (no drain-back)",
+    summary="counterfactual of drain-back savings",
+    build=burstscaler_strategy.build_without_drain_back,
+)
+
+
+def _cumulative_cost(recording: metrics.Recording) -> FloatArray:
+    return np.cumsum(recording.ecs_cost + recording.eci_cost.sum(axis=1))
 
 
 def _judge(recording: metrics.Recording, *, run: protocol.Run) -> _Outcome:

@@ -30,13 +30,15 @@ def _full_report() -> simulation.SimulationReport:
             "eci_per_vcpu_second": {"value": 1e-5, "source": "https://x", "date": "2026-11-27", "grade": "official"},
         },
         sweep=(simulation.SweepPoint(parameter="node_price", value=0.1, summaries=base.summaries),),
+        drain_back_savings=np.linspace(0.0, 0.5, 10),
     )
 
 
 def test_json_shape() -> None:
     document = json.loads(formats.render_json(_full_report()))
     assert set(document) == {
-        "strategies", "intervals", "seeds", "demand_request_seconds", "workloads", "prices", "settings", "sweep"
+        "strategies", "intervals", "seeds", "demand_request_seconds", "workloads", "prices", "settings", "sweep",
+        "drain_back_savings",
     }  # fmt: skip
     assert list(document["strategies"]) == ["static-peak", "burstscaler"]
     for required in (
@@ -89,8 +91,8 @@ def test_html_is_self_contained() -> None:
     assert page.startswith("<!DOCTYPE html>")
     assert not re.search(r"""(src|href)=["']?https?:""", page)
     assert "<script" not in page
-    # the trade-off, a capacity chart per strategy, drain-back moves, cumulative cost, the sweep's two
-    assert page.count("<svg") == 7
+    # the trade-off, a capacity chart per strategy, drain-back moves and savings, cumulative cost, the sweep's two
+    assert page.count("<svg") == 8
     assert "test &lt;trace&gt;" in page  # titles are escaped
     assert "Per workload" in page and "Prices and their sources" in page
 

@@ -108,7 +108,7 @@ def test_html_report_written(tmp_path: pathlib.Path) -> None:
     )
     assert result.exit_code == 0, result.output
     page = html.read_text()
-    assert page.count("<svg") == 8  # trade-off, one capacity chart per strategy, moves, cost
+    assert page.count("<svg") == 9  # trade-off, one capacity chart per strategy, moves, savings, cost
     assert "Prices and their sources" in page and "Per workload" in page
 
 

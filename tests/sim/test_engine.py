@@ -15,6 +15,7 @@ import pytest
 
 from burstscaler.reports import simulation
 from burstscaler.sim import engine, prices, realism, scenario, settings, strategies, traces
+from burstscaler.sim.strategies import burstscaler
 from tests.sim import factories
 
 
@@ -73,6 +74,17 @@ def test_static_peak_pays_subscription_for_every_node_all_day(builtin_report: si
 )
 def test_baseline_invariants(builtin_report: simulation.SimulationReport, name: str, field: str) -> None:
     assert getattr(builtin_report.summaries[name], field) == 0
+
+
+def test_drain_back_savings_are_the_cost_of_not_draining_back(builtin_report: simulation.SimulationReport) -> None:
+    savings = builtin_report.drain_back_savings
+    assert savings.size == builtin_report.series["burstscaler"].seconds.size
+    run = engine.prepare(scenario.builtin(seed=0), config=factories.config(realism=realism.Realism()))
+    entry = strategies.Entry("no drain-back", "", burstscaler.build_without_drain_back)
+    without = engine.run_strategy(entry, run=run)
+    assert without.moves.sum() == 0
+    expected = without.ecs_cost.sum() + without.eci_cost.sum() - builtin_report.summaries["burstscaler"].cost
+    assert savings[-1] == pytest.approx(expected)
 
 
 def test_default_scenario_drains_back_on_a_contended_shared_pool() -> None:

@@ -226,6 +226,18 @@ def _cap(limit: int | None) -> int:
     return snapshot.UNLIMITED if limit is None else limit
 
 
+def build_without_drain_back(run: protocol.Run) -> protocol.Setup:
+    """The counterfactual of drain-back savings: the same strategy with ``drainBack.enabled: false``."""
+    setup = build(run)
+    strategy = setup.strategy
+    assert isinstance(strategy, Burstscaler)
+    policies = tuple(
+        p.model_copy(update={"drain_back": p.drain_back.model_copy(update={"enabled": False})})
+        for p in strategy.policies
+    )
+    return protocol.Setup(strategy=dataclasses.replace(strategy, policies=policies), state=setup.state)
+
+
 def build(run: protocol.Run) -> protocol.Setup:
     """burstscaler on the shared pool: the initial replicas on ECS where they fit, the rest on burst."""
     autoscaled = run.settings.node_autoscaling_for_burstscaler

@@ -47,7 +47,7 @@ class ResourcePolicy:
         self, *, state: cluster.ModelCluster, loads: protocol.FloatArray, now: float
     ) -> Sequence[protocol.Targets]:
         """Recommend each total; add to ECS where room is, else ECI; remove ECI first."""
-        free = state.free(now)
+        free: protocol.FloatArray | None = None  # ECS room, computed when a workload scales out
         targets: list[protocol.Targets | None] = [None] * state.workloads
         for index in np.argsort([-p for p in self.priorities], kind="stable"):
             w = int(index)
@@ -58,7 +58,8 @@ class ResourcePolicy:
             total = self.recommenders[w].recommend(
                 load=float(loads[w]), current=state.base_total(w) + state.burst_total(w), ready=ready, now=now
             )
-            if total >= base + burst:
+            if total > base + burst:
+                free = state.free(now) if free is None else free
                 fits = int(placement.fit_counts(free, state.requests[w]).sum())
                 cap = self.unit_max[w]
                 room = fits if cap is None else max(0, min(fits, cap - base))
