@@ -8,7 +8,10 @@ Scenarios, each placing pods one by one with ``Cluster.schedule_and_bind`` on 5,
   (zone maxSkew 5, hostname maxSkew 3, ScheduleAnyway) scores every pod;
 - ``hostname-anti-affinity``: 4 Deployments of 2,500 replicas, each with required anti-affinity on
   ``kubernetes.io/hostname`` against its own replicas;
-- ``zone-spread``: 10,000 replicas with a DoNotSchedule zone spread constraint, maxSkew 1.
+- ``zone-spread``: 10,000 replicas with a DoNotSchedule zone spread constraint, maxSkew 1;
+- ``preemption``: every node filled with 16 placeholders (500m, priority -10), then a tenth of
+  ``--pods`` workload pods (1 core, priority 0), each displacing two placeholders (DefaultPreemption);
+  filling the nodes is not timed.
 kube-scheduler's own scheduler_perf threshold at 5,000 nodes is about 90-100 pods/s.
 
 Run: ``python benchmarks/bench_scheduler.py`` (table), ``--json`` (one object per scenario per line),
@@ -87,11 +90,33 @@ def zone_spread(count: int) -> list[scheduler.Pod]:
     ]
 
 
+def placeholders(cluster: scheduler.Cluster) -> None:
+    """Fill every node with 16 low-priority placeholders of 500m (bound directly: setup, not timed)."""
+    for node in cluster.nodes():
+        for k in range(16):
+            pod = scheduler.Pod(
+                name=f"placeholder-{node.name}-{k}",
+                labels={"app": "placeholder"},
+                containers=(scheduler.Container(name="pause", requests={"cpu": 500, "memory": GI // 4}),),
+                priority=-10,
+            )
+            cluster.bind(pod, node.name)
+
+
+def workload(count: int) -> list[scheduler.Pod]:
+    """Workload pods that only fit by displacing placeholders."""
+    container = (scheduler.Container(name="app", requests={"cpu": 1000, "memory": GI}),)
+    return [scheduler.Pod(name=f"work-{i}", labels={"app": "work"}, containers=container) for i in range(count // 10)]
+
+
+SETUP: dict[str, Callable[[scheduler.Cluster], None]] = {"preemption": placeholders}
+
 SCENARIOS: dict[str, Callable[[int], list[scheduler.Pod]]] = {
     "identical": lambda n: identical(n, labelled=False),
     "identical-labelled": lambda n: identical(n, labelled=True),
     "hostname-anti-affinity": anti_affinity,
     "zone-spread": zone_spread,
+    "preemption": workload,
 }
 
 
@@ -100,16 +125,18 @@ def run(name: str, *, node_count: int, pod_count: int, repeat: int) -> dict[str,
     rates, cpu_rates, placed = [], [], 0
     for _ in range(repeat):
         cluster = scheduler.Cluster(nodes(node_count))
+        if name in SETUP:
+            SETUP[name](cluster)
         pods = SCENARIOS[name](pod_count)
         wall, cpu = time.perf_counter(), time.process_time()
         placed = sum(cluster.schedule_and_bind(pod).node is not None for pod in pods)
         wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
-        rates.append(pod_count / wall)
-        cpu_rates.append(pod_count / max(cpu, 1e-9))
+        rates.append(len(pods) / wall)
+        cpu_rates.append(len(pods) / max(cpu, 1e-9))
     return {
         "scenario": name,
         "nodes": node_count,
-        "pods": pod_count,
+        "pods": len(pods),
         "placed": placed,
         "pods_per_s_min": round(min(rates)),
         "pods_per_s_median": round(statistics.median(rates)),

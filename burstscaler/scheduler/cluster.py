@@ -44,6 +44,8 @@ class Cluster:
         self.profile = scheduling_profile or profile.Profile()
         self.state = state.State(namespaces=namespaces or {}, pod_level_resources=self.profile.pod_level_resources)
         self._evaluator = podclass.Evaluator(self.state, self.profile)
+        # Preemption's per-node answers by (pod class, priority, node version); see ``preemption.preempt``.
+        self._victim_memo: dict[tuple[str, int, int], dict[int, tuple[int, preemption.Candidate | None]]] = {}
         for node in nodes:
             self.add_node(node)
 
@@ -75,10 +77,25 @@ class Cluster:
             return Decision(node=st.nodes[chosen].name)
         filtered = profile.run_filters(st, pod, self.profile)
         message = profile.failure_message(st, filtered)
-        candidate = preemption.preempt(st, pod, filtered=filtered, prof=self.profile)
+        candidate = preemption.preempt(
+            st,
+            pod,
+            filtered=filtered,
+            fits=lambda node: self._evaluator.fits_on(pod, node),
+            needs=self._evaluator.local_needs(pod),
+            memo=self._memo(pod),
+        )
         if candidate is None:
             return Decision(node=None, message=message)
         return Decision(node=st.nodes[candidate.node].name, victims=candidate.victims, message=message)
+
+    def _memo(self, pod: objects.Pod) -> dict[int, tuple[int, preemption.Candidate | None]]:
+        key = (pod.scheduling_signature, pod.priority, self.state.node_version)
+        if key not in self._victim_memo:
+            if len(self._victim_memo) >= 16:
+                self._victim_memo.pop(next(iter(self._victim_memo)))
+            self._victim_memo[key] = {}
+        return self._victim_memo[key]
 
     def bind(self, pod: objects.Pod, node_name: str) -> None:
         """Record ``pod`` as running on ``node_name`` (replacing an earlier record of the same key)."""

@@ -57,6 +57,11 @@ def _ordered(request: dict[str, int]) -> list[str]:
     return base + [name for name in rest if name != "pods"]
 
 
+def checked_resources(request: dict[str, int], args: FitArgs) -> list[str]:
+    """The requested resources the Filter checks, in its order (zero and ignored ones left out)."""
+    return [name for name in _ordered(request) if not _ignored(name, args)]
+
+
 def _rows(st: state.State, rows: np.ndarray | None) -> np.ndarray | slice:
     return slice(0, st.n) if rows is None else rows
 
@@ -104,7 +109,13 @@ def filter_node_resources_fit(
         reasons.extend(f"Insufficient {name}" for name, short in checks if short[index])
         return tuple(reasons)
 
-    return status.Verdict(codes=codes.astype(np.int8), reason_of=reason_of)
+    def histogram(mask: np.ndarray) -> dict[str, int]:
+        counts = {"Too many pods": int((pods_over & mask).sum())}
+        for name, short in checks:
+            counts[f"Insufficient {name}"] = int((short & mask).sum())
+        return counts
+
+    return status.Verdict(codes=codes.astype(np.int8), reason_of=reason_of, histogram=histogram)
 
 
 def _scored_columns(

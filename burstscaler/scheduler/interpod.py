@@ -119,7 +119,7 @@ def filter_inter_pod_affinity(st: state.State, pod: objects.Pod) -> status.Verdi
         counts = st.term_counts[group, :n].astype(np.int64)
         fail((ids >= 0) & (st.per_domain(key, counts) > 0), code=status.UNSCHEDULABLE, reason=3)
     texts = {1: REASON_AFFINITY, 2: REASON_ANTI, 3: REASON_SYMMETRY}
-    return status.Verdict(codes=codes, reason_of=lambda i: (texts[int(reasons[i])],) if reasons[i] else ())
+    return status.coded(codes, reasons, texts)
 
 
 def _affinity_fails(st: state.State, pod: objects.Pod, terms: list[Mapping[str, Any]]) -> np.ndarray:

@@ -177,6 +177,49 @@ class Evaluator:
             ok &= interpod.filter_inter_pod_affinity(st, pod).codes == status.SUCCESS
         return ok
 
+    def local_needs(self, pod: objects.Pod) -> list[tuple[str, int, int]] | None:
+        """(name, amount, column) of the requests NodeResourcesFit checks, when nothing else can change.
+
+        None when a node's answer for this pod depends on more than its own resources (host ports,
+        hard spread, required pod terms, bound pods' anti-affinity) or a request has no column.
+        """
+        cache = self._cache(pod)
+        if cache.has_ports or cache.hard_spread or cache.required_terms or self.state.has_terms("anti"):
+            return None
+        needs = []
+        for name in fit.checked_resources(cache.request, self.profile.fit_args):
+            column = self.state.columns.get(name)
+            if column is None:
+                return None
+            needs.append((name, cache.request[name], column))
+        return needs
+
+    def fits_on(self, pod: objects.Pod, node: int) -> bool:
+        """Whether every filter passes the pod on one node of the current state.
+
+        When nothing cluster-wide applies (no hard spread, no required pod terms, no bound pod's
+        anti-affinity), only that node's row is computed: preemption asks this for each candidate
+        after each trial eviction.
+        """
+        cache = self._cache(pod)
+        local_only = not cache.hard_spread and not cache.required_terms and not self.state.has_terms("anti")
+        if not local_only or cache.node_version != self.state.node_version or cache.epoch.size != self.state.n:
+            return bool(self.feasible(pod)[node])
+        if not cache.static_ok[node]:
+            return False
+        ok, _least, _balanced = fit.node_answers(
+            self.state,
+            node,
+            request=cache.request,
+            non_zero=cache.non_zero,
+            args=self.profile.fit_args,
+            resources=self.profile.scoring_resources,
+        )
+        if ok and cache.has_ports and self.state.node_ports[node]:
+            wanted = requests.host_ports(pod)
+            ok = not any(ports.conflicts(a, b) for a in wanted for b in self.state.node_ports[node])
+        return ok
+
     def choose(self, pod: objects.Pod) -> int | None:
         """The index of the node kube-scheduler would pick (first of equal totals), or None when none fits."""
         st, prof = self.state, self.profile

@@ -125,8 +125,10 @@ def failure_message(st: state.State, filtered: Filtered) -> str:
     if st.n == 0:
         return "no nodes available to schedule pods"
     histogram: dict[str, int] = {}
-    for index in range(st.n):
-        for reason in filtered.status(index).reasons:
-            histogram[reason] = histogram.get(reason, 0) + 1
+    for position, verdict in enumerate(filtered.verdicts):
+        mask = filtered.first == position
+        if mask.any():
+            for reason, count in verdict.reason_counts(mask).items():
+                histogram[reason] = histogram.get(reason, 0) + count
     parts = sorted(f"{count} {reason}" for reason, count in histogram.items())
     return f"0/{st.n} nodes are available: " + ", ".join(parts) + "."

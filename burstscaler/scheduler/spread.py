@@ -159,7 +159,7 @@ def filter_pod_topology_spread(
             codes[fresh] = code
             reasons[fresh] = reason
     texts = {1: REASON_MISSING, 2: REASON_SKEW}
-    return status.Verdict(codes=codes, reason_of=lambda i: (texts[int(reasons[i])],) if reasons[i] else ())
+    return status.coded(codes, reasons, texts)
 
 
 def score_pod_topology_spread(

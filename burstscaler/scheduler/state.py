@@ -105,6 +105,11 @@ class State:
         self.term_groups: list[TermGroup] = []
         self.term_index: dict[tuple[str, str, str, int], int] = {}
         self.term_counts = np.zeros((0, 0), dtype=np.int32)
+        self.term_totals: list[int] = []  # per term group, bound pods carrying it (a cheap "any?")
+        # Per priority: requests and count of the live (not terminating) pods per node, so preemption
+        # sees at once where evicting every lower-priority pod would make room.
+        self.priority_used: dict[int, np.ndarray] = {}
+        self.priority_count: dict[int, np.ndarray] = {}
         self.node_version = 0
         self._domains: dict[str, tuple[np.ndarray, int]] = {}
         self._selector_cache: dict[tuple[str, NamespaceFilter | None], tuple[int, list[int]]] = {}
@@ -125,6 +130,8 @@ class State:
             pad = ((0, 0), (0, 1))
             self.alloc = np.pad(self.alloc, pad)
             self.used = np.pad(self.used, pad)
+            for priority, used in self.priority_used.items():
+                self.priority_used[priority] = np.pad(used, pad)
         return column
 
     def _grow_nodes(self) -> None:
@@ -138,6 +145,9 @@ class State:
         self.alloc_pods = np.pad(self.alloc_pods, (0, extra))
         self.pod_count = np.pad(self.pod_count, (0, extra))
         self.epoch = np.pad(self.epoch, (0, extra))
+        for priority in self.priority_used:
+            self.priority_used[priority] = np.pad(self.priority_used[priority], ((0, extra), (0, 0)))
+            self.priority_count[priority] = np.pad(self.priority_count[priority], (0, extra))
         self.group_all = np.pad(self.group_all, ((0, 0), (0, extra)))
         self.group_live = np.pad(self.group_live, ((0, 0), (0, extra)))
         self.term_counts = np.pad(self.term_counts, ((0, 0), (0, extra)))
@@ -187,8 +197,10 @@ class State:
         for key in list(self.node_pods[index]):
             self.remove_pod(key)
         last = self.n - 1
-        for array_name in ("alloc", "used", "nz_used"):
-            array = getattr(self, array_name)
+        for array in (self.alloc, self.used, self.nz_used, *self.priority_used.values()):
+            array[index:last] = array[index + 1 : last + 1]
+            array[last] = 0
+        for array in self.priority_count.values():
             array[index:last] = array[index + 1 : last + 1]
             array[last] = 0
         for array_name in ("alloc_pods", "pod_count", "epoch"):
@@ -227,6 +239,7 @@ class State:
         group = self.term_index.get(key)
         if group is None:
             group = self.term_index[key] = len(self.term_groups)
+            self.term_totals.append(0)
             self.term_groups.append(
                 TermGroup(
                     kind=kind,
@@ -294,6 +307,7 @@ class State:
         if not record.terminating:
             record.terminating = True
             self.group_live[record.group, record.node] -= 1
+            self._count_priority(record, sign=-1)
             self._touch(record.node)
 
     def _apply(self, record: PodRecord, *, sign: int) -> None:
@@ -310,20 +324,42 @@ class State:
         self.group_all[record.group, index] += sign
         if not record.terminating:
             self.group_live[record.group, index] += sign
+            self._count_priority(record, sign=sign)
         for term in record.terms:
             self.term_counts[term, index] += sign
+            self.term_totals[term] += sign
         ports = self.node_ports[index]
         for port in record.ports:
             ports[port] = ports.get(port, 0) + sign
             if ports[port] <= 0:
                 del ports[port]
 
+    def _count_priority(self, record: PodRecord, *, sign: int) -> None:
+        priority = record.pod.priority
+        if priority not in self.priority_used:
+            self.priority_used[priority] = np.zeros_like(self.used)
+            self.priority_count[priority] = np.zeros_like(self.pod_count)
+        used = self.priority_used[priority]
+        for name, amount in record.request.items():
+            if name != "pods":
+                used[record.node, self.columns[name]] += sign * amount
+        self.priority_count[priority][record.node] += sign
+
+    def lower_priority(self, priority: int) -> tuple[np.ndarray, np.ndarray]:
+        """Per node, the requests (nodes x columns) and count of live pods with priority below ``priority``."""
+        used = np.zeros((self.n, len(self.columns)), dtype=np.int64)
+        count = np.zeros(self.n, dtype=np.int64)
+        for level, level_used in self.priority_used.items():
+            if level < priority:
+                used += level_used[: self.n]
+                count += self.priority_count[level][: self.n]
+        return used, count
+
     # ------------------------------------------------------------------ shared indexes
 
     def has_terms(self, *kinds: str) -> bool:
         """Whether some bound pod carries an affinity term of one of ``kinds``."""
-        n = self.n
-        return any(g.kind in kinds and self.term_counts[i, :n].any() for i, g in enumerate(self.term_groups))
+        return any(g.kind in kinds and self.term_totals[i] > 0 for i, g in enumerate(self.term_groups))
 
     def namespace_matches(self, namespaces: NamespaceFilter, namespace: str) -> bool:
         """Whether a term's namespace filter covers ``namespace``."""

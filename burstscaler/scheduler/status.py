@@ -46,6 +46,18 @@ class Verdict:
     codes: np.ndarray
     reason_of: Callable[[int], tuple[str, ...]]
     prefilter: str | None = None
+    # Optional fast form of ``reason_counts`` for plugins whose reasons are arrays already.
+    histogram: Callable[[np.ndarray], dict[str, int]] | None = None
+
+    def reason_counts(self, mask: np.ndarray) -> dict[str, int]:
+        """How many of the nodes in ``mask`` carry each reason (a node may carry several)."""
+        if self.histogram is not None:
+            return {reason: count for reason, count in self.histogram(mask).items() if count}
+        counts: dict[str, int] = {}
+        for index in np.flatnonzero(mask).tolist():
+            for reason in self.reason_of(index):
+                counts[reason] = counts.get(reason, 0) + 1
+        return counts
 
     def status(self, index: int) -> Status:
         """The Status of the node at ``index``."""
@@ -62,4 +74,16 @@ def passing(count: int, *, prefilter: str | None = None) -> Verdict:
 
 def uniform(codes: np.ndarray, reason: str) -> Verdict:
     """A verdict whose failing nodes all carry the one ``reason``."""
-    return Verdict(codes=codes, reason_of=lambda _index: (reason,))
+    return Verdict(codes=codes, reason_of=lambda _index: (reason,), histogram=lambda mask: {reason: int(mask.sum())})
+
+
+def coded(codes: np.ndarray, reasons: np.ndarray, texts: dict[int, str]) -> Verdict:
+    """A verdict whose failing nodes carry one of a few reasons, given per node as a small code."""
+
+    def histogram(mask: np.ndarray) -> dict[str, int]:
+        counts = np.bincount(reasons[mask], minlength=max(texts) + 1)
+        return {text: int(counts[code]) for code, text in texts.items()}
+
+    return Verdict(
+        codes=codes, reason_of=lambda i: (texts[int(reasons[i])],) if reasons[i] else (), histogram=histogram
+    )

@@ -8,7 +8,8 @@ import random
 import numpy as np
 import pytest
 
-from burstscaler.scheduler import profile
+from burstscaler import scheduler
+from burstscaler.scheduler import preemption, profile
 from tests.scheduler import factories
 
 
@@ -45,3 +46,34 @@ def test_cached_path_matches_plain_path(seed: int) -> None:
             chosen = rng.choice(cluster.nodes())
             cluster.update_node(dataclasses.replace(chosen, unschedulable=not chosen.unschedulable))
     assert placed, "the scenario placed nothing: it tests nothing"
+
+
+@pytest.mark.parametrize("seed", [pytest.param(seed, id=f"seed-{seed}") for seed in range(3)])
+def test_preemption_with_cached_fits_matches_plain_fits(seed: int) -> None:
+    rng = random.Random(seed)
+    cluster = factories.random_cluster(rng, nodes=6)
+    # Fill the cluster with low-priority placeholders of mixed sizes.
+    for i in range(400):
+        placeholder = factories.pod(f"ph-{i}", cpu=rng.choice([200, 500]), app="placeholder", priority=-10)
+        if cluster.schedule_and_bind(placeholder).node is None:
+            break
+    templates = factories.random_templates(rng)
+    preempted = 0
+    for step in range(24):
+        template = rng.choice(templates)
+        pod = dataclasses.replace(template, name=f"{template.name}-{step}", priority=rng.choice([0, 5]))
+        filtered = profile.run_filters(cluster.state, pod, cluster.profile)
+        if filtered.feasible.any():
+            cluster.schedule_and_bind(pod)
+            continue
+
+        def plain(node: int, pod: scheduler.Pod = pod) -> bool:
+            return bool(profile.run_filters(cluster.state, pod, cluster.profile).feasible[node])
+
+        expected = preemption.preempt(cluster.state, pod, filtered=filtered, fits=plain, needs=None)
+        decision = cluster.schedule_and_bind(pod)
+        got = None if decision.node is None else (decision.node, decision.victims)
+        want = None if expected is None else (cluster.state.nodes[expected.node].name, expected.victims)
+        assert got == want, f"step {step}: {pod.name}"
+        preempted += bool(decision.victims)
+    assert preempted, "no pod preempted: the scenario tests nothing"
