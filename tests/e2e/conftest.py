@@ -4,9 +4,13 @@
   (the committed ``crds/burstpolicy.yaml`` when present); ``$KUBECONFIG`` points at its kubeconfig
   for subprocesses (kubectl, ``kopf run``, ``burstscaler run``).
 - ``api``: a raw-JSON :class:`~harness.client.RestClient` on it.
-- ``clock``: a :class:`~harness.actor.ManualClock` for start-up delays.
+- ``clock``: a :class:`~harness.actor.ManualClock` for start-up delays, grace periods and
+  tolerations.
 - ``cluster_actor``: a :class:`~harness.actor.ClusterActor` driven by ``step()``; start its
   background loop with ``cluster_actor.start()`` (stopped at teardown).
+
+Faults (``apiserver.faults.arm``) catch the operator's requests only unless armed with
+``client="any"`` (or another identity of :data:`~harness.faults.CLIENTS`).
 """
 
 from __future__ import annotations

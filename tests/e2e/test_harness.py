@@ -168,7 +168,7 @@ def test_discovery_and_healthz(apiserver: hosting.ApiServer) -> None:
 
 
 def test_finalizers_hold_deletion_and_owned_objects_are_collected(
-    api: client.RestClient, cluster_actor: actor.ClusterActor
+    api: client.RestClient, cluster_actor: actor.ClusterActor, clock: actor.ManualClock
 ) -> None:
     api.create(objects.ecs_node("ecs-1"))
     policy = api.create(
@@ -201,12 +201,17 @@ def test_finalizers_hold_deletion_and_owned_objects_are_collected(
     api.patch("BurstPolicy", "web", {"metadata": {"finalizers": None}})
     assert api.find("BurstPolicy", "web") is None
     assert api.find("Deployment", "web-burst") is None
-    assert api.list("ReplicaSet") == [] and api.list("Pod") == []  # the cascade went all the way down
+    assert api.list("ReplicaSet") == []  # the cascade went all the way down, to the pods' graceful deletion
+    assert all(pod["metadata"]["deletionTimestamp"] for pod in api.list("Pod"))
+    cluster_actor.step()
+    clock.advance(actor.DEFAULT_GRACE_SECONDS)
+    cluster_actor.step()  # the kubelet removes them once their grace period is over
+    assert api.list("Pod") == []
 
 
 def test_fault_injection_fails_then_recovers(apiserver: hosting.ApiServer, api: client.RestClient) -> None:
     api.create(objects.deployment("web"))
-    fault = apiserver.faults.arm("PATCH", r".*/deployments/web/scale", status=429, retry_after=2, count=2)
+    fault = apiserver.faults.arm("PATCH", r".*/deployments/web/scale", status=429, retry_after=2, count=2, client="any")
     for _ in range(2):
         response = requests.patch(
             f"{apiserver.url}/apis/apps/v1/namespaces/default/deployments/web/scale",
@@ -223,7 +228,7 @@ def test_fault_injection_fails_then_recovers(apiserver: hosting.ApiServer, api: 
 # -- the cluster actor -------------------------------------------------------------------------
 
 
-def test_actor_binds_first_fit_and_leaves_the_rest_pending(
+def test_actor_binds_with_the_scheduler_model_and_leaves_the_rest_pending(
     api: client.RestClient, cluster_actor: actor.ClusterActor
 ) -> None:
     api.create(objects.ecs_node("ecs-a", cpu="2", memory="8Gi"))
@@ -238,9 +243,9 @@ def test_actor_binds_first_fit_and_leaves_the_rest_pending(
     pending = next(pod for pod in pods if not pod["spec"].get("nodeName"))
     condition = pending["status"]["conditions"][0]
     assert (condition["type"], condition["status"], condition["reason"]) == ("PodScheduled", "False", "Unschedulable")
-    assert condition["message"] == (
-        "0/3 nodes are available: 2 Insufficient cpu, "
-        "1 node(s) had untolerated taint {virtual-kubelet.io/provider: alibabacloud}."
+    assert condition["message"] == (  # kube-scheduler sorts the "<count> <reason>" strings
+        "0/3 nodes are available: 1 node(s) had untolerated taint {virtual-kubelet.io/provider: alibabacloud}, "
+        "2 Insufficient cpu."
     )
 
     burst = objects.deployment(
@@ -300,17 +305,22 @@ def test_actor_scales_in_pending_then_unready_then_cheaper_then_newer(
 
     api.scale("Deployment", "web", 3)
     cluster_actor.step()
-    names = {pod["metadata"]["name"] for pod in api.list("Pod", labels="app=web")}
+    pods = api.list("Pod", labels="app=web")
+    names = {pod["metadata"]["name"] for pod in pods if not pod["metadata"].get("deletionTimestamp")}
     assert len(names) == 3 and cheap not in names and dear in names  # pending ones first, then the cheap one
+    assert len(pods) == 4, "the pending ones went at once; the cheap one terminates in its grace period"
 
 
 def test_actor_runs_statefulsets_by_ordinal(api: client.RestClient, cluster_actor: actor.ClusterActor) -> None:
+    cluster_actor.termination_seconds = 0.0
     api.create(objects.ecs_node("ecs-a"))
-    api.create(objects.statefulset("db", replicas=3))
+    sts = objects.statefulset("db", replicas=3)
+    sts["spec"]["podManagementPolicy"] = "Parallel"  # OrderedReady: tests/e2e/test_actor_controllers.py
+    api.create(sts)
     cluster_actor.step()
     assert sorted(pod["metadata"]["name"] for pod in api.list("Pod")) == ["db-0", "db-1", "db-2"]
     api.scale("StatefulSet", "db", 1)
-    cluster_actor.step()
+    cluster_actor.step()  # deleted (terminating), then removed by the kubelet at once
     assert [pod["metadata"]["name"] for pod in api.list("Pod")] == ["db-0"]
 
 
@@ -356,6 +366,9 @@ def test_kopf_adds_a_finalizer_and_patches_status(apiserver: hosting.ApiServer, 
         eventually(lambda: api.find("BurstPolicy", "web") is None, timeout=20, message="finalizer released")
     assert runner.exception is None, runner.output
     assert handled.is_set()
+    assert apiserver.call(lambda emulator: emulator.requests_by_client["operator"]) > 0, (
+        "Kopf's User-Agent is the operator's"
+    )
 
 
 def test_put_replaces_objects_status_and_scale(api: client.RestClient) -> None:
@@ -376,6 +389,84 @@ def test_put_replaces_objects_status_and_scale(api: client.RestClient) -> None:
 
 
 def test_delayed_requests_are_served_after_the_delay(apiserver: hosting.ApiServer, api: client.RestClient) -> None:
-    fault = apiserver.faults.arm("GET", r"/apis/apps/v1/namespaces/default/deployments", delay=0.2)
+    fault = apiserver.faults.arm("GET", r"/apis/apps/v1/namespaces/default/deployments", delay=0.2, client="test")
     assert api.list("Deployment", namespace="default") == []
     assert fault.hits == 1 and fault.remaining == 0
+
+
+# -- the BurstPolicy status against the CRD's structural schema ------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("status", "stored"),
+    [
+        pytest.param({"desiredReplicas": 3, "bogus": 1}, {"desiredReplicas": 3}, id="unknown-field-pruned"),
+        pytest.param(
+            {"conditions": [{"type": "Ready", "status": "True", "reason": "Ok", "extra": "x"}]},
+            {"conditions": [{"type": "Ready", "status": "True", "reason": "Ok", "message": ""}]},
+            id="pruned-and-defaulted-inside-a-list",
+        ),
+        pytest.param(
+            {"lastDecision": {"time": "2026-01-01T00:00:00Z", "reason": "Steady", "inputs": {"anything": [1]}}},
+            {
+                "lastDecision": {
+                    "time": "2026-01-01T00:00:00Z",
+                    "reason": "Steady",
+                    "inputs": {"anything": [1]},
+                    "message": "",
+                }
+            },
+            id="preserve-unknown-fields-kept",
+        ),
+        pytest.param({"twin": None}, {"twin": None}, id="nullable-null-kept"),
+        pytest.param({"conditions": None, "twin": "web-burst"}, {"twin": "web-burst"}, id="non-nullable-null-pruned"),
+    ],
+)
+def test_status_writes_are_pruned_and_defaulted_as_the_crd_says(
+    api: client.RestClient, status: dict[str, object], stored: dict[str, object]
+) -> None:
+    api.create(objects.burst_policy("web", target="web", maxReplicas=5))
+    path = api.path("BurstPolicy", namespace="default", name="web", subresource="status")
+    current = api.get("BurstPolicy", "web")
+    written = api.request("PUT", path, body={**current, "status": status})
+    assert written["status"] == stored
+    assert api.get("BurstPolicy", "web")["status"] == stored
+
+
+@pytest.mark.parametrize(
+    ("status", "field", "message"),
+    [
+        pytest.param(
+            {"desiredReplicas": "seven"},
+            "status.desiredReplicas",
+            'status.desiredReplicas in body must be of type integer: "string"',
+            id="string-for-integer",
+        ),
+        pytest.param(
+            {"baseReplicas": 1.5},
+            "status.baseReplicas",
+            'status.baseReplicas in body must be of type integer: "number"',
+            id="float-for-integer",
+        ),
+        pytest.param(
+            {"conditions": [{"type": "Sleepy", "status": "True", "reason": "X"}]},
+            "status.conditions[0].type",
+            'Unsupported value: "Sleepy"',
+            id="enum",
+        ),
+        pytest.param({"lastDrainTime": "yesterday"}, "status.lastDrainTime", "date-time", id="date-time-format"),
+        pytest.param({"cost": {"eciCost": "-1"}}, "status.cost.eciCost", "does not match", id="pattern"),
+    ],
+)
+def test_a_status_the_real_server_refuses_gets_422(
+    api: client.RestClient, status: dict[str, object], field: str, message: str
+) -> None:
+    api.create(objects.burst_policy("web", target="web", maxReplicas=5))
+    before = api.get("BurstPolicy", "web")
+    with pytest.raises(client.ApiFailure) as refused:
+        api.patch("BurstPolicy", "web", {"status": status}, subresource="status")
+    assert (refused.value.status, refused.value.body["reason"]) == (422, "Invalid")
+    (cause,) = refused.value.body["details"]["causes"]
+    assert cause["field"] == field and message in cause["message"]
+    assert refused.value.body["message"].startswith('BurstPolicy.burstscaler.io "web" is invalid: ')
+    assert api.get("BurstPolicy", "web")["metadata"]["resourceVersion"] == before["metadata"]["resourceVersion"]

@@ -39,6 +39,11 @@ the built-in behaviour) and its ``objects`` array with the full version history 
 - **CRDs**: no effect -> creating a ``CustomResourceDefinition`` (or :meth:`install_crd` from a
   dict) serves its resource at once: kind, short names, scope, status subresource, printer columns;
   deleting it removes the resource and its objects.
+- **structural schema of the status**: not checked -> a write of a custom resource's status (the
+  ``/status`` subresource) is pruned, defaulted and validated against the CRD's
+  ``openAPIV3Schema`` as the real server does (:mod:`.structural`): unknown fields dropped unless
+  ``x-kubernetes-preserve-unknown-fields``, wrong types refused with 422 ``Invalid``. The spec is
+  stored as sent (CEL rules could not be checked anyway).
 - **finalizers**: KMock marks ``deletionTimestamp`` (kept) -> also forbids adding finalizers to an
   object being deleted (422), and removes it when the last finalizer goes.
 - **garbage collection**: none -> when an object is gone, objects whose every ``ownerReference``
@@ -50,11 +55,22 @@ the built-in behaviour) and its ``objects`` array with the full version history 
 - **/healthz, /livez, /readyz**: 404 -> ``ok``.
 - **errors**: a traceback in ``details`` -> a ``Status`` with the reason the real server uses
   (``NotFound``, ``AlreadyExists``, ``Conflict``, ``Invalid``, ...).
-- **fault injection** (not in KMock): arm the next N requests matching a method and a path to
-  fail (409, 429 with ``Retry-After``, 500, 503, ...) or to stall (:mod:`.faults`).
+- **fault injection** (not in KMock): arm the next N requests of one client (the operator by
+  default, told apart by its User-Agent) matching a method and a path to fail (409, 429 with
+  ``Retry-After``, 500, 503, ...) or to stall (:mod:`.faults`); :attr:`Emulator.requests_by_client` counts the
+  requests served per client.
 
-Not emulated: graceful pod termination (pods go at once), namespace lifecycle (namespaces are not
-required to exist), admission and schema validation, server-side apply, ``dryRun``, pagination
+- **graceful pod deletion**: pods went at once -> a pod bound to a node gets ``deletionTimestamp``
+  and ``deletionGracePeriodSeconds`` (the request's ``gracePeriodSeconds``, else the pod's
+  ``terminationGracePeriodSeconds``, 30 by default; a shorter one shortens it) and stays until a
+  ``DELETE`` with grace 0 (the cluster actor's kubelet); an unbound or finished pod goes at once.
+- **DefaultTolerationSeconds admission**: pods get NoExecute tolerations of
+  ``node.kubernetes.io/not-ready`` and ``unreachable`` for ``default_toleration_seconds`` (300)
+  unless they tolerate those already.
+
+Not emulated: namespace lifecycle (namespaces are not
+required to exist), admission other than DefaultTolerationSeconds, validation of built-in kinds
+and of custom resources' specs, server-side apply, ``dryRun``, pagination
 (``limit`` is ignored: everything comes in one page), BOOKMARKs.
 """
 
@@ -75,7 +91,7 @@ import aiohttp.web
 import attrs
 import kmock
 
-from . import faults, patching, selectors
+from . import faults, patching, selectors, structural
 
 Key = tuple[kmock.resource, str | None, str]
 
@@ -145,6 +161,12 @@ class Emulator(kmock.KubernetesEmulator):
 
     faults: faults.Faults = attrs.field(factory=faults.Faults)
     seed: int = 0
+    # Pods with a node are deleted gracefully (deletionTimestamp first; the kubelet removes them).
+    graceful_pods: bool = True
+    # The DefaultTolerationSeconds admission plugin's default (--default-not-ready-toleration-seconds).
+    default_toleration_seconds: int = 300
+    # Requests served per client identity (faults.client_of): shows who talks to the API.
+    requests_by_client: collections.Counter[str] = attrs.field(factory=collections.Counter, init=False)
     watch_log_size: int = 20_000
 
     _rv: int = attrs.field(default=0, init=False)
@@ -152,6 +174,7 @@ class Emulator(kmock.KubernetesEmulator):
     _wakeup: asyncio.Future[None] | None = attrs.field(default=None, init=False)
     _random: random.Random = attrs.field(factory=random.Random, init=False)
     _columns: dict[kmock.resource, list[dict[str, Any]]] = attrs.field(factory=dict, init=False)
+    _schemas: dict[kmock.resource, dict[str, Any]] = attrs.field(factory=dict, init=False)
     _closing: bool = attrs.field(default=False, init=False)
 
     def __attrs_post_init__(self) -> None:
@@ -226,6 +249,8 @@ class Emulator(kmock.KubernetesEmulator):
         meta["creationTimestamp"] = now()
         meta["generation"] = 1
         _default(resource, obj)
+        if resource == PODS:
+            _admit_tolerations(obj, self.default_toleration_seconds)
         if resource == CRDS:
             obj["status"] = _crd_status(obj)
         return self._commit(key, "ADDED", obj, None)
@@ -249,7 +274,7 @@ class Emulator(kmock.KubernetesEmulator):
         if subresource == "status":
             result = copy.deepcopy(old)
             if "status" in new:
-                result["status"] = copy.deepcopy(new["status"])
+                result["status"] = self._structural_status(resource, name, new["status"])
             else:
                 result.pop("status", None)
         else:
@@ -283,7 +308,10 @@ class Emulator(kmock.KubernetesEmulator):
         if _spec_part(result) != _spec_part(old):
             result["metadata"]["generation"] = old["metadata"].get("generation", 1) + 1
         committed = self._commit(key, "MODIFIED", result, old)
-        if committed["metadata"].get("deletionTimestamp") and not committed["metadata"].get("finalizers"):
+        # A pod in its grace period stays until the kubelet deletes it with grace 0, finalizers or not.
+        grace_left = resource == PODS and committed["metadata"].get("deletionGracePeriodSeconds", 0) > 0
+        meta = committed["metadata"]
+        if meta.get("deletionTimestamp") and not meta.get("finalizers") and not grace_left:
             return self._remove(key, committed)
         return committed
 
@@ -328,6 +356,16 @@ class Emulator(kmock.KubernetesEmulator):
         if preconditions.get("resourceVersion") not in (None, meta["resourceVersion"]):
             raise _error(409, "Precondition failed: resourceVersion mismatch")
         orphan = options.get("propagationPolicy") == "Orphan" or options.get("orphanDependents") is True
+        if resource == PODS and self.graceful_pods:
+            grace = _pod_grace(obj, options.get("gracePeriodSeconds"))
+            current = meta.get("deletionGracePeriodSeconds")
+            if meta.get("deletionTimestamp") and current is not None and grace >= current:
+                return obj  # already terminating: a longer grace period does not extend it
+            if grace > 0 or meta.get("finalizers"):
+                marked = copy.deepcopy(obj)
+                marked["metadata"].setdefault("deletionTimestamp", now())
+                marked["metadata"]["deletionGracePeriodSeconds"] = grace
+                return self._commit(key, "MODIFIED", marked, obj)
         if meta.get("finalizers"):
             if meta.get("deletionTimestamp"):
                 return obj
@@ -369,6 +407,30 @@ class Emulator(kmock.KubernetesEmulator):
         if resource is None or resource.plural is None or resource not in self.resources:
             raise _error(404, "the server could not find the requested resource")
         return self.resources[resource]
+
+    def _structural_status(self, resource: kmock.resource, name: str, status: Any) -> Any:
+        """A custom resource's status as the server stores it: pruned, defaulted, validated (422)."""
+        schema = ((self._schemas.get(resource) or {}).get("properties") or {}).get("status")
+        if schema is None:
+            return copy.deepcopy(status)
+        if status is None and not schema.get("nullable"):
+            return None
+        try:
+            return structural.normalize(status, schema, path="status")
+        except structural.Invalid as e:
+            info = self._info(resource)
+            group = f".{resource.group}" if resource.group else ""
+            causes = [
+                {"reason": "FieldValueInvalid", "message": message, "field": field} for field, message in e.causes
+            ]
+            raise _error(
+                422,
+                f'{info.kind}{group} "{name}" is invalid: {e}',
+                name=name,
+                group=resource.group,
+                kind=info.kind,
+                causes=causes,
+            ) from None
 
     def _require(self, key: Key) -> dict[str, Any]:
         obj = self.find(*key)
@@ -457,6 +519,9 @@ class Emulator(kmock.KubernetesEmulator):
                 verbs={"get", "list", "watch", "create", "update", "patch", "delete", "deletecollection"},
             )
             self._columns[resource] = version.get("additionalPrinterColumns") or []
+            schema = (version.get("schema") or {}).get("openAPIV3Schema")
+            if schema:
+                self._schemas[resource] = schema
 
     def _unregister_crd(self, crd: dict[str, Any]) -> None:
         spec = crd.get("spec", {})
@@ -467,6 +532,7 @@ class Emulator(kmock.KubernetesEmulator):
             if resource in self.resources:
                 del self.resources[resource]
             self._columns.pop(resource, None)
+            self._schemas.pop(resource, None)
 
     # -- HTTP --------------------------------------------------------------------------------
 
@@ -497,7 +563,9 @@ class Emulator(kmock.KubernetesEmulator):
             if request.id < len(self._requests) and self._requests[request.id] is request:
                 self._requests[request.id] = fixed
             request = fixed
-        fault = self.faults.take(request.method.value, request.url.path)
+        client = faults.client_of(request.headers.get("User-Agent"))
+        self.requests_by_client[client] += 1
+        fault = self.faults.take(request.method.value, request.url.path, client=client)
         if fault is not None:
             if fault.delay:
                 await asyncio.sleep(fault.delay)
@@ -797,6 +865,23 @@ def _default(resource: kmock.resource, obj: dict[str, Any]) -> None:
         obj["status"] = {"phase": "Pending"}
     if resource.plural == "namespaces" and resource.group == "":
         obj["status"] = {"phase": "Active"}
+
+
+def _pod_grace(pod: dict[str, Any], requested: Any) -> int:
+    """The grace period of a pod's deletion, as the pod registry's ``CheckGracefulDelete`` decides."""
+    if not pod.get("spec", {}).get("nodeName") or pod.get("status", {}).get("phase") in ("Succeeded", "Failed"):
+        return 0  # never started, or done: nothing to wait for
+    if requested is None:
+        requested = pod.get("spec", {}).get("terminationGracePeriodSeconds", 30)
+    return max(int(requested), 0)
+
+
+def _admit_tolerations(pod: dict[str, Any], seconds: int) -> None:
+    """The DefaultTolerationSeconds admission plugin: tolerate not-ready/unreachable for `seconds`."""
+    tolerations = pod.setdefault("spec", {}).setdefault("tolerations", [])
+    for key in ("node.kubernetes.io/not-ready", "node.kubernetes.io/unreachable"):
+        if not any(t.get("key") in (None, "", key) and t.get("effect") in (None, "", "NoExecute") for t in tolerations):
+            tolerations.append({"key": key, "operator": "Exists", "effect": "NoExecute", "tolerationSeconds": seconds})
 
 
 def _crd_status(crd: dict[str, Any]) -> dict[str, Any]:

@@ -52,10 +52,12 @@ class ApiFailure(Exception):
 class RestClient:
     """Raw-JSON access to a Kubernetes API (one requests.Session; use one client per thread)."""
 
-    def __init__(self, url: str, *, timeout: float = 10) -> None:
+    def __init__(self, url: str, *, timeout: float = 10, user_agent: str | None = None) -> None:
         self.url = url.rstrip("/")
         self.timeout = timeout
         self.session = requests.Session()
+        if user_agent is not None:  # the emulator tells clients apart by it (faults.client_of)
+            self.session.headers["User-Agent"] = user_agent
 
     def path(
         self, kind: str, *, namespace: str | None = None, name: str | None = None, subresource: str | None = None
