@@ -194,15 +194,15 @@ def score_pod_topology_spread(
     size_scored = n if idx is None else int(idx.size)
     if size_scored == 0:
         return result
-    raw: np.ndarray | float = 0.0
+    raw = np.zeros(size_scored, dtype=np.float64)
     for constraint in soft:
         ids, size = st.domains(constraint.key)
         if size == 0:
             continue
         counts = _counts(st, pod, constraint)
+        keyed_everywhere = st.keyed_everywhere(constraint.key)
         at = ids if idx is None else ids[idx]
-        has_key = at >= 0
-        all_keyed = bool(has_key.all())
+        all_keyed = keyed_everywhere if idx is None else bool((at >= 0).all())
         if constraint.key == objects.HOSTNAME_LABEL:
             domains = size_scored
             node_count = counts if idx is None else counts[idx]
@@ -211,31 +211,26 @@ def score_pod_topology_spread(
                 present = None
                 domains = size
             else:
-                present = np.bincount(at if all_keyed else at[has_key], minlength=size) > 0
+                keyed_at = at if all_keyed else at[at >= 0]
+                present = np.bincount(keyed_at, minlength=size) > 0
                 domains = int(present.sum())
                 if defaulted and not all_keyed:
                     # kube's PreScore reads a missing label as the value "": one more domain to weigh.
                     domains += 1
-            contributes = None
-            if not defaulted:
-                contributes = scored_keys(st, soft)
-            if constraint.honor_affinity or constraint.honor_taints:
-                included = _included(st, pod, constraint)
-                contributes = included if contributes is None else contributes & included
-            valid = ids >= 0
-            contributes = valid if contributes is None else contributes & valid
+            contributes = _contributing(st, pod, constraint, soft=soft, defaulted=defaulted)
             if present is not None:
-                contributes = contributes & present[np.maximum(ids, 0)]
-            if contributes.all():
+                contributes = (contributes if contributes is not None else ids >= 0) & present[np.maximum(ids, 0)]
+            if contributes is None:
                 totals = np.bincount(ids, weights=counts, minlength=size)
             else:
                 totals = np.bincount(ids[contributes], weights=counts[contributes], minlength=size)
             node_count = totals[at if all_keyed else np.maximum(at, 0)]
         weight = math.log(domains + 2)
-        part = node_count * weight + (constraint.max_skew - 1)
-        raw = raw + (part if all_keyed else np.where(has_key, part, 0.0))
-    if isinstance(raw, float):
-        raw = np.zeros(size_scored, dtype=np.float64)
+        if all_keyed:
+            raw += node_count * weight
+            raw += constraint.max_skew - 1
+        else:
+            raw += np.where(at >= 0, node_count * weight + (constraint.max_skew - 1), 0.0)
     # math.Round of a non-negative score: add a half and truncate.
     rounded = (raw + 0.5).astype(np.int64)
     low, high = int(rounded.min()), int(rounded.max())
@@ -244,6 +239,28 @@ def score_pod_topology_spread(
         result[:] = normalised
     else:
         result[idx] = normalised
+    return result
+
+
+def _contributing(
+    st: state.State, pod: objects.Pod, constraint: Constraint, *, soft: list[Constraint], defaulted: bool
+) -> np.ndarray | None:
+    """Per node, whether its pods count for the constraint's domains (None: every node carrying the key).
+
+    A node counts when it carries the key, passes the constraint's inclusion policy and, for the
+    pod's own constraints, carries the keys of all of them. Node-static: cached per placement shape.
+    """
+
+    def compute() -> np.ndarray | None:
+        mask = st.domains(constraint.key)[0] >= 0
+        if not defaulted:
+            mask &= scored_keys(st, soft)
+        mask &= _included(st, pod, constraint)
+        return None if bool((mask == (st.domains(constraint.key)[0] >= 0)).all()) else mask
+
+    what = f"spread-contrib:{constraint.key}:{constraint.honor_affinity}:{constraint.honor_taints}:{defaulted}:"
+    what += ",".join(c.key for c in soft)
+    result: np.ndarray | None = st.shape_cached(pod, what, compute)
     return result
 
 

@@ -112,6 +112,7 @@ class State:
         self.priority_count: dict[int, np.ndarray] = {}
         self.node_version = 0
         self._domains: dict[str, tuple[np.ndarray, int]] = {}
+        self._keyed: dict[str, bool] = {}
         self._selector_cache: dict[tuple[str, NamespaceFilter | None], tuple[int, list[int]]] = {}
         self._shape_cache: dict[tuple[str, str], Any] = {}
         self._shape_version = -1
@@ -170,6 +171,7 @@ class State:
     def _nodes_changed(self) -> None:
         self.node_version += 1
         self._domains.clear()
+        self._keyed.clear()
 
     def add_node(self, node: objects.Node) -> None:
         """Add a node with no pods; a node of that name must not exist yet."""
@@ -413,6 +415,13 @@ class State:
             cached = self._domains[key] = (ids, len(values))
         return cached
 
+    def keyed_everywhere(self, key: str) -> bool:
+        """Whether every node carries the topology ``key``."""
+        cached = self._keyed.get(key)
+        if cached is None:
+            cached = self._keyed[key] = bool((self.domains(key)[0] >= 0).all())
+        return cached
+
     def per_domain(self, key: str, counts: np.ndarray, *, counted: np.ndarray | None = None) -> np.ndarray:
         """Per node, the sum of ``counts`` over the nodes of its domain (0 for a node without ``key``).
 
@@ -421,6 +430,9 @@ class State:
         ids, size = self.domains(key)
         if size == 0:
             return np.zeros(self.n, dtype=np.int64)
+        if counted is None and size == self.n:
+            # One domain per node (the hostname): the sum over a node's domain is its own count.
+            return counts.astype(np.int64, copy=False)
         contributes = ids >= 0 if counted is None else (ids >= 0) & counted
         totals = np.bincount(ids[contributes], weights=counts[contributes], minlength=size)
         return np.where(ids >= 0, totals[np.maximum(ids, 0)], 0).astype(np.int64)
