@@ -70,7 +70,7 @@ _ALLOWED = (
 def advice(field: str) -> str:
     """Why a field of a podTemplatePatch is refused and what to do instead."""
     specific = ADVICE.get(field)
-    return f"`{field}` may not be patched: {specific}; {_ALLOWED}" if specific else f"`{field}`: {_ALLOWED}"
+    return f"`{field}` may not be patched: {specific}" if specific else f"`{field}` may not be patched: {_ALLOWED}"
 
 
 class _Strict(types.ApiModel):

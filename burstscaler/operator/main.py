@@ -19,8 +19,14 @@ from burstscaler.sources import prometheus
 logger = logging.getLogger(__name__)
 
 
-def fetcher_for(config: operator_config.PrometheusConfig) -> metric_sources.Fetcher | None:
-    """The metric fetcher for the operator-wide Prometheus, or None when none is configured."""
+def fetcher_for(
+    config: operator_config.PrometheusConfig, *, tick_seconds: float | None = None
+) -> metric_sources.Fetcher | None:
+    """The metric fetcher for the operator-wide Prometheus, or None when none is configured.
+
+    A tick waits for readings at most one read's deadline and at most one tick interval: a slow server
+    delays nobody else's plan by more than a tick (issue 12).
+    """
     if not config.url:
         return None
     token = pathlib.Path(config.token_file).read_text().strip() if config.token_file else None
@@ -33,7 +39,11 @@ def fetcher_for(config: operator_config.PrometheusConfig) -> metric_sources.Fetc
         max_response_bytes=config.max_response_bytes,
     )
     return metric_sources.Fetcher(
-        settings, concurrency=config.max_concurrency, allowed_urls=config.allowed_urls, tenancy=config.tenancy
+        settings,
+        concurrency=config.max_concurrency,
+        allowed_urls=config.allowed_urls,
+        tenancy=config.tenancy,
+        tick_deadline_seconds=min(config.timeout_seconds, tick_seconds or config.timeout_seconds),
     )
 
 
@@ -46,7 +56,7 @@ def run(config: operator_config.OperatorConfig) -> None:
     metrics = operator_metrics.Metrics()
     if config.metrics_port:
         prometheus_client.start_http_server(config.metrics_port, registry=metrics.registry)
-    fetcher = fetcher_for(config.prometheus)
+    fetcher = fetcher_for(config.prometheus, tick_seconds=config.tick_seconds)
     if fetcher is None:
         logger.warning("no --prometheus-url: policies with metrics will report MetricsAvailable=False")
     client = kube.api_client()

@@ -216,7 +216,13 @@ class Planner:
         clock = datetime.datetime.fromtimestamp(now, tz=datetime.UTC)
         outcomes: dict[Key, Outcome] = {}
         candidates: list[Outcome] = []
-        drivers = conflicts.drivers(policies=inputs.policies, autoscalers=inputs.autoscalers)
+        # Only a valid policy claims its target (validation is cached per generation: this costs nothing).
+        valid = {
+            key: body
+            for key, body in inputs.policies.items()
+            if self._validate(key, (body.get("metadata") or {}).get("generation"), body.get("spec"))[0] is not None
+        }
+        drivers = conflicts.drivers(policies=valid, autoscalers=inputs.autoscalers)
         for key, body in sorted(inputs.policies.items()):
             outcome = self._prepare(key, body, inputs, drivers=drivers)
             if outcome.spec is not None and outcome.base is not None and outcome.refused is None:
@@ -250,13 +256,7 @@ class Planner:
         base = inputs.workloads.get((namespace, target.kind, target.name))
         twin_workload = inputs.workloads.get((namespace, target.kind, twin.twin_name(target.name)))
         uid = str(metadata.get("uid") or "")
-        if twin_workload is not None and not twin.owned_by(twin_workload.body, uid=uid):
-            # Someone else's object of the twin's name: never adopted, scaled, rewritten or deleted.
-            message = (
-                f"{target.kind} {namespace}/{twin_workload.name} exists and is not owned by this BurstPolicy; "
-                "burstscaler never adopts it: rename or delete it, or target another workload"
-            )
-            return Outcome(namespace, name, generation, spec=policy_spec, refused=("TwinNameTaken", message))
+        # Another autoscaler first: its twin (if any) is rightly not ours.
         other = conflicts.other_driver(drivers, policy=key, target=(namespace, target.kind, target.name))
         if other is not None:
             message = (
@@ -264,6 +264,13 @@ class Planner:
                 "autoscaler: delete one of them (this policy scales nothing meanwhile)"
             )
             return Outcome(namespace, name, generation, spec=policy_spec, refused=("Conflict", message))
+        if twin_workload is not None and not twin.owned_by(twin_workload.body, uid=uid):
+            # Someone else's object of the twin's name: never adopted, scaled, rewritten or deleted.
+            message = (
+                f"{target.kind} {namespace}/{twin_workload.name} exists and is not owned by this BurstPolicy; "
+                "burstscaler never adopts it: rename or delete it, or target another workload"
+            )
+            return Outcome(namespace, name, generation, spec=policy_spec, refused=("TwinNameTaken", message))
         server_refusals = [why for metric in policy_spec.metrics if (why := self._server_refusal(metric))]
         if server_refusals:
             refusal = ("ServerNotAllowed", "; ".join(server_refusals))

@@ -19,9 +19,10 @@ blocks on HTTP and a thousand policies never open a thousand connections at once
 ``MAX_SOURCES`` are kept, the least recently used closed first.
 
 No tenant stalls the others (issue 12): every read has a total deadline (``sources.bounded_http``);
-a namespace has at most ``per_namespace`` reads in flight (half the pool), so one namespace's slow servers cannot take
-the whole pool; and ``fetch_all`` returns at the tick's deadline (``tick_deadline_seconds``): a reading
-not in by then is a ``PrometheusTimeout`` for its own policy while every other policy plans.
+a namespace has at most ``per_namespace`` reads in flight (half the pool), counting reads still running
+from earlier ticks, so one namespace's slow servers cannot take the whole pool; and ``fetch_all``
+returns at the tick's deadline (``tick_deadline_seconds``): a reading not in by then is a
+``PrometheusTimeout`` for its own policy while every other policy plans.
 
 Credentials and servers: the operator-wide bearer token goes only to the operator-wide URL. A policy's
 own ``serverUrl`` gets the same TLS settings but no token (a namespace user must not be able to point
@@ -42,7 +43,7 @@ import logging
 import threading
 import urllib.parse
 from collections.abc import Callable, Sequence
-from typing import Protocol
+from typing import Literal, Protocol
 
 from burstscaler.api import spec
 from burstscaler.core import fallback, recommend
@@ -107,6 +108,27 @@ def promql_for(query: MetricQuery) -> str:
     return dict(_BUILDERS)[kind](query)
 
 
+class _Gate(asyncio.Semaphore):
+    """A namespace's read slots; knows when none is taken (then it may be forgotten)."""
+
+    def __init__(self, slots: int) -> None:
+        super().__init__(slots)
+        self.taken = 0
+
+    async def acquire(self) -> Literal[True]:
+        await super().acquire()
+        self.taken += 1
+        return True
+
+    def release(self) -> None:
+        self.taken -= 1
+        super().release()
+
+    def idle(self) -> bool:
+        """True when no slot is taken and nobody waits for one."""
+        return self.taken == 0 and not self.locked()
+
+
 def allowed(url: str, patterns: Sequence[str]) -> bool:
     """True when a policy's `url` matches one of the operator's ``--allowed-prometheus-url`` patterns.
 
@@ -151,6 +173,8 @@ class Fetcher:
         self._per_namespace = per_namespace or max(1, concurrency // 2)
         # Each read ends by its own deadline; the tick waits that long plus a little for the pool.
         self.tick_deadline_seconds = tick_deadline_seconds or defaults.timeout_seconds + 1.0
+        self._gates: dict[str, _Gate] = {}
+        self._gates_loop: asyncio.AbstractEventLoop | None = None
 
     def refusal(self, metric: spec.MetricSpec) -> str | None:
         """Why the operator will not read `metric` from its own ``serverUrl``, or None when it will."""
@@ -212,12 +236,16 @@ class Fetcher:
         if not queries:
             return []
         loop = asyncio.get_running_loop()
-        gates: dict[str, asyncio.Semaphore] = {}
+        gates = self._gates_for(loop)
 
         async def read(query: MetricQuery) -> recommend.Reading:
-            gate = gates.setdefault(query.namespace, asyncio.Semaphore(self._per_namespace))
-            async with gate:
-                return await loop.run_in_executor(self._pool, self.fetch, query)
+            gate = gates.setdefault(query.namespace, _Gate(self._per_namespace))
+            await gate.acquire()
+            # The slot is held until the read itself ends (by its own deadline), not until this tick
+            # gives up on it: a read still running from an earlier tick counts against its namespace.
+            future = loop.run_in_executor(self._pool, self.fetch, query)
+            future.add_done_callback(lambda _: gate.release())
+            return await asyncio.shield(future)
 
         tasks = [asyncio.ensure_future(read(query)) for query in queries]
         done, pending = await asyncio.wait(tasks, timeout=self.tick_deadline_seconds)
@@ -227,6 +255,16 @@ class Fetcher:
             "PrometheusTimeout", f"no reading within the tick's {self.tick_deadline_seconds:g}s deadline"
         )
         return [task.result() if task in done else recommend.Reading(failure=late) for task in tasks]
+
+    def _gates_for(self, loop: asyncio.AbstractEventLoop) -> dict[str, _Gate]:
+        """The per-namespace slots, kept across ticks (semaphores belong to one event loop)."""
+        if self._gates_loop is not loop:
+            self._gates_loop, self._gates = loop, {}
+        if len(self._gates) > 4096:  # namespaces come and go: forget the idle ones
+            idle = [namespace for namespace, gate in self._gates.items() if gate.idle()]
+            for namespace in idle:
+                del self._gates[namespace]
+        return self._gates
 
     def close(self) -> None:
         """Stop the pool and close every source."""
