@@ -3,7 +3,10 @@
 BurstPolicy documents are validated against the API models, every problem with its field path.
 Deployments, StatefulSets, DaemonSets, Jobs, CronJobs and Pods are checked for what the virtual node
 cannot run (ECI compatibility), with the provider of the BurstPolicy that targets them when one is in
-the same files, else `--provider`; NodePort Services selecting their pods are reported too.
+the same files, else `--provider`; NodePort Services selecting their pods are reported too. A workload
+a BurstPolicy targets is checked as its burst twin will run (base template + provider profile +
+podTemplatePatch, as the operator renders it), and the patch is checked against the base (no selector
+labels, no override of the provider's routing).
 """
 
 from __future__ import annotations
@@ -15,7 +18,8 @@ from typing import Annotated, Any
 import typer
 import yaml
 
-from burstscaler.api import validation
+from burstscaler.api import spec, validation
+from burstscaler.cluster import twin
 from burstscaler.core import compat
 
 WORKLOAD_KINDS = {"Deployment", "StatefulSet", "DaemonSet", "Job", "CronJob", "Pod"}
@@ -52,22 +56,24 @@ def lint(
     """Lint FILES; print each problem as `file[doc] namespace/name: path: message`; exit 1 on errors."""
     documents, problems = _load(files)
     policies = [doc for doc in documents if doc.kind in ("", "BurstPolicy")]
-    providers: dict[tuple[str, str, str], str] = {}
+    targeting: dict[tuple[str, str, str], spec.BurstPolicy] = {}
     for document in policies:
         model, found = validation.validate_policy(document.body)
         _report(document.label, [str(problem) for problem in found])
         problems += len(found)
         if model is not None:
             target = model.spec.target_ref
-            providers[(model.metadata.namespace, target.kind, target.name)] = model.spec.burst.provider
+            targeting[(model.metadata.namespace, target.kind, target.name)] = model
     services = [doc.body for doc in documents if doc.kind == "Service"]
     workloads = [doc for doc in documents if doc.kind in WORKLOAD_KINDS]
     for document in workloads:
-        chosen = providers.get((document.namespace, document.kind, document.name), provider)
-        findings = compat.lint_workload(document.body, provider=chosen)
-        findings += compat.lint_services(services, pod_labels=_pod_labels(document.body), namespace=document.namespace)
-        _report(document.label, [f"{finding} [{finding.severity}, {chosen}]" for finding in findings])
-        problems += sum(1 for finding in findings if finding.severity == "error")
+        policy = targeting.get((document.namespace, document.kind, document.name))
+        chosen = policy.spec.burst.provider if policy is not None else provider
+        lines, errors = _lint_workload(document.body, policy=policy, provider=chosen)
+        findings = compat.lint_services(services, pod_labels=_pod_labels(document.body), namespace=document.namespace)
+        lines += [f"{finding} [{finding.severity}, {chosen}]" for finding in findings]
+        _report(document.label, lines)
+        problems += errors + sum(1 for finding in findings if finding.severity == "error")
     for document in documents:
         if document.kind not in WORKLOAD_KINDS | {"", "BurstPolicy", "Service"}:
             typer.echo(f"{document.label}: kind {document.kind} skipped (nothing to check)")
@@ -77,6 +83,21 @@ def lint(
     if problems:
         typer.echo(f"{problems} problem(s) in {len(policies) + len(workloads)} document(s)", err=True)
         raise typer.Exit(code=1)
+
+
+def _lint_workload(body: dict[str, Any], *, policy: spec.BurstPolicy | None, provider: str) -> tuple[list[str], int]:
+    """Lines to print and the error count for one workload: as its twin runs when a policy targets it."""
+    if policy is None or body.get("kind") not in ("Deployment", "StatefulSet"):
+        findings = compat.lint_workload(body, provider=provider)
+        return [f"{f} [{f.severity}, {provider}]" for f in findings], sum(1 for f in findings if f.severity == "error")
+    patch = policy.spec.burst.pod_template_patch.as_template()
+    refused = twin.patch_problems(body, provider=provider, patch=patch)
+    rendered = twin.template(body, provider=provider, patch=patch)
+    findings = compat.lint_pod_spec(rendered.get("spec") or {}, provider=provider, path="spec.template.spec")
+    name = policy.metadata.name
+    lines = [f"{problem} [error, BurstPolicy {name}]" for problem in refused]
+    lines += [f"{f} [{f.severity}, {provider}, as burst twin of BurstPolicy {name}]" for f in findings]
+    return lines, len(refused) + sum(1 for f in findings if f.severity == "error")
 
 
 def _load(files: list[pathlib.Path]) -> tuple[list[_Document], int]:

@@ -108,3 +108,93 @@ def test_lint_uses_the_provider_of_the_policy_targeting_the_workload(tmp_path: p
     assert runner.invoke(cli.app, ["lint", "--provider", "alibaba-eci", str(path)]).exit_code == 1
     path.write_text(yaml.safe_dump_all([big]))
     assert runner.invoke(cli.app, ["lint", str(path)]).exit_code == 0
+
+
+# -- tenant exploits refused by lint (issue 12), each naming the field -------------------------------------
+
+EXPLOITS = [
+    pytest.param({"burst": {"podTemplatePatch": {"spec": {"serviceAccountName": "deployer-admin"}}}},
+                 "spec.burst.podTemplatePatch.spec.serviceAccountName", id="service-account"),
+    pytest.param({"burst": {"podTemplatePatch": {"spec": {"containers": [{"name": "x", "image": "evil/x"}]}}}},
+                 "spec.burst.podTemplatePatch.spec.containers", id="containers"),
+    pytest.param({"burst": {"podTemplatePatch": {"spec": {"volumes": [{"name": "r", "hostPath": {"path": "/"}}]}}}},
+                 "spec.burst.podTemplatePatch.spec.volumes", id="host-path-volume"),
+    pytest.param({"burst": {"podTemplatePatch": {"spec": {"volumes": [{"name": "s", "secret": {"secretName": "x"}}]}}}},
+                 "spec.burst.podTemplatePatch.spec.volumes", id="secret-volume"),
+    pytest.param({"burst": {"podTemplatePatch": {"spec": {"hostNetwork": True}}}},
+                 "spec.burst.podTemplatePatch.spec.hostNetwork", id="host-network"),
+    pytest.param({"burst": {"podTemplatePatch": {"spec": {"hostPID": True}}}},
+                 "spec.burst.podTemplatePatch.spec.hostPID", id="host-pid"),
+    pytest.param({"burst": {"podTemplatePatch": {"spec": {"nodeName": "master-1"}}}},
+                 "spec.burst.podTemplatePatch.spec.nodeName", id="node-name"),
+    pytest.param({"burst": {"podTemplatePatch": {"spec": {"securityContext": {"runAsUser": 0}}}}},
+                 "spec.burst.podTemplatePatch.spec.securityContext", id="security-context"),
+    pytest.param({"burst": {"podTemplatePatch": {"metadata": {"labels": {"burstscaler.io/tier": "base"}}}}},
+                 "spec.burst.podTemplatePatch.metadata.labels", id="tier-label"),
+    pytest.param({"burst": {"podTemplatePatch": {"spec": {"tolerations": [{"key": "k"}] * 33}}}},
+                 "spec.burst.podTemplatePatch.spec.tolerations", id="too-many-tolerations"),
+    pytest.param({"metrics": [{"cpu": {"targetAverageUtilization": 50}}] * 9}, "spec.metrics", id="too-many-metrics"),
+    pytest.param({"metrics": [{"prometheus": {"query": "x" * 5000, "target": {"type": "Value", "value": "1"}}}]},
+                 "spec.metrics[0].prometheus.query", id="huge-query"),
+    pytest.param({"metrics": [{"prometheus": {"query": "up", "target": {"type": "Value", "value": "1"},
+                                              "serverUrl": "http://127.0.0.1:9090"}}]},
+                 "spec.metrics[0].prometheus.serverUrl", id="loopback-server"),
+    pytest.param({"metrics": [{"prometheus": {"query": "up", "target": {"type": "Value", "value": "1"},
+                                              "serverUrl": "http://169.254.169.254"}}]},
+                 "spec.metrics[0].prometheus.serverUrl", id="metadata-server"),
+    pytest.param({"metrics": [{"prometheus": {"query": "up", "target": {"type": "Value", "value": "1"},
+                                              "serverUrl": "http://prom:9090/api/v1/admin?x="}}]},
+                 "spec.metrics[0].prometheus.serverUrl", id="path-through-query-string"),
+    pytest.param({"burst": {"budget": {"maxCostPerHour": "1"}},
+                  "pricing": {"eciPerVCPUSecond": "0", "eciPerGiBSecond": "0"}}, "spec", id="free-replicas"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("spec", "field"), EXPLOITS)
+def test_lint_refuses_tenant_exploits_naming_the_field(
+    tmp_path: pathlib.Path, spec: dict[str, object], field: str
+) -> None:
+    path = tmp_path / "policy.yaml"
+    path.write_text(yaml.safe_dump(make_policy(**spec)))
+    result = runner.invoke(cli.app, ["lint", str(path)])
+    assert result.exit_code == 1
+    assert f"{field}:" in result.output
+
+
+@pytest.mark.parametrize(
+    ("patch", "expected"),
+    [
+        pytest.param(
+            {"metadata": {"labels": {"app": "other"}}},
+            "spec.burst.podTemplatePatch.metadata.labels.app: the base's selector uses this label",
+            id="selector-label",
+        ),
+        pytest.param(
+            {"spec": {"nodeSelector": {"type": "ecs"}}},
+            "spec.burst.podTemplatePatch.spec.nodeSelector.type: overrides provider alibaba-eci's routing",
+            id="reroutes-the-twin",
+        ),
+    ],
+)
+def test_lint_checks_the_patch_against_the_base(
+    tmp_path: pathlib.Path, patch: dict[str, object], expected: str
+) -> None:
+    base = _deployment()
+    base["spec"]["selector"] = {"matchLabels": {"app": "web"}}  # type: ignore[index]
+    path = tmp_path / "app.yaml"
+    path.write_text(yaml.safe_dump_all([make_policy(burst={"podTemplatePatch": patch}), base]))
+    result = runner.invoke(cli.app, ["lint", str(path)])
+    assert result.exit_code == 1
+    assert expected in result.output
+
+
+def test_lint_runs_the_eci_check_on_the_rendered_twin(tmp_path: pathlib.Path) -> None:
+    # The workload is linted as the twin the operator renders (base + profile + patch), and says so.
+    patch = {"metadata": {"annotations": {"k8s.aliyun.com/eci-use-specs": "2-4Gi"}}}
+    path = tmp_path / "app.yaml"
+    base = _deployment(volumes=[{"name": "l", "hostPath": {"path": "/x"}}])
+    path.write_text(yaml.safe_dump_all([make_policy(burst={"podTemplatePatch": patch}), base]))
+    result = runner.invoke(cli.app, ["lint", str(path)])
+    assert result.exit_code == 1
+    assert "spec.template.spec.volumes[0].hostPath" in result.output
+    assert "as burst twin of BurstPolicy" in result.output
