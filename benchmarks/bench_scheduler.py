@@ -162,13 +162,16 @@ def main(argv: list[str] | None = None) -> None:
             print(json.dumps(result))
         return
     print("command: python benchmarks/bench_scheduler.py " + " ".join(argv if argv is not None else sys.argv[1:]))
-    header = f"{'scenario':24} {'nodes':>6} {'pods':>6} {'placed':>6} {'min/s':>7} {'median/s':>9} {'max/s':>7}"
+    header = (
+        f"{'scenario':24} {'nodes':>6} {'pods':>6} {'placed':>6} {'min/s':>7} {'median/s':>9} {'max/s':>7}"
+        f" {'median/cpu-s':>13}"
+    )
     print(header)
     print("-" * len(header))
     for r in results:
         print(
             f"{r['scenario']:24} {r['nodes']:>6} {r['pods']:>6} {r['placed']:>6} {r['pods_per_s_min']:>7}"
-            f" {r['pods_per_s_median']:>9} {r['pods_per_s_max']:>7}"
+            f" {r['pods_per_s_median']:>9} {r['pods_per_s_max']:>7} {r['pods_per_cpu_s_median']:>13}"
         )
 
 

@@ -224,20 +224,34 @@ class Evaluator:
         """The index of the node kube-scheduler would pick (first of equal totals), or None when none fits."""
         st, prof = self.state, self.profile
         feasible = self.feasible(pod)
+        everywhere = bool(feasible.all())
+        if everywhere:
+            if st.n <= 1:
+                return 0 if st.n else None
+            # Every node feasible (the common case while a cluster has room): whole arrays, no indexing.
+            return self._best(pod, feasible, rows=None)
         idx = np.flatnonzero(feasible)
         if idx.size <= 1:
             return int(idx[0]) if idx.size else None
+        return int(idx[self._best(pod, feasible, rows=idx)])
+
+    def _best(self, pod: objects.Pod, feasible: np.ndarray, *, rows: np.ndarray | None) -> int:
+        """Position (in ``rows``, or node index when None) of the highest weighted total."""
+        st, w = self.state, self.profile.weights
         cache = self._caches[pod.scheduling_signature]
-        w = prof.weights
-        total = cache.resource_score[idx].copy()
+
+        def on(values: np.ndarray) -> np.ndarray:
+            return values if rows is None else values[rows]
+
+        total = on(cache.resource_score).copy()
         if cache.taint_raw is not None:
-            total += w["TaintToleration"] * profile.default_normalize(cache.taint_raw[idx], reverse=True)
+            total += w["TaintToleration"] * profile.default_normalize(on(cache.taint_raw), reverse=True)
         if cache.affinity_raw is not None:
-            total += w["NodeAffinity"] * profile.default_normalize(cache.affinity_raw[idx], reverse=False)
+            total += w["NodeAffinity"] * profile.default_normalize(on(cache.affinity_raw), reverse=False)
         if cache.preferred_terms or st.has_terms("aff", "pref_aff", "pref_anti"):
-            raw = interpod.score_inter_pod_affinity(st, pod)[idx]
+            raw = on(interpod.score_inter_pod_affinity(st, pod))
             total += w["InterPodAffinity"] * interpod.normalize(raw)
         if cache.soft_spread:
             scores = spread.score_pod_topology_spread(st, pod, feasible=feasible, constraints=cache.constraints)
-            total += w["PodTopologySpread"] * scores[idx]
-        return int(idx[int(np.argmax(total))])
+            total += w["PodTopologySpread"] * on(scores)
+        return int(np.argmax(total))

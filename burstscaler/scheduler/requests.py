@@ -15,7 +15,7 @@ API server's defaulting), so hand-built pods behave like those read back from th
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 
 from burstscaler.scheduler import objects
 
@@ -102,13 +102,8 @@ def _non_zero(container: objects.Container) -> dict[str, int]:
 
 
 def host_ports(pod: objects.Pod) -> tuple[tuple[str, str, int], ...]:
-    """Every (hostIP, protocol, hostPort) the pod's containers (and init containers) bind."""
+    """Every (hostIP, protocol, hostPort) the pod's regular containers bind (NodePorts reads only those)."""
     ports: list[tuple[str, str, int]] = []
-    for container in _all_containers(pod):
+    for container in pod.containers:
         ports.extend(container.host_ports)
     return tuple(ports)
-
-
-def _all_containers(pod: objects.Pod) -> Iterable[objects.Container]:
-    yield from pod.containers
-    yield from pod.init_containers
