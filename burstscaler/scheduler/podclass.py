@@ -222,7 +222,7 @@ class Evaluator:
 
     def choose(self, pod: objects.Pod) -> int | None:
         """The index of the node kube-scheduler would pick (first of equal totals), or None when none fits."""
-        st, prof = self.state, self.profile
+        st = self.state
         feasible = self.feasible(pod)
         everywhere = bool(feasible.all())
         if everywhere:
