@@ -14,6 +14,7 @@ Modules, one job each: ``objects`` (nodes, pods), ``requests`` (rule R), ``label
 
 from burstscaler.scheduler import plugins
 from burstscaler.scheduler.cluster import Cluster, Decision
+from burstscaler.scheduler.fit import FitArgs
 from burstscaler.scheduler.objects import Container, Node, Pod, Taint
 from burstscaler.scheduler.profile import Profile
 from burstscaler.scheduler.requests import non_zero_request, pod_request
@@ -23,6 +24,7 @@ __all__ = [
     "Cluster",
     "Container",
     "Decision",
+    "FitArgs",
     "Node",
     "Pod",
     "Profile",

@@ -138,7 +138,7 @@ class Evaluator:
             static = taints.filter_node_unschedulable(st, pod).codes == 0
             static &= nodeaffinity.filter_node_name(st, pod).codes == 0
             static &= taints.filter_taint_toleration(st, pod).codes == 0
-            static &= nodeaffinity.filter_node_affinity(st, pod).codes == 0
+            static &= nodeaffinity.filter_node_affinity(st, pod, added_affinity=self.profile.added_affinity).codes == 0
             cache.static_ok = static
             taint_raw = taints.score_taint_toleration(st, pod)
             affinity_raw = nodeaffinity.score_node_affinity(st, pod)

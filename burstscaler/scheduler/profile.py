@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable, Mapping
+from typing import Any
 
 import numpy as np
 
@@ -38,6 +39,7 @@ class Profile:
     inclusion_policies: bool = True
     system_default_spread: bool = True
     pod_level_resources: bool = True
+    added_affinity: Mapping[str, Any] | None = None  # NodeAffinityArgs.addedAffinity, applied to every pod
 
 
 FilterFn = Callable[[state.State, objects.Pod, Profile], status.Verdict]
@@ -47,7 +49,7 @@ FILTERS: tuple[tuple[str, FilterFn], ...] = (
     ("NodeUnschedulable", lambda st, pod, _p: taints.filter_node_unschedulable(st, pod)),
     ("NodeName", lambda st, pod, _p: nodeaffinity.filter_node_name(st, pod)),
     ("TaintToleration", lambda st, pod, _p: taints.filter_taint_toleration(st, pod)),
-    ("NodeAffinity", lambda st, pod, _p: nodeaffinity.filter_node_affinity(st, pod)),
+    ("NodeAffinity", lambda st, pod, p: nodeaffinity.filter_node_affinity(st, pod, added_affinity=p.added_affinity)),
     ("NodePorts", lambda st, pod, _p: ports.filter_node_ports(st, pod)),
     ("NodeResourcesFit", lambda st, pod, p: fit.filter_node_resources_fit(st, pod, args=p.fit_args)),
     (

@@ -302,3 +302,26 @@ def test_public_surface_matches_all() -> None:
         "preemption", "profile", "requests", "spread", "state", "status", "taints",
     }  # fmt: skip
     assert public - modules == set(scheduler.__all__)
+
+
+def test_profile_arguments_apply_to_every_pod() -> None:
+    added = {
+        "requiredDuringSchedulingIgnoredDuringExecution": {
+            "nodeSelectorTerms": [{"matchExpressions": [{"key": "pool", "operator": "In", "values": ["b"]}]}]
+        }
+    }
+    settings = scheduler.Profile(
+        added_affinity=added,
+        fit_args=scheduler.FitArgs(ignored_resource_groups=frozenset({"example.com"})),
+    )
+    cluster = scheduler.Cluster(
+        [f.node("n0", labels={"pool": "a"}), f.node("n1", labels={"pool": "b"})], scheduling_profile=settings
+    )
+    asks_extended = scheduler.Pod(
+        "p", containers=(scheduler.Container(requests={"cpu": 100, "example.com/dongle": 1}),)
+    )
+    assert cluster.schedule(asks_extended).node == "n1"
+    cluster.update_node(f.node("n1", labels={"pool": "c"}))
+    assert cluster.schedule(asks_extended) == scheduler.Decision(
+        node=None, message="0/2 nodes are available: 2 node(s) didn't match scheduler-enforced node affinity."
+    )
