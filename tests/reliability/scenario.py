@@ -10,7 +10,17 @@ from tests.e2e.test_operator import LOAD, condition, load_policy, ready, replica
 from .invariants import Timeline
 from .processes import Operator
 
-__all__ = ["LOAD", "TIMEOUT", "condition", "load_policy", "ready", "ready_pods", "replicas", "settled"]
+__all__ = [
+    "LOAD",
+    "TIMEOUT",
+    "condition",
+    "load_policy",
+    "reached_only_the_operator",
+    "ready",
+    "ready_pods",
+    "replicas",
+    "settled",
+]
 
 # Generous: the suite must pass on a loaded 2-core machine; nothing here measures time.
 TIMEOUT = 90.0
@@ -50,3 +60,20 @@ def bounded(apiserver: hosting.ApiServer, name: str, *, min_replicas: int, max_r
 def _worst(timeline: Timeline, bad: Any) -> str:
     rows = [row for row in timeline.rows if row.base is not None and bad(row)]
     return f"{len(rows)} writes out of bounds, first: {rows[:3]}"
+
+
+def reached_only_the_operator(apiserver: hosting.ApiServer, armed: list[Any], *, actor_before: int) -> None:
+    """Every fault caught the operator at least once and nobody else, while the actor kept polling.
+
+    Faults are armed for the operator's User-Agent (tests/e2e/harness/faults.py); `actor_before` is
+    the actor's request count when they were armed, so its growth shows the actor used the API (the
+    same cluster-wide paths) all along without consuming a single charge.
+    """
+    for fault in armed:  # in the test's output: what each row really exercised
+        print(f"fault {fault.method} {fault.pattern.pattern}: {fault.hits} hits {dict(fault.caught)}")
+    unhit = [(f.method, f.pattern.pattern) for f in armed if f.hits == 0]
+    assert unhit == [], f"faults never exercised by the operator: {unhit}"
+    strays = [(f.method, f.pattern.pattern, dict(f.caught)) for f in armed if set(f.caught) != {"operator"}]
+    assert strays == [], f"faults caught another client: {strays}"
+    polled = apiserver.call(lambda emulator: emulator.requests_by_client["actor"]) - actor_before
+    assert polled > 0, "the actor made no request while the faults were armed"
