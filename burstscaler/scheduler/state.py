@@ -4,9 +4,11 @@ Why arrays: the model must place thousands of pods per second on thousands of no
 plugin answers for all nodes at once. What is kept, and why:
 - ``alloc``/``used`` (nodes x resource columns) and ``pod_count``: NodeResourcesFit and the
   resource scores; ``nz_used`` (cpu, memory with the non-zero defaults) for LeastAllocated;
-- *label groups*: bound pods grouped by (namespace, labels); ``group_all``/``group_live``
-  (groups x nodes) count them per node, all and not terminating. Any label selector is matched
-  once per group, never once per pod, and a count per node is a sum of a few rows;
+- *label groups*: bound pods grouped by (namespace, labels), counted per node, all and not
+  terminating. Any label selector is matched once per group, never once per pod, and a count per
+  node is a sum of a few rows. A group gets a dense row (``group_all``/``group_live``, rows x nodes)
+  once it holds ``DENSE_AT`` pods; smaller ones stay {node: count} dicts, so pods with unique labels
+  (a StatefulSet's pod-name label) cost a dict entry, not a row of every node;
 - *term groups*: the affinity terms bound pods carry (required anti-affinity for the symmetry
   check, required affinity and preferred terms for scoring), grouped by (kind, owner namespace,
   term) and counted per node the same way;
@@ -31,6 +33,9 @@ from burstscaler.scheduler import objects, requests
 BASE_RESOURCES = ("cpu", "memory", "ephemeral-storage")
 
 LabelShape = tuple[str, tuple[tuple[str, str], ...]]
+
+#: Pods a label group holds before its counts move from a dict to a dense row over all nodes.
+DENSE_AT = 32
 
 
 @dataclasses.dataclass(frozen=True)
@@ -102,6 +107,11 @@ class State:
         self.group_shapes: list[LabelShape] = []
         self.group_all = np.zeros((0, 0), dtype=np.int32)
         self.group_live = np.zeros((0, 0), dtype=np.int32)
+        self.group_row: list[int] = []  # dense row of each group, -1 while it is sparse
+        self.group_size: list[int] = []
+        self.sparse_all: list[dict[int, int]] = []
+        self.sparse_live: list[dict[int, int]] = []
+        self._dense_rows = 0
         self.term_groups: list[TermGroup] = []
         self.term_index: dict[tuple[str, str, str, int], int] = {}
         self.term_counts = np.zeros((0, 0), dtype=np.int32)
@@ -213,6 +223,10 @@ class State:
             array = getattr(self, array_name)
             array[:, index:last] = array[:, index + 1 : last + 1]
             array[:, last] = 0
+        for sparse in (self.sparse_all, self.sparse_live):
+            for group, counts in enumerate(sparse):
+                if counts:
+                    sparse[group] = {k - (k > index): v for k, v in counts.items() if k != index}
         del self.nodes[index]
         del self.node_pods[index]
         del self.node_ports[index]
@@ -229,12 +243,48 @@ class State:
         if group is None:
             group = self.groups[shape] = len(self.group_shapes)
             self.group_shapes.append(shape)
-            width = self.group_all.shape[1]
-            if group >= self.group_all.shape[0]:
-                extra = max(8, self.group_all.shape[0])
-                self.group_all = np.concatenate([self.group_all, np.zeros((extra, width), dtype=np.int32)])
-                self.group_live = np.concatenate([self.group_live, np.zeros((extra, width), dtype=np.int32)])
+            self.group_row.append(-1)
+            self.group_size.append(0)
+            self.sparse_all.append({})
+            self.sparse_live.append({})
         return group
+
+    def _densify(self, group: int) -> None:
+        row = self._dense_rows
+        width = self.group_all.shape[1]
+        if row >= self.group_all.shape[0]:
+            extra = max(8, self.group_all.shape[0])
+            self.group_all = np.concatenate([self.group_all, np.zeros((extra, width), dtype=np.int32)])
+            self.group_live = np.concatenate([self.group_live, np.zeros((extra, width), dtype=np.int32)])
+        self._dense_rows += 1
+        self.group_row[group] = row
+        for node, count in self.sparse_all[group].items():
+            self.group_all[row, node] = count
+        for node, count in self.sparse_live[group].items():
+            self.group_live[row, node] = count
+        self.sparse_all[group] = {}
+        self.sparse_live[group] = {}
+
+    def _count_group(self, group: int, node: int, *, sign: int, everything: bool, live: bool) -> None:
+        """Add ``sign`` to the group's count on ``node``: to all pods and/or to the live ones."""
+        if everything:
+            self.group_size[group] += sign
+            if self.group_row[group] < 0 and self.group_size[group] >= DENSE_AT:
+                self._densify(group)
+        row = self.group_row[group]
+        if row >= 0:
+            if everything:
+                self.group_all[row, node] += sign
+            if live:
+                self.group_live[row, node] += sign
+            return
+        for wanted, sparse in ((everything, self.sparse_all[group]), (live, self.sparse_live[group])):
+            if wanted:
+                count = sparse.get(node, 0) + sign
+                if count:
+                    sparse[node] = count
+                else:
+                    del sparse[node]
 
     def _term_group(self, *, kind: str, owner_namespace: str, term: Mapping[str, Any], weight: int) -> int:
         key = (kind, owner_namespace, json.dumps(term, sort_keys=True), weight)
@@ -308,7 +358,7 @@ class State:
         record = self.pods[key]
         if not record.terminating:
             record.terminating = True
-            self.group_live[record.group, record.node] -= 1
+            self._count_group(record.group, record.node, sign=-1, everything=False, live=True)
             self._count_priority(record, sign=-1)
             self._touch(record.node)
 
@@ -323,9 +373,8 @@ class State:
         self.nz_used[index, 0] += sign * record.non_zero[0]
         self.nz_used[index, 1] += sign * record.non_zero[1]
         self.pod_count[index] += sign
-        self.group_all[record.group, index] += sign
+        self._count_group(record.group, index, sign=sign, everything=True, live=not record.terminating)
         if not record.terminating:
-            self.group_live[record.group, index] += sign
             self._count_priority(record, sign=sign)
         for term in record.terms:
             self.term_counts[term, index] += sign
@@ -396,11 +445,19 @@ class State:
     def count_matching(self, groups: list[int], *, live: bool) -> np.ndarray:
         """Per node, how many bound pods fall in ``groups`` (``live``: terminating pods left out)."""
         source = self.group_live if live else self.group_all
-        if not groups:
-            return np.zeros(self.n, dtype=np.int64)
-        if len(groups) == 1:
-            return source[groups[0], : self.n].astype(np.int64)
-        return source[groups, : self.n].sum(axis=0, dtype=np.int64)
+        sparse = self.sparse_live if live else self.sparse_all
+        rows = [self.group_row[g] for g in groups if self.group_row[g] >= 0]
+        if len(rows) == 1:
+            result = source[rows[0], : self.n].astype(np.int64)
+        elif rows:
+            result = source[rows, : self.n].sum(axis=0, dtype=np.int64)
+        else:
+            result = np.zeros(self.n, dtype=np.int64)
+        for group in groups:
+            if self.group_row[group] < 0:
+                for node, count in sparse[group].items():
+                    result[node] += count
+        return result
 
     def domains(self, key: str) -> tuple[np.ndarray, int]:
         """Per node, the index of its domain for topology ``key`` (-1 without the label), and the domain count."""

@@ -325,3 +325,21 @@ def test_profile_arguments_apply_to_every_pod() -> None:
     assert cluster.schedule(asks_extended) == scheduler.Decision(
         node=None, message="0/2 nodes are available: 2 node(s) didn't match scheduler-enforced node affinity."
     )
+
+
+def test_large_and_unique_label_groups_count_alike() -> None:
+    # 40 replicas cross the size at which a label group's counts move to a dense row; StatefulSet-style
+    # pods with a unique pod-name label stay in small groups. Anti-affinity must see every one of them.
+    cluster = scheduler.Cluster([f.node(f"n{i:02d}", zone=f"z{i % 3}") for i in range(41)])
+    for i in range(40):
+        pod = dataclasses.replace(
+            f.pod(f"web-{i}", affinity=f.anti_affinity("web")),
+            labels={"app": "web", "statefulset.kubernetes.io/pod-name": f"web-{i}"} if i % 10 == 0 else {"app": "web"},
+        )
+        assert cluster.schedule_and_bind(pod).node is not None, i
+    assert len({cluster.node_of(f"default/web-{i}") for i in range(40)}) == 40
+    last = cluster.schedule_and_bind(f.pod("web-40", affinity=f.anti_affinity("web")))
+    assert last.node is not None and last.node not in {cluster.node_of(f"default/web-{i}") for i in range(40)}
+    assert cluster.schedule(f.pod("web-41", affinity=f.anti_affinity("web"))).node is None
+    cluster.remove_node("n00")
+    assert cluster.schedule(f.pod("web-41", affinity=f.anti_affinity("web"))).node is None
