@@ -115,7 +115,6 @@ class ModelCluster:
         self._burst_billed_from: list[FloatArray] = [np.zeros(0) for _ in range(workloads)]
         self._burst_created: list[FloatArray] = [np.zeros(0) for _ in range(workloads)]
         self._booted: BoolArray = np.zeros(0, dtype=np.bool_)
-        self.version = 0  # bumped whenever placement-relevant state changes (for callers' caches)
         self.pool_shape, self.pool_price_per_hour = pool_shape, pool_price_per_hour
         self.add_ready_nodes(pool)
         self._order = np.arange(workloads)  # the queue's order; set_priorities sorts it
@@ -190,7 +189,6 @@ class ModelCluster:
                 )
             np.add.at(self.placed[:, workload], rows, 1)
             np.add.at(self.ready_on[:, workload], rows, 1)
-            self.version += 1
         if burst:
             self._burst_ready_at[workload] = np.concatenate([self._burst_ready_at[workload], np.full(burst, -1.0)])
             self._burst_billed_from[workload] = np.concatenate(
@@ -203,7 +201,6 @@ class ModelCluster:
         for row in np.flatnonzero(self.active & ~self._booted & (self.ready_at <= now)):
             self._booted[row] = True
             self.placer.node_ready(int(row))
-            self.version += 1
         if self._starting:
             keep = []
             for cohort in self._starting:
@@ -219,7 +216,6 @@ class ModelCluster:
                 self.active[row] = False
                 self._booted[row] = False
                 self.placer.remove_node(int(row))
-                self.version += 1
 
     def scale(self, workload: int, *, base: int, burst: int, now: float) -> None:
         """Set one workload's replica counts of the base and of the burst twin."""
@@ -244,7 +240,6 @@ class ModelCluster:
                     _Starting(now + self.draws.realism.pod_startup_seconds, node, int(workload), placed)
                 )
             self.pending[workload] -= rows.size
-            self.version += 1
         if self.pending.any() and self.autoscaling is not None:
             self._provision(now)
 
@@ -290,7 +285,6 @@ class ModelCluster:
     def _leave(self, workload: int, node: int, count: int, *, now: float) -> None:
         self.placed[node, workload] -= count
         self.placer.remove(workload, node, count)
-        self.version += 1
         if not self.placed[node].any():
             self.empty_since[node] = max(now, self.ready_at[node])
 
@@ -344,4 +338,3 @@ class ModelCluster:
         self.ready_on[row] = 0
         self.placer.add_node(row, shape.allocatable, schedulable=ready_at <= 0.0)
         self._booted[row] = ready_at <= 0.0
-        self.version += 1
