@@ -1,13 +1,14 @@
 """Benchmark: the built-in cluster over 30 days through all five strategies (target: <= 60 s in total).
 
 Three workloads (web, api, nightly batch; ``sim.scenario``) on one shared pool, 30 days at 30-s steps
-(86,400 steps per strategy), the shipped defaults (drawn delays, ECI failures, metric lag, the
-kube-scheduler model placing base pods). Prints the time per strategy and per step, and how often the
-planner and the scheduler model were called. Run: ``python benchmarks/bench_sim.py [--step 30]
-[--days 30] [--placement auto|first-fit]``; to hold it to one core: ``taskset -c 0 python ...``. Not a
-test (no wall-clock assertions in tests).
+(86,400 steps), the shipped defaults (drawn delays, ECI failures, metric lag, the kube-scheduler model
+placing base pods), all five strategies stepped in lockstep as ``engine.simulate`` steps them (so
+identical recommender calls are shared: ``recommender.StepCache``). Prints the time per strategy and
+per step, the share of recommender calls answered from the cache, and the total. Run:
+``python benchmarks/bench_sim.py [--step 30] [--days 30] [--placement auto|first-fit]``; on one core:
+``taskset -c 0 python benchmarks/bench_sim.py``. Not a test (no wall-clock assertions in tests).
 
-Measured numbers are in the report of the session that wrote this (and ``docs/design.md``).
+Measured numbers are in ``docs/design.md`` ("Simulator results").
 """
 
 from __future__ import annotations
@@ -31,16 +32,18 @@ def main() -> None:
     config = settings.Settings(prices=prices.load(prices.DEFAULT), step_seconds=args.step, placement=args.placement)
     run = engine.prepare(scenario.builtin(seed=0, days=args.days), config=config)
     steps = max(load.rates.size for load in run.loads)
-    prepared = time.perf_counter()
-    print(f"prepare {len(run.loads)} workloads x {steps:,} steps, pool {run.pool} nodes: {prepared - began:.2f} s")
-    for entry in strategies.REGISTRY:
-        started = time.perf_counter()
-        recording = engine.run_strategy(entry, run=run)
-        spent = time.perf_counter() - started
+    prepared = time.perf_counter() - began
+    print(f"prepare {len(run.loads)} workloads x {steps:,} steps, pool {run.pool} nodes: {prepared:.2f} s")
+    timings: dict[str, float] = {}
+    recordings = engine.run_strategies(strategies.REGISTRY, run=run, timings=timings)
+    for name, spent in timings.items():
+        recording = recordings[name]
         print(
-            f"{entry.name:<15} {spent:6.2f} s  {spent / steps * 1e6:6.1f} us/step  "
+            f"{name:<15} {spent:6.2f} s  {spent / steps * 1e6:6.1f} us/step  "
             f"moves {int(recording.moves.sum()):4d}  peak nodes {int(recording.nodes.max()):3d}"
         )
+    calls = run.cache.hits + run.cache.misses
+    print(f"core.recommend calls: {run.cache.misses:,} made, {run.cache.hits:,} of {calls:,} shared")
     total = time.perf_counter() - began
     verdict = "within" if total <= TARGET_SECONDS else "OVER"
     print(

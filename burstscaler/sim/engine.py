@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import time
 from collections.abc import Callable, Sequence
 
 import numpy as np
@@ -221,16 +222,27 @@ class _Recorder:
 
 
 def run_strategies(
-    entries: Sequence[strategies.Entry], *, run: protocol.Run, progress: Progress | None = None
+    entries: Sequence[strategies.Entry],
+    *,
+    run: protocol.Run,
+    progress: Progress | None = None,
+    timings: dict[str, float] | None = None,
 ) -> dict[str, metrics.Recording]:
     """Replay the run's workloads through every strategy in lockstep (one step of each, then the next).
 
     Lockstep lets strategies that see the same recommender inputs at a step share the answer
-    (``recommender.StepCache``); each strategy's own state is untouched by the others.
+    (``recommender.StepCache``); each strategy's own state is untouched by the others. With
+    ``timings``, each strategy's seconds (build and steps) are added to it under its name.
     """
+    clock = time.perf_counter
     step = run.settings.step_seconds
     steps = max(load.rates.size for load in run.loads)
-    recorders = [_Recorder(entry, run=run, steps=steps) for entry in entries]
+    spent = dict.fromkeys((entry.name for entry in entries), 0.0)
+    recorders = []
+    for entry in entries:
+        began = clock()
+        recorders.append(_Recorder(entry, run=run, steps=steps))
+        spent[entry.name] += clock() - began
     metric = np.full((steps, len(run.loads)), np.nan)
     for index, load in enumerate(run.loads):
         metric[: load.rates.size, index] = observed_metric(load, realism=run.settings.realism)
@@ -238,10 +250,18 @@ def run_strategies(
     for k in range(steps):
         now = k * step
         for recorder in recorders:
-            recorder.step(k, now=now, seconds=step, loads=metric[k])
+            if timings is None:
+                recorder.step(k, now=now, seconds=step, loads=metric[k])
+            else:
+                began = clock()
+                recorder.step(k, now=now, seconds=step, loads=metric[k])
+                spent[recorder.entry.name] += clock() - began
         if progress is not None and (k % every == 0 or k == steps - 1):
             for recorder in recorders:
                 progress(recorder.entry.name, (k + 1) / steps)
+    if timings is not None:
+        for name, seconds in spent.items():
+            timings[name] = timings.get(name, 0.0) + seconds
     return {recorder.entry.name: recorder.recording(step=step) for recorder in recorders}
 
 
