@@ -34,9 +34,9 @@ from __future__ import annotations
 
 import base64
 import dataclasses
-import functools
 import json
 import math
+import ssl
 import urllib.parse
 from typing import Any
 
@@ -94,12 +94,17 @@ class PrometheusSource:
             pair = f"{urllib.parse.unquote(parts.username)}:{urllib.parse.unquote(parts.password or '')}"
             self._headers["Authorization"] = "Basic " + base64.b64encode(pair.encode()).decode()
         self._client = bounded_http.Client(
-            settings.url,
-            tls=functools.partial(
-                bounded_http.tls_context, ca_file=settings.ca_file, insecure=settings.insecure_skip_verify
-            ),
-            guard=addresses.refusal if settings.restrict_addresses else None,
+            settings.url, tls=self.tls_context, guard=addresses.refusal if settings.restrict_addresses else None
         )
+
+    def tls_context(self) -> ssl.SSLContext:
+        """The TLS client context for this server: verified unless ``insecure_skip_verify``."""
+        return bounded_http.tls_context(ca_file=self.settings.ca_file, insecure=self.settings.insecure_skip_verify)
+
+    @property
+    def headers(self) -> dict[str, str]:
+        """The headers sent with every query (the credentials among them; never log these)."""
+        return dict(self._headers)
 
     def fetch(self, query: str) -> recommend.Reading:
         """Run ``query`` as an instant query; a value or a typed failure, never an exception."""

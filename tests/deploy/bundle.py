@@ -18,7 +18,9 @@ MANIFESTS = ROOT / "manifests"
 BASE = MANIFESTS / "base"
 MONITORING = MANIFESTS / "components" / "monitoring"
 EXAMPLES = MANIFESTS / "examples"
-OVERLAYS = ("ack", "ask", "self-built")
+OVERLAYS = ("ack", "ask", "self-built")  # the deployment shapes, cluster-wide
+NAMESPACED = "namespaced"  # the overlay with Roles per watched namespace
+ADMISSION_POLICY = MANIFESTS / "components" / "admission-policy"
 KUSTOMIZATION_NAMES = ("kustomization.yaml",)
 
 

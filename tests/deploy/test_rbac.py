@@ -26,6 +26,7 @@ from typing import Any
 import pytest
 
 from burstscaler.api import spec as api_spec
+from burstscaler.cluster import twin
 from burstscaler.operator import handlers
 from tests.deploy import bundle
 
@@ -345,3 +346,96 @@ def test_the_operator_runs_cluster_wide_as_the_kopf_rules_assume() -> None:
 def test_kopf_needs_are_explained() -> None:
     assert all(reason for reason in KOPF.values())
     assert pathlib.Path(bundle.BASE / "rbac.yaml").read_text().count("# Kopf:") >= 2
+
+
+# -- the namespaced install, the admission policy, the network policy ----------------------------------------
+
+NAMESPACED_RBAC = bundle.MANIFESTS / "overlays" / bundle.NAMESPACED / "rbac-namespaced.yaml"
+#: Read cluster-wide even when namespaced: planning counts every pod on a node, nodes are cluster-scoped.
+CLUSTER_READS = {("", "nodes"), ("", "pods"), ("apiextensions.k8s.io", "customresourcedefinitions")}
+
+
+def _rules(role: dict[str, Any]) -> set[Permission]:
+    return {
+        (group, resource, verb)
+        for rule in role["rules"]
+        for group in rule["apiGroups"]
+        for resource in rule["resources"]
+        for verb in rule["verbs"]
+    }
+
+
+def test_the_namespaced_install_grants_what_the_calls_need_and_no_more() -> None:
+    docs = bundle.documents(NAMESPACED_RBAC)
+    cluster = _rules(bundle.find(docs, "ClusterRole"))
+    namespaced = _rules(bundle.find(docs, "Role"))
+    # Kopf restricted to namespaces elects its leader in a KopfPeering of each namespace.
+    peering = {("kopf.dev", "clusterkopfpeerings", verb) for verb in ("list", "watch", "patch")}
+    expected = (required() - peering) | {("kopf.dev", "kopfpeerings", verb) for verb in ("list", "watch", "patch")}
+    assert cluster | namespaced == expected
+    assert {verb for _, _, verb in cluster} <= {"list", "watch"}, "the cluster-wide part must be read-only"
+    assert {(group, resource) for group, resource, _ in cluster} <= CLUSTER_READS
+
+
+def test_the_namespaced_install_watches_exactly_the_namespaces_it_has_roles_in() -> None:
+    docs = bundle.documents(NAMESPACED_RBAC)
+    roles = {doc["metadata"]["namespace"] for doc in docs if doc["kind"] in ("Role", "RoleBinding", "KopfPeering")}
+    built = list(bundle.build(f"overlays/{bundle.NAMESPACED}")) if bundle.kustomize_command() else []
+    if not built:
+        pytest.skip("kustomize is not installed")
+    config = next(doc for doc in built if doc["kind"] == "ConfigMap" and "BURSTSCALER_NAMESPACES" in doc["data"])
+    assert set(config["data"]["BURSTSCALER_NAMESPACES"].split()) == roles
+    assert not [doc for doc in built if doc["kind"] == "ClusterRoleBinding" and doc["roleRef"]["name"] == "burstscaler"]
+
+
+def _admission_policy() -> dict[str, Any]:
+    return bundle.find(
+        bundle.documents(bundle.ADMISSION_POLICY / "validating-admission-policy.yaml"), "ValidatingAdmissionPolicy"
+    )
+
+
+def test_the_admission_policy_matches_the_operators_workload_writes() -> None:
+    policy = _admission_policy()
+    account = bundle.find(bundle.documents(bundle.BASE / "rbac.yaml"), "ServiceAccount")["metadata"]
+    expected_user = f"system:serviceaccount:{account['namespace']}:{account['name']}"
+    assert [c["expression"] for c in policy["spec"]["matchConditions"]] == [
+        f"request.userInfo.username == '{expected_user}'"
+    ]
+    # The writes on whole workloads (not /scale) that the code makes, as admission operations.
+    writes = {(g, r, v) for g, r, v in workload_calls(KUBE.read_text()) if v in ("create", "patch") and "/" not in r}
+    operations = {"create": "CREATE", "patch": "UPDATE"}
+    matched = {
+        (group, resource, operation)
+        for rule in policy["spec"]["matchConstraints"]["resourceRules"]
+        for group in rule["apiGroups"]
+        for resource in rule["resources"]
+        for operation in rule["operations"]
+    }
+    assert {(g, r, operations[v]) for g, r, v in writes} == matched
+    # The CEL names the twin's label and owner kind as the renderer writes them.
+    cel = " ".join(v["expression"] for v in policy["spec"]["variables"] + policy["spec"]["validations"])
+    assert f"'{twin.TIER_LABEL}'" in cel and "r.kind == 'BurstPolicy'" in cel
+
+
+def test_the_admission_policy_is_bound_and_denies() -> None:
+    docs = bundle.documents(bundle.ADMISSION_POLICY / "validating-admission-policy.yaml")
+    binding = bundle.find(docs, "ValidatingAdmissionPolicyBinding")
+    assert binding["spec"]["policyName"] == _admission_policy()["metadata"]["name"]
+    assert binding["spec"]["validationActions"] == ["Deny"]
+    assert _admission_policy()["spec"]["failurePolicy"] == "Fail"
+
+
+def test_the_network_policy_lets_the_operator_reach_only_the_api_server_prometheus_and_dns() -> None:
+    policy = bundle.find(bundle.documents(bundle.BASE / "network-policy.yaml"), "NetworkPolicy")
+    deployment = bundle.find(bundle.documents(bundle.BASE / "deployment.yaml"), "Deployment")
+    pod_labels = deployment["spec"]["template"]["metadata"]["labels"]
+    assert all(pod_labels.get(k) == v for k, v in policy["spec"]["podSelector"]["matchLabels"].items())
+    assert set(policy["spec"]["policyTypes"]) == {"Ingress", "Egress"}
+    egress = {(port["port"], port["protocol"]) for rule in policy["spec"]["egress"] for port in rule["ports"]}
+    literals = bundle.documents(bundle.BASE / "kustomization.yaml")[0]["configMapGenerator"][0]["literals"]
+    url = next(lit.split("=", 1)[1] for lit in literals if lit.startswith("BURSTSCALER_PROMETHEUS_URL="))
+    prometheus_port = int(url.rsplit(":", 1)[1].split("/")[0])
+    assert egress == {(443, "TCP"), (6443, "TCP"), (prometheus_port, "TCP"), (53, "UDP"), (53, "TCP")}
+    ports = {p["containerPort"] for p in deployment["spec"]["template"]["spec"]["containers"][0]["ports"]}
+    ingress = {port["port"] for rule in policy["spec"]["ingress"] for port in rule["ports"]}
+    assert ingress == ports

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import decimal
 from typing import Any
 
@@ -248,3 +249,67 @@ def test_policy_prices_do_not_lift_the_budget_unless_allowed() -> None:
     body = policy(minReplicas=12, burst={"budget": {"maxCostPerHour": "0.05"}}, pricing=cheap)
     assert burst_for(body).burst_target == 1  # the operator's list prices: 0.0346 USD/h a replica
     assert burst_for(body, spend=cost.SpendLimits(allow_policy_prices=True)).burst_target == 8
+
+
+def refusal(outcome: planner.Outcome) -> tuple[str, str, str]:
+    ready = status.render(outcome, previous=None, now=NOW)["conditions"][0]
+    return ready["status"], ready["reason"], ready["message"]
+
+
+def test_an_unowned_twin_name_is_refused_and_nothing_is_planned() -> None:
+    squatter = workload("web-burst", replicas=3, owner_uid="someone-else")
+    outcome = tick(inputs(body=policy(), workloads=[workload(replicas=2), squatter], pods=bound_pods(2, on="ecs-1")))
+    assert not outcome.planned and outcome.reason == "twin-name-taken"
+    assert refusal(outcome)[:2] == ("False", "TwinNameTaken")
+    assert status.events(outcome, previous_reason=None, previous=None)[0].reason == "TwinNameTaken"
+
+
+@pytest.mark.parametrize(
+    ("autoscaler", "named"),
+    [
+        pytest.param(planner.Autoscaler("shop", "HorizontalPodAutoscaler", "web-hpa", "Deployment", "web"),
+                     "HorizontalPodAutoscaler shop/web-hpa", id="hpa"),
+        pytest.param(planner.Autoscaler("shop", "ScaledObject", "web-keda", "Deployment", "web"),
+                     "ScaledObject shop/web-keda", id="keda"),
+    ],
+)  # fmt: skip
+def test_a_target_another_autoscaler_drives_is_a_conflict(autoscaler: planner.Autoscaler, named: str) -> None:
+    base = inputs(body=policy(), workloads=[workload(replicas=2)], pods=bound_pods(2, on="ecs-1"))
+    outcome = tick(dataclasses.replace(base, autoscalers=[autoscaler]))
+    assert not outcome.planned
+    state, reason, message = refusal(outcome)
+    assert (state, reason) == ("False", "Conflict") and named in message
+
+
+def test_of_two_policies_on_one_target_the_older_drives_it() -> None:
+    older = policy()
+    older["metadata"]["creationTimestamp"] = "2026-01-01T00:00:00Z"
+    newer = {**policy(), "metadata": {**policy()["metadata"], "name": "web-2", "uid": "u2"}}
+    newer["metadata"]["creationTimestamp"] = "2026-06-01T00:00:00Z"
+    both = planner.TickInputs(
+        policies={("shop", "web"): older, ("shop", "web-2"): newer},
+        workloads={w.key: w for w in [workload(replicas=2)]},
+        nodes=[node("ecs-1"), node("vk", cpu="1000", virtual=True)],
+        pods=bound_pods(2, on="ecs-1"),
+    )
+    outcomes = asyncio.run(planner.Planner(fetcher=None).tick(both, now=NOW))
+    assert outcomes[("shop", "web")].planned
+    assert refusal(outcomes[("shop", "web-2")])[:2] == ("False", "Conflict")
+    assert "shop/web" in refusal(outcomes[("shop", "web-2")])[2]
+
+
+def test_a_patch_relabelling_the_selector_is_refused_with_its_path() -> None:
+    body = policy(burst={"podTemplatePatch": {"metadata": {"labels": {"app": "evil"}}}})
+    outcome = tick(inputs(body=body, workloads=[workload(replicas=2)], pods=bound_pods(2, on="ecs-1")))
+    state, reason, message = refusal(outcome)
+    assert (state, reason) == ("False", "InvalidSpec")
+    assert "spec.burst.podTemplatePatch.metadata.labels.app" in message
+
+
+def test_the_eci_lint_runs_on_the_rendered_twin() -> None:
+    # An ECI-sized twin (eci-use-specs in the patch) is what is priced; the base's hostPath is still found.
+    base = workload(replicas=2, volumes=[{"name": "l", "hostPath": {"path": "/x"}}])
+    body = policy(burst={"podTemplatePatch": {"metadata": {"annotations": {"k8s.aliyun.com/eci-use-specs": "4-8Gi"}}}})
+    outcome = tick(inputs(body=body, workloads=[base], pods=bound_pods(2, on="ecs-1")))
+    assert not outcome.eci_compatible
+    assert outcome.eci_spec is not None and (outcome.eci_spec.vcpu, outcome.eci_spec.memory_gib) == (4, 8)

@@ -7,7 +7,9 @@ least-privilege RBAC, derived from the code, is tests/deploy/test_rbac.py.
 from __future__ import annotations
 
 import pathlib
+import ssl
 
+import certifi
 import pytest
 
 from burstscaler.operator import config, main
@@ -20,29 +22,23 @@ def test_tls_verification_is_on_by_default() -> None:
     settings = prometheus.Settings(url="https://prometheus.example:9090")
     assert (settings.insecure_skip_verify, settings.ca_file) == (False, None)
     assert config.PrometheusConfig().insecure is False
-    source = prometheus.PrometheusSource(settings)
-    try:
-        assert source._session.verify is True  # requests: True = verify against the system CAs
-    finally:
-        source.close()
+    context = prometheus.PrometheusSource(settings).tls_context()
+    assert (context.verify_mode, context.check_hostname) == (ssl.CERT_REQUIRED, True)
 
 
 @pytest.mark.parametrize(
-    ("ca_file", "insecure", "verify"),
+    ("ca_file", "insecure", "verify_mode"),
     [
-        pytest.param(None, False, True, id="default-verifies"),
-        pytest.param("/etc/ca.pem", False, "/etc/ca.pem", id="private-ca"),
-        pytest.param(None, True, False, id="insecure-only-when-asked"),
+        pytest.param(None, False, ssl.CERT_REQUIRED, id="default-verifies"),
+        pytest.param(certifi.where(), False, ssl.CERT_REQUIRED, id="private-ca"),
+        pytest.param(None, True, ssl.CERT_NONE, id="insecure-only-when-asked"),
     ],
 )
-def test_session_verification(ca_file: str | None, insecure: bool, verify: object) -> None:
+def test_session_verification(ca_file: str | None, insecure: bool, verify_mode: ssl.VerifyMode) -> None:
     source = prometheus.PrometheusSource(
         prometheus.Settings(url="https://p:9090", ca_file=ca_file, insecure_skip_verify=insecure)
     )
-    try:
-        assert source._session.verify == verify
-    finally:
-        source.close()
+    assert source.tls_context().verify_mode == verify_mode
 
 
 def test_the_token_is_sent_as_a_header_and_never_shown(tmp_path: pathlib.Path) -> None:
@@ -54,9 +50,20 @@ def test_the_token_is_sent_as_a_header_and_never_shown(tmp_path: pathlib.Path) -
     try:
         settings = prometheus.Settings(url="https://user:pw@p:9090", bearer_token=TOKEN)
         source = prometheus.PrometheusSource(settings)
-        assert source._client.headers == {"Authorization": f"Bearer {TOKEN}"}
+        assert source.headers == {"Authorization": f"Bearer {TOKEN}"}
         for shown in (repr(settings), source.describe(), repr(operator_config), repr(config.OperatorConfig())):
             assert TOKEN not in shown and "pw" not in shown.replace("https://", ""), shown
         source.close()
     finally:
         fetcher.close()
+
+
+def test_the_start_up_log_never_shows_a_password_in_the_prometheus_url() -> None:
+    # The operator logs its whole configuration at start-up (operator/main.py: "burstscaler starting").
+    url = "https://monitor:hunter2-S3cret@prometheus.example:9090"
+    shown = repr(config.OperatorConfig(prometheus=config.PrometheusConfig(url=url)))
+    assert "hunter2-S3cret" not in shown
+    assert "https://***@prometheus.example:9090" in shown
+    source = prometheus.PrometheusSource(prometheus.Settings(url=url))
+    assert source.headers["Authorization"].startswith("Basic "), "the credentials still authenticate"
+    assert "hunter2" not in source.describe()
