@@ -45,6 +45,8 @@ def filter_node_affinity(
     def compute() -> tuple[np.ndarray, list[str]]:
         codes = np.zeros(st.n, dtype=np.int8)
         reasons = [""] * st.n
+        if added is None and not has_own:
+            return codes, reasons  # nothing to match: every node passes
         for i, node in enumerate(st.nodes):
             if added is not None and not labels.node_selector_matches(added, node_name=node.name, labels=node.labels):
                 codes[i], reasons[i] = status.UNRESOLVABLE, REASON_ENFORCED
@@ -85,6 +87,8 @@ def affinity_mask(st: state.State, pod: objects.Pod) -> np.ndarray:
     """Per node, whether the pod's nodeSelector and required node affinity hold (nodeAffinityPolicy: Honor)."""
 
     def compute() -> np.ndarray:
+        if not pod.node_selector and required_selector(pod) is None:
+            return np.ones(st.n, dtype=bool)
         return np.array([pod_matches_node(pod, node) for node in st.nodes], dtype=bool)
 
     result: np.ndarray = st.shape_cached(pod, "affinity-mask", compute)

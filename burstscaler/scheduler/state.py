@@ -123,6 +123,7 @@ class State:
         self.node_version = 0
         self._domains: dict[str, tuple[np.ndarray, int]] = {}
         self._keyed: dict[str, bool] = {}
+        self._special: tuple[int, list[int], list[int]] | None = None
         self._selector_cache: dict[tuple[str, NamespaceFilter | None], tuple[int, list[int]]] = {}
         self._shape_cache: dict[tuple[str, str], Any] = {}
         self._shape_version = -1
@@ -471,6 +472,14 @@ class State:
                     ids[i] = values.setdefault(value, len(values))
             cached = self._domains[key] = (ids, len(values))
         return cached
+
+    def special_nodes(self) -> tuple[list[int], list[int]]:
+        """Indexes of the nodes with taints, and of the cordoned ones (most nodes are neither)."""
+        if self._special is None or self._special[0] != self.node_version:
+            tainted = [i for i, node in enumerate(self.nodes) if node.taints]
+            cordoned = [i for i, node in enumerate(self.nodes) if node.unschedulable]
+            self._special = (self.node_version, tainted, cordoned)
+        return self._special[1], self._special[2]
 
     def keyed_everywhere(self, key: str) -> bool:
         """Whether every node carries the topology ``key``."""

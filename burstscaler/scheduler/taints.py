@@ -48,10 +48,11 @@ def untolerated(
 
 
 def _filter_taints(st: state.State, pod: objects.Pod) -> list[objects.Taint | None]:
-    first: list[objects.Taint | None] = []
-    for node in st.nodes:
-        bad = untolerated(node.taints, pod.tolerations, effects=("NoSchedule", "NoExecute"))
-        first.append(bad[0] if bad else None)
+    first: list[objects.Taint | None] = [None] * st.n
+    tainted, _cordoned = st.special_nodes()
+    for index in tainted:
+        bad = untolerated(st.nodes[index].taints, pod.tolerations, effects=("NoSchedule", "NoExecute"))
+        first[index] = bad[0] if bad else None
     return first
 
 
@@ -60,7 +61,8 @@ def filter_taint_toleration(st: state.State, pod: objects.Pod) -> status.Verdict
 
     def compute() -> tuple[np.ndarray, list[objects.Taint | None]]:
         first = _filter_taints(st, pod)
-        codes = np.array([status.SUCCESS if t is None else status.UNRESOLVABLE for t in first], dtype=np.int8)
+        codes = np.zeros(st.n, dtype=np.int8)
+        codes[[i for i, taint in enumerate(first) if taint is not None]] = status.UNRESOLVABLE
         return codes, first
 
     codes, first = st.shape_cached(pod, "taints", compute)
@@ -82,10 +84,10 @@ def score_taint_toleration(st: state.State, pod: objects.Pod) -> np.ndarray:
 
     def compute() -> np.ndarray:
         prefer = [t for t in pod.tolerations if (t.get("effect") or "") in ("", "PreferNoSchedule")]
-        return np.array(
-            [len(untolerated(node.taints, prefer, effects=("PreferNoSchedule",))) for node in st.nodes],
-            dtype=np.int64,
-        )
+        counts = np.zeros(st.n, dtype=np.int64)
+        for index in st.special_nodes()[0]:
+            counts[index] = len(untolerated(st.nodes[index].taints, prefer, effects=("PreferNoSchedule",)))
+        return counts
 
     result: np.ndarray = st.shape_cached(pod, "taint-score", compute)
     return result
@@ -95,10 +97,9 @@ def filter_node_unschedulable(st: state.State, pod: objects.Pod) -> status.Verdi
     """NodeUnschedulable's Filter: cordoned nodes only for pods tolerating the unschedulable taint."""
 
     def compute() -> np.ndarray:
-        tolerant = any(tolerates(t, UNSCHEDULABLE_TAINT) for t in pod.tolerations)
-        return np.array(
-            [status.UNRESOLVABLE if node.unschedulable and not tolerant else status.SUCCESS for node in st.nodes],
-            dtype=np.int8,
-        )
+        codes = np.zeros(st.n, dtype=np.int8)
+        if not any(tolerates(t, UNSCHEDULABLE_TAINT) for t in pod.tolerations):
+            codes[st.special_nodes()[1]] = status.UNRESOLVABLE
+        return codes
 
     return status.uniform(st.shape_cached(pod, "unschedulable", compute), "node(s) were unschedulable")
