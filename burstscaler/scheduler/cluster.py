@@ -1,17 +1,22 @@
 """The whole-scheduler model: a mutable cluster that places one pod at a time as kube-scheduler would.
 
 ``schedule`` runs the default profile's filters (``profile.FILTERS``) on every node, scores the
-feasible ones with the default weights, and picks the highest total. kube-scheduler picks at random
+feasible ones with the default weights, and picks the highest total (through ``podclass``, which
+caches per-node answers per pod template and gives the same result). kube-scheduler picks at random
 among equal totals (``selectHost``'s reservoir sampling); the model picks the tie that comes first
 in the cluster's node order (the order nodes were added), so a run is reproducible. When no node
-passes, DefaultPreemption's choice is returned (``preemption``) with the victims to evict.
+passes, DefaultPreemption's choice is returned (``preemption``) with the victims to evict; the
+decision then carries kube's failure message too (the pod did not fit before the eviction).
 
 Other choices where kube's behaviour depends on things the model does not have:
 - every node is evaluated (``percentageOfNodesToScore`` sampling is left out: it makes kube's choice
   depend on the order it happens to walk nodes in, which no model can reproduce);
 - pods arriving already bound (``bind``) are recorded wherever they are told, fit or not, as the
   kubelet admits what the API says is bound;
-- ``schedulerName`` is not checked: a caller asking is asking about the default scheduler.
+- ``schedulerName`` is not checked: a caller asking is asking about the default scheduler;
+- system-default spreading (pods without constraints) uses the pod's own labels as the selector
+  kube would take from its Service/ReplicaSet (``spread``); a pod without labels gets none;
+- ``preemptionPolicy: Never`` and PodDisruptionBudgets are not modelled.
 """
 
 from __future__ import annotations
