@@ -237,6 +237,7 @@ def run_strategies(
     clock = time.perf_counter
     step = run.settings.step_seconds
     steps = max(load.rates.size for load in run.loads)
+    run.cache.enabled = len(entries) > 1  # alone, a strategy has no one to share answers with
     spent = dict.fromkeys((entry.name for entry in entries), 0.0)
     recorders = []
     for entry in entries:

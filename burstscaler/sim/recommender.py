@@ -19,19 +19,52 @@ from burstscaler.core import fallback, recommend
 from burstscaler.sim import errors
 
 
+class _Key:
+    """A cache key: exact equality over the whole input, a cheap hash over part of it.
+
+    Hashing a whole carried state walks every remembered recommendation (as costly as a fifth of the
+    call); the hash takes the history's lengths and newest entries instead, and equality still
+    compares everything (the same state object compares at once by identity).
+    """
+
+    __slots__ = ("_hash", "parts")
+
+    def __init__(self, parts: tuple[object, ...], state: recommend.State) -> None:
+        self.parts = (*parts, state)
+        history = state.history
+        self._hash = hash(
+            (
+                *parts,
+                len(history.recommendations),
+                history.recommendations[-1] if history.recommendations else None,
+                len(history.scale_up_events),
+                len(history.scale_down_events),
+                state.fallback,
+            )
+        )
+
+    def __hash__(self) -> int:
+        return self._hash
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, _Key) and self._hash == other._hash and self.parts == other.parts
+
+
 class StepCache:
     """Recommendations of one step, shared by the strategies of a run (the engine steps them in lockstep).
 
     ``core.recommend`` is a pure function of the policy, the reading, current and ready replicas, the
     carried state and ``now``; strategies that keep up see the same inputs at the same step, so the
     second one reuses the first one's answer (exactly: the key is the whole input). Only the current
-    step is kept. The carried state is part of the key by value (hashing it costs ~15 us, the call
-    ~100-250 us; on the built-in cluster about 70% of calls are answered from the cache).
+    step is kept. The carried state is part of the key by value (``_Key``); on the built-in cluster
+    about 70% of the calls are answered from the cache. With one strategy nothing can be shared, and
+    ``enabled`` is off.
     """
 
     def __init__(self) -> None:
         self._now: float | None = None
-        self._entries: dict[tuple[object, ...], tuple[int, recommend.State]] = {}
+        self._entries: dict[_Key, tuple[int, recommend.State]] = {}
+        self.enabled = True
         self.hits = 0
         self.misses = 0
         self._initial: dict[int, recommend.State] = {}
@@ -40,20 +73,24 @@ class StepCache:
         """The one starting state every strategy's recommender of ``workload`` begins from."""
         return self._initial.setdefault(workload, recommend.State())
 
-    def get(self, key: tuple[object, ...], *, state: recommend.State, now: float) -> tuple[int, recommend.State] | None:
-        """The answer for ``key`` and ``state`` at ``now``, if a strategy asked the same this step."""
+    def key(self, parts: tuple[object, ...], *, state: recommend.State) -> _Key | None:
+        """The key of one call (None when the cache is off)."""
+        return _Key(parts, state) if self.enabled else None
+
+    def get(self, key: _Key, *, now: float) -> tuple[int, recommend.State] | None:
+        """The answer for ``key`` at ``now``, if a strategy asked the same this step."""
         if now != self._now:
             self._now, self._entries = now, {}
-        found = self._entries.get((*key, state))
+        found = self._entries.get(key)
         if found is None:
             self.misses += 1
         else:
             self.hits += 1
         return found
 
-    def put(self, key: tuple[object, ...], *, state: recommend.State, answer: tuple[int, recommend.State]) -> None:
-        """Remember this step's answer for ``key`` asked with ``state``."""
-        self._entries[(*key, state)] = answer
+    def put(self, key: _Key, answer: tuple[int, recommend.State]) -> None:
+        """Remember this step's answer for ``key``."""
+        self._entries[key] = answer
 
 
 @dataclasses.dataclass
@@ -78,10 +115,11 @@ class CoreRecommender:
 
     def recommend(self, *, load: float, current: int, ready: int, now: float) -> int:
         """The recommender's total for ``load`` requests/s (NaN: the metric failed this tick)."""
-        key = (self.workload, load, current, ready)
-        asked_with = self.state
+        key = None
         if self.cache is not None and not math.isnan(load):
-            found = self.cache.get(key, state=asked_with, now=now)
+            key = self.cache.key((self.workload, load, current, ready), state=self.state)
+        if key is not None and self.cache is not None:
+            found = self.cache.get(key, now=now)
             if found is not None:
                 replicas, self.state = found
                 return replicas
@@ -95,7 +133,7 @@ class CoreRecommender:
             state=self.state,
         )
         result = recommend.recommend(request, now=datetime.datetime.fromtimestamp(self.start + now, tz=datetime.UTC))
-        if self.cache is not None and not math.isnan(load):
-            self.cache.put(key, state=asked_with, answer=(result.replicas, result.state))
+        if key is not None and self.cache is not None:
+            self.cache.put(key, (result.replicas, result.state))
         self.state = result.state
         return result.replicas
