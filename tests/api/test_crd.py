@@ -113,3 +113,31 @@ def test_printer_columns_and_names() -> None:
 @pytest.mark.parametrize("version", ["1.25.0", kubernetes_validate.latest_version()])
 def test_kubernetes_validate_strict(version: str) -> None:
     kubernetes_validate.validate(crd.custom_resource_definition(), version, strict=True)
+
+
+def _at(schema: dict[str, Any], *path: str) -> dict[str, Any]:
+    node = schema
+    for part in path:
+        node = node["items"] if part == "[]" else node["properties"][part]
+    return node
+
+
+def test_tenant_input_is_bounded_in_the_schema() -> None:
+    # Issue 12: every free-form part of a policy has a size the API server enforces.
+    spec = _schema()["properties"]["spec"]
+    assert _at(spec, "metrics")["maxItems"] == 8
+    assert _at(spec, "schedules")["maxItems"] == 32
+    assert _at(spec, "metrics", "[]", "prometheus", "query")["maxLength"] == 4096
+    assert _at(spec, "metrics", "[]", "prometheus", "serverUrl")["maxLength"] == 2048
+    patch = _at(spec, "burst", "podTemplatePatch")
+    assert not patch.get("x-kubernetes-preserve-unknown-fields")
+    assert set(_at(patch, "spec")["properties"]) == {
+        "nodeSelector",
+        "tolerations",
+        "affinity",
+        "topologySpreadConstraints",
+    }
+    assert set(_at(patch, "metadata")["properties"]) == {"labels", "annotations"}
+    assert _at(patch, "spec", "tolerations")["maxItems"] == 32
+    assert _at(patch, "metadata", "labels")["maxProperties"] == 64
+    assert _at(patch, "metadata", "labels")["additionalProperties"]["maxLength"] == 63

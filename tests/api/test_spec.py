@@ -91,3 +91,30 @@ def test_parse_quantity_rejects(text: str) -> None:
 @pytest.mark.parametrize(("text", "seconds"), [("90s", 90), ("2h", 7200), ("1h30m", 5400), ("45", 45), (30, 30)])
 def test_parse_duration(text: str | int, seconds: int) -> None:
     assert quantity.parse_duration(text) == seconds
+
+
+def test_a_full_routing_patch_is_accepted_and_renders_as_written() -> None:
+    patch = {
+        "metadata": {"labels": {"team": "a"}, "annotations": {"k8s.aliyun.com/eci-use-specs": "2-4Gi"}},
+        "spec": {
+            "nodeSelector": {"zone": "b"},
+            "tolerations": [{"key": "k", "operator": "Exists", "effect": "NoSchedule"}],
+            "affinity": {
+                "nodeAffinity": {
+                    "requiredDuringSchedulingIgnoredDuringExecution": {
+                        "nodeSelectorTerms": [{"matchExpressions": [{"key": "z", "operator": "In", "values": ["a"]}]}]
+                    }
+                },
+                "podAntiAffinity": {
+                    "preferredDuringSchedulingIgnoredDuringExecution": [
+                        {"weight": 50, "podAffinityTerm": {"topologyKey": "kubernetes.io/hostname"}}
+                    ]
+                },
+            },
+            "topologySpreadConstraints": [
+                {"maxSkew": 1, "topologyKey": "zone", "whenUnsatisfiable": "ScheduleAnyway", "labelSelector": {}}
+            ],
+        },
+    }
+    burst = spec.Burst.model_validate({"podTemplatePatch": patch})
+    assert burst.pod_template_patch.as_template() == patch
