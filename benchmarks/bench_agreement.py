@@ -17,6 +17,9 @@ promised room kube-scheduler does not give), *under* when more would have fit fo
 model places by preempting lower-priority pods counts as placed (kube-scheduler would put it there);
 an extra replica counts only when it fits without evicting anything.
 
+Measured with today's planner (85bb13d, defaults: 200 clusters, seed 0): exact 42.0%, over 56.5%,
+under 5.0%; pods: over 14.2% (planned ECS replicas kube-scheduler would not place), under 0.7%.
+
 Run: ``python benchmarks/bench_agreement.py [--cases N] [--seed S] [--json]``. Not a test and no
 threshold: it shows where the planner's picture of scheduling differs from kube-scheduler's.
 """
