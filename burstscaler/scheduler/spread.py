@@ -195,17 +195,21 @@ def score_pod_topology_spread(
     if size_scored == 0:
         return result
     raw = np.zeros(size_scored, dtype=np.float64)
+    counted: dict[tuple[str, bool], np.ndarray] = {}  # constraints sharing a selector share the counts
     for constraint in soft:
         ids, size = st.domains(constraint.key)
         if size == 0:
             continue
-        counts = _counts(st, pod, constraint)
+        selector_key = (constraint.selector_key, constraint.valid)
+        if selector_key not in counted:
+            counted[selector_key] = _counts(st, pod, constraint)
+        counts = counted[selector_key]
         keyed_everywhere = st.keyed_everywhere(constraint.key)
         at = ids if idx is None else ids[idx]
         all_keyed = keyed_everywhere if idx is None else bool((at >= 0).all())
         if constraint.key == objects.HOSTNAME_LABEL:
-            domains = size_scored
-            node_count = counts if idx is None else counts[idx]
+            weight = math.log(size_scored + 2)
+            node_part = counts * weight if idx is None else counts[idx] * weight
         else:
             if idx is None and all_keyed:
                 present = None
@@ -224,17 +228,22 @@ def score_pod_topology_spread(
                 totals = np.bincount(ids, weights=counts, minlength=size)
             else:
                 totals = np.bincount(ids[contributes], weights=counts[contributes], minlength=size)
-            node_count = totals[at if all_keyed else np.maximum(at, 0)]
-        weight = math.log(domains + 2)
-        if all_keyed:
-            raw += node_count * weight
-            raw += constraint.max_skew - 1
-        else:
-            raw += np.where(at >= 0, node_count * weight + (constraint.max_skew - 1), 0.0)
-    # math.Round of a non-negative score: add a half and truncate.
-    rounded = (raw + 0.5).astype(np.int64)
+            weight = math.log(domains + 2)
+            # Weigh the few domain totals, then spread them over the nodes: one pass over nodes.
+            node_part = (totals * weight)[at if all_keyed else np.maximum(at, 0)]
+        # kube adds cnt * weight + (maxSkew - 1) per constraint, in this order: same floats here.
+        node_part += constraint.max_skew - 1
+        raw += node_part if all_keyed else np.where(at >= 0, node_part, 0.0)
+    # Go's math.Round (half away from zero) of a non-negative score, exactly: the fraction is exact.
+    rounded = raw.astype(np.int64)
+    rounded += (raw - rounded) >= 0.5
     low, high = int(rounded.min()), int(rounded.max())
-    normalised = 100 if high == 0 else 100 * (high + low - rounded) // high
+    if high == 0:
+        normalised: np.ndarray | int = 100
+    else:
+        normalised = np.subtract(high + low, rounded, out=rounded)
+        normalised *= 100
+        normalised //= high
     if idx is None:
         result[:] = normalised
     else:

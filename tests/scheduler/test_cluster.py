@@ -343,3 +343,28 @@ def test_large_and_unique_label_groups_count_alike() -> None:
     assert cluster.schedule(f.pod("web-41", affinity=f.anti_affinity("web"))).node is None
     cluster.remove_node("n00")
     assert cluster.schedule(f.pod("web-41", affinity=f.anti_affinity("web"))).node is None
+
+
+@pytest.mark.parametrize(
+    ("incoming", "expected"),
+    [
+        pytest.param(
+            f.pod("c", spread=(f.spread("web", hard=False),)),
+            # zone weight ln(2 domains + 2); raw 2.77 / 2.77 / 1.39 rounds to 3 / 3 / 1; 100 * (3 + 1 - s) // 3.
+            {"n0": 33, "n1": 33, "n2": 100},
+            id="own-soft-zone-constraint",
+        ),
+        pytest.param(
+            f.pod("c"),
+            # System defaults: hostname ln(3 + 2) + 2, zone ln(2 + 2) + 4; raw 9.0 / 7.4 / 6 -> 9 / 7 / 6.
+            {"n0": 66, "n1": 88, "n2": 100},
+            id="system-default-spreading",
+        ),
+    ],
+)
+def test_spread_score_follows_kube_formula(incoming: scheduler.Pod, expected: dict[str, int]) -> None:
+    cluster = scheduler.Cluster([f.node("n0", zone="z0"), f.node("n1", zone="z0"), f.node("n2", zone="z1")])
+    bound = [("a", "n0"), ("b", "n0"), ("d", "n2")] if incoming.topology_spread_constraints else [("a", "n0")]
+    for name, node in bound:
+        cluster.bind(f.pod(name), node)
+    assert scheduler.plugins.score_pod_topology_spread(cluster, incoming) == expected
