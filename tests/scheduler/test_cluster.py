@@ -368,3 +368,57 @@ def test_spread_score_follows_kube_formula(incoming: scheduler.Pod, expected: di
     for name, node in bound:
         cluster.bind(f.pod(name), node)
     assert scheduler.plugins.score_pod_topology_spread(cluster, incoming) == expected
+
+
+def _preferred(kind: str, app: str, weight: int) -> dict[str, object]:
+    term = {"labelSelector": {"matchLabels": {"app": app}}, "topologyKey": "kubernetes.io/hostname"}
+    return {kind: {"preferredDuringSchedulingIgnoredDuringExecution": [{"weight": weight, "podAffinityTerm": term}]}}
+
+
+@pytest.mark.parametrize(
+    ("score", "incoming", "expected"),
+    [
+        pytest.param(
+            scheduler.plugins.score_inter_pod_affinity,
+            f.pod("c", affinity=_preferred("podAntiAffinity", "db", 50)),
+            {"n0": 0, "n1": 100},  # raw -50 / 0, min..max onto 0..100
+            id="inter-pod-preferred-anti-affinity",
+        ),
+        pytest.param(
+            scheduler.plugins.score_inter_pod_affinity,
+            f.pod("c", app="cache"),
+            {"n0": 100, "n1": 0},  # the bound db pod's required affinity to cache pods, hard weight 1
+            id="inter-pod-existing-required-affinity",
+        ),
+        pytest.param(
+            scheduler.plugins.score_taint_toleration,
+            f.pod("c"),
+            {"n0": 0, "n1": 100},  # one untolerated PreferNoSchedule taint on n0, reversed
+            id="taint-toleration",
+        ),
+        pytest.param(
+            scheduler.plugins.score_node_affinity,
+            f.pod(
+                "c",
+                affinity={
+                    "nodeAffinity": {
+                        "preferredDuringSchedulingIgnoredDuringExecution": [
+                            {"weight": 10, "preference": {"matchExpressions": [{"key": "disk", "operator": "Exists"}]}}
+                        ]
+                    }
+                },
+            ),
+            {"n0": 100, "n1": 0},
+            id="node-affinity",
+        ),
+    ],
+)
+def test_scores_follow_kube_normalisation(score, incoming: scheduler.Pod, expected: dict[str, int]) -> None:  # type: ignore[no-untyped-def]
+    cluster = scheduler.Cluster(
+        [
+            f.node("n0", labels={"disk": "ssd"}, taints=(scheduler.Taint("k", "v", "PreferNoSchedule"),)),
+            f.node("n1", zone="z2"),
+        ]
+    )
+    cluster.bind(f.pod("db", app="db", affinity=f.affinity("cache", key="kubernetes.io/hostname")), "n0")
+    assert score(cluster, incoming) == expected
