@@ -14,11 +14,11 @@ Scenarios, each placing pods one by one with ``Cluster.schedule_and_bind`` on 5,
   filling the nodes is not timed.
 kube-scheduler's own scheduler_perf threshold at 5,000 nodes is about 90-100 pods/s.
 
-Measured (85bb13d, ``python benchmarks/bench_scheduler.py --repeat 3``, a 2-core VM shared with three
-other agents, load average ~6, so wall-clock is about half of CPU time): pods/s min / median / max,
-then median pods per CPU-second: identical 5,569 / 5,580 / 5,763 (11,618); identical-labelled
-1,977 / 2,260 / 2,280 (4,612); hostname-anti-affinity 1,050 / 1,060 / 1,242 (2,168); zone-spread
-2,576 / 2,714 / 2,904 (3,895); preemption 522 / 591 / 650 (804).
+Measured (fc3c30b, ``python benchmarks/bench_scheduler.py --repeat 3``, a 2-core VM shared with other
+agents; pods/s min / median / max, then median pods per CPU-second): identical 11,830 / 12,210 /
+12,212 (12,235); identical-labelled 2,221 / 3,504 / 4,241 (4,818); hostname-anti-affinity 1,486 /
+2,349 / 2,351 (2,354); zone-spread 3,984 / 4,041 / 4,106 (4,042); preemption 785 / 806 / 816 (806).
+Under heavier load (load average ~6, 85bb13d) wall-clock rates were about half of these.
 
 Run: ``python benchmarks/bench_scheduler.py`` (table), ``--json`` (one object per scenario per line),
 ``--repeat N`` (fresh cluster each time; min/median/max reported), ``--pods``/``--nodes`` to resize,
