@@ -45,6 +45,12 @@ def test_cached_path_matches_plain_path(seed: int) -> None:
             # A node cordoned or uncordoned: the node-static answers must be recomputed.
             chosen = rng.choice(cluster.nodes())
             cluster.update_node(dataclasses.replace(chosen, unschedulable=not chosen.unschedulable))
+        if rng.random() < 0.02:
+            # A node leaves with its pods, and a fresh one joins: indexes shift, arrays shrink and grow.
+            gone = rng.choice(cluster.nodes()).name
+            placed = [key for key in placed if cluster.node_of(key) != gone]
+            cluster.remove_node(gone)
+            cluster.add_node(factories.node(f"new-{step}", zone=f"z{step % 3}", cpu=4000))
     assert placed, "the scenario placed nothing: it tests nothing"
 
 
