@@ -110,6 +110,10 @@ class ModelCluster:
         self.placed: IntArray = np.zeros((0, workloads), dtype=np.int64)
         self.ready_on: IntArray = np.zeros((0, workloads), dtype=np.int64)
         self.pending: IntArray = np.zeros(workloads, dtype=np.int64)
+        # Kept in step with ``placed`` and ``active`` (read every step, so not summed every step).
+        self.placed_total: IntArray = np.zeros(workloads, dtype=np.int64)
+        self._nodes = 0
+        self._ecs_per_hour = 0.0
         self._starting: list[_Starting] = []
         self._burst_ready_at: list[FloatArray] = [np.zeros(0) for _ in range(workloads)]
         self._burst_billed_from: list[FloatArray] = [np.zeros(0) for _ in range(workloads)]
@@ -128,7 +132,7 @@ class ModelCluster:
 
     def base_total(self, workload: int) -> int:
         """Base replicas that exist (unscheduled, starting or Ready)."""
-        return int(self.pending[workload] + self.placed[:, workload].sum())
+        return int(self.pending[workload] + self.placed_total[workload])
 
     def base_ready(self, workload: int) -> int:
         """Base replicas that are Ready and serve traffic."""
@@ -149,7 +153,7 @@ class ModelCluster:
     @property
     def node_count(self) -> int:
         """ECS nodes that exist (booting or schedulable)."""
-        return int(self.active.sum())
+        return self._nodes
 
     def schedulable(self, now: float) -> BoolArray:
         """Which node rows accept pods at ``now`` (existing and booted)."""
@@ -188,6 +192,7 @@ class ModelCluster:
                     f"{base} base replicas of workload {workload} do not fit on the {self.node_count} ECS nodes"
                 )
             np.add.at(self.placed[:, workload], rows, 1)
+            self.placed_total[workload] += rows.size
             np.add.at(self.ready_on[:, workload], rows, 1)
         if burst:
             self._burst_ready_at[workload] = np.concatenate([self._burst_ready_at[workload], np.full(burst, -1.0)])
@@ -214,6 +219,8 @@ class ModelCluster:
             idle = self.active & self.autoscaled & empty & (self.empty_since <= now - self.autoscaling.idle_seconds)
             for row in np.flatnonzero(idle):
                 self.active[row] = False
+                self._nodes -= 1
+                self._ecs_per_hour -= float(self.price[row])
                 self._booted[row] = False
                 self.placer.remove_node(int(row))
 
@@ -236,6 +243,7 @@ class ModelCluster:
             nodes, counts = np.unique(rows, return_counts=True)
             for node, placed in zip(nodes.tolist(), counts.tolist(), strict=True):
                 self.placed[node, workload] += placed
+                self.placed_total[workload] += placed
                 self._starting.append(
                     _Starting(now + self.draws.realism.pod_startup_seconds, node, int(workload), placed)
                 )
@@ -245,7 +253,7 @@ class ModelCluster:
 
     def cost_of(self, *, now: float, seconds: float) -> tuple[float, FloatArray]:
         """The ECS cost and the per-workload ECI cost of the step ``[now, now + seconds)``."""
-        ecs = float(self.price[self.active].sum()) * seconds / 3600.0
+        ecs = self._ecs_per_hour * seconds / 3600.0
         eci = np.zeros(self.workloads)
         for workload in range(self.workloads):
             billed = self._burst_billed_from[workload]
@@ -284,6 +292,7 @@ class ModelCluster:
 
     def _leave(self, workload: int, node: int, count: int, *, now: float) -> None:
         self.placed[node, workload] -= count
+        self.placed_total[workload] -= count
         self.placer.remove(workload, node, count)
         if not self.placed[node].any():
             self.empty_since[node] = max(now, self.ready_at[node])
@@ -332,6 +341,8 @@ class ModelCluster:
         self.price[row] = price
         self.ready_at[row] = ready_at
         self.active[row] = True
+        self._nodes += 1
+        self._ecs_per_hour += price
         self.autoscaled[row] = autoscaled
         self.empty_since[row] = ready_at
         self.placed[row] = 0

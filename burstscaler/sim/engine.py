@@ -193,7 +193,7 @@ class _Recorder:
             state.scale(index, base=target.base, burst=target.burst, now=now)
             self.moves[k, index] = target.moves
         state.schedule(now)
-        placed = state.placed.sum(axis=0)
+        placed = state.placed_total
         self.base_ready[k] = state.ready_on.sum(axis=0)
         for index in range(state.workloads):
             self.burst_ready[k, index] = state.burst_ready(index, now)
