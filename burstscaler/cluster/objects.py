@@ -85,11 +85,16 @@ def pod_requests(pod_spec: Mapping[str, Any]) -> dict[str, float]:
             parse_resources((c.get("resources") or {}).get("requests")) for c in pod_spec.get("initContainers") or []
         ],
         overhead=parse_resources(pod_spec.get("overhead")),
+        restartable=[c.get("restartPolicy") == "Always" for c in pod_spec.get("initContainers") or []],
     )
 
 
 def placement_of(pod_spec: Mapping[str, Any]) -> eligibility.PodPlacement:
-    """The node constraints of a pod spec: nodeSelector, required node affinity, tolerations."""
+    """The node constraints of a pod spec: nodeSelector, required node affinity, tolerations.
+
+    A term's ``matchFields`` (kube supports ``metadata.name`` only) become requirements on the node's
+    name, ANDed with its ``matchExpressions`` as kube does.
+    """
     affinity = ((pod_spec.get("affinity") or {}).get("nodeAffinity") or {}).get(
         "requiredDuringSchedulingIgnoredDuringExecution"
     ) or {}
@@ -99,8 +104,10 @@ def placement_of(pod_spec: Mapping[str, Any]) -> eligibility.PodPlacement:
                 key=str(expression.get("key", "")),
                 operator=str(expression.get("operator", "In")),
                 values=tuple(str(value) for value in expression.get("values") or ()),
+                field=kind == "matchFields",
             )
-            for expression in term.get("matchExpressions") or ()
+            for kind in ("matchExpressions", "matchFields")
+            for expression in term.get(kind) or ()
         )
         for term in affinity.get("nodeSelectorTerms") or ()
     )

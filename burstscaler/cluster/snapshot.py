@@ -1,7 +1,10 @@
 """Build the core's Snapshot from indexed records: nodes, pods and the policies' views.
 
 This is where the conventions of ``core.snapshot`` are met for a real cluster:
-- a node's `requested` sums the requests of every live pod bound to it;
+- a node's `requested` sums the requests of every pod bound to it that has not finished, terminating
+  ones included: kube-scheduler frees their room only once they are gone;
+- a cordoned node is left to the eligibility mask (pods tolerating the unschedulable taint may still
+  land there); only a node that is not Ready takes no new pod at all;
 - a policy's base pods that exist but are unbound, and base replicas its controller has not created
   yet, hold room as reservations (they count as placed for the core, so their room must be kept);
 - base pods the scheduler reported unschedulable for longer than the grace go to
@@ -92,12 +95,14 @@ def build(
     bound: list[objects.PodRecord] = []
     rows: list[int] = []
     for pod in pods:
-        if pod.terminal:
+        if pod.phase in ("Succeeded", "Failed"):
             continue
         row = node_index.get(pod.node_name)
         if row is not None:
             bound.append(pod)
             rows.append(row)
+        if pod.deleting:
+            continue  # holds room until gone, but serves nothing and will not be placed again
         workload = pod.workload
         if workload in owned:
             by_policy[owned[workload]].append(pod)
@@ -109,7 +114,8 @@ def build(
         columns = [np.fromiter((pod.requests.get(name, 0.0) for pod in bound), float, len(bound)) for name in resources]
         np.add.at(requested, np.array(rows), np.stack(columns, axis=1))
     node_views = [
-        eligibility.NodeView(labels=node.labels, taints=node.taints, unschedulable=node.unschedulable) for node in nodes
+        eligibility.NodeView(labels=node.labels, taints=node.taints, unschedulable=node.unschedulable, name=node.name)
+        for node in nodes
     ]
     views = [_policy_pods(view, by_policy[row], now=now) for row, view in enumerate(policies)]
     nodes_arrays = snapshot.Nodes(
@@ -117,7 +123,7 @@ def build(
         resources=resources,
         allocatable=allocatable,
         requested=requested,
-        unschedulable=np.array([node.unschedulable or not node.ready for node in nodes], dtype=bool),
+        unschedulable=np.array([not node.ready for node in nodes], dtype=bool),
         virtual=np.array([node.virtual for node in nodes], dtype=bool),
     )
     policy_arrays = _policies(policies, views, nodes=node_views, resources=resources, now=now)

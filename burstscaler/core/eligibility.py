@@ -9,7 +9,10 @@ labels and taints so that ``placement`` only counts room the pods could really g
   Kubernetes; an empty list of terms means no affinity;
 - taints: every ``NoSchedule`` or ``NoExecute`` taint must be tolerated (``PreferNoSchedule`` is a
   preference, not a filter);
-- cordoned nodes are never eligible (new pods do not land there).
+- ``matchFields`` requirements (``field=True``) read the node's name (``metadata.name``, the only
+  field kube supports; any other field matches no node);
+- cordoned nodes admit only pods tolerating ``node.kubernetes.io/unschedulable:NoSchedule``, as
+  kube's NodeUnschedulable filter does.
 Pure: plain data in, a numpy mask out. Work is vectorized per distinct label key and taint.
 """
 
@@ -30,6 +33,10 @@ class Taint:
     key: str
     value: str = ""
     effect: str = "NoSchedule"
+
+
+#: The taint kube's NodeUnschedulable filter checks on cordoned nodes.
+UNSCHEDULABLE_TAINT = Taint(key="node.kubernetes.io/unschedulable", effect="NoSchedule")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -61,6 +68,7 @@ class Requirement:
     key: str
     operator: str  # In | NotIn | Exists | DoesNotExist | Gt | Lt
     values: tuple[str, ...] = ()
+    field: bool = False  # a matchFields requirement: on the node's metadata.name, not a label
 
 
 @dataclasses.dataclass(frozen=True)
@@ -79,6 +87,7 @@ class NodeView:
     labels: Mapping[str, str] = dataclasses.field(default_factory=dict)
     taints: tuple[Taint, ...] = ()
     unschedulable: bool = False
+    name: str = ""  # metadata.name, for matchFields
 
 
 def mask(*, nodes: Sequence[NodeView], policies: Sequence[PodPlacement]) -> snapshot.BoolArray:
@@ -112,9 +121,12 @@ class _NodeIndex:
                 if taint in position:
                     self.has_taint[position[taint], column] = True
         self.schedulable = np.array([not node.unschedulable for node in nodes], dtype=bool)
+        self.names = np.array([node.name for node in nodes], dtype=object)
 
     def matches(self, placement: PodPlacement) -> snapshot.BoolArray:
         ok = self.schedulable.copy()
+        if any(toleration.tolerates(UNSCHEDULABLE_TAINT) for toleration in placement.tolerations):
+            ok[:] = True
         for key, value in placement.node_selector.items():
             ok &= self._values(key) == value
         if placement.affinity_terms:
@@ -139,6 +151,11 @@ class _NodeIndex:
         return np.full(self.count, None, dtype=object) if values is None else values
 
     def _requirement(self, requirement: Requirement) -> snapshot.BoolArray:
+        if requirement.field:
+            if requirement.key != "metadata.name" or requirement.operator not in ("In", "NotIn"):
+                return np.zeros(self.count, dtype=bool)
+            named = np.isin(self.names, list(requirement.values))
+            return named if requirement.operator == "In" else ~named
         values = self._values(requirement.key)
         present = np.array([value is not None for value in values], dtype=bool)
         operator = requirement.operator

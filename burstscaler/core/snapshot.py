@@ -47,7 +47,7 @@ class Nodes:
     resources: tuple[str, ...]
     allocatable: FloatArray  # [N, R]
     requested: FloatArray  # [N, R], requests of pods bound to the node
-    unschedulable: BoolArray  # [N], cordoned
+    unschedulable: BoolArray  # [N], takes no new pod (not Ready, booting; cordon may be left to `eligible`)
     virtual: BoolArray  # [N], the virtual node (ECI, ACI, Fargate)
 
     def __post_init__(self) -> None:
@@ -67,8 +67,9 @@ class Nodes:
     def free(self) -> FloatArray:
         """Room left on each node as the scheduler counts it: allocatable - requested, never below 0.
 
-        Virtual and cordoned nodes have no room: burst is decided separately, and the scheduler does
-        not place new pods on a cordoned node.
+        Virtual and unschedulable nodes have no room: burst is decided separately, and no new pod
+        lands on a node marked unschedulable here (a builder that leaves a cordon to the policies'
+        ``eligible`` lets pods tolerating ``node.kubernetes.io/unschedulable`` use it).
         """
         room = np.maximum(self.allocatable - self.requested, 0.0)
         room[self.virtual | self.unschedulable] = 0.0

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
 from typing import Any
 
@@ -150,3 +151,74 @@ def test_snapshot_plans(recommended: int, base: int, burst: int) -> None:
     result = plan.plan(snap, now=NOW)
     assert (int(result.base[0]), int(result.burst[0])) == (base, burst)
     assert np.all(result.base + result.burst + result.unplaceable == result.desired)
+
+
+def _terminating(pod: dict[str, Any]) -> dict[str, Any]:
+    pod["metadata"]["deletionTimestamp"] = _rfc3339(NOW - 5)
+    return pod
+
+
+@pytest.mark.parametrize(
+    ("pods", "requested_cpu", "base_ready"),
+    [
+        pytest.param([make_pod("w-1", node="n1")], 1000.0, 1, id="live-pod"),
+        pytest.param([_terminating(make_pod("w-1", node="n1"))], 1000.0, 0, id="terminating-pod-holds-room"),
+        pytest.param(
+            [{**make_pod("w-1", node="n1"), "status": {"phase": "Succeeded"}}], 0.0, 0, id="finished-pod-frees-room"
+        ),
+    ],
+)
+def test_terminating_pods_hold_room_and_serve_nothing(
+    pods: list[dict[str, Any]], requested_cpu: float, base_ready: int
+) -> None:
+    nodes = [objects.node_record(make_node("n1"), virtual_labels=VIRTUAL)]
+    built, views = cluster_snapshot.build(
+        nodes=nodes,
+        pods=[objects.pod_record(p) for p in pods],
+        policies=[make_view(base_replicas=1, twin_replicas=0, recommended=1)],
+        history=None,
+        now=NOW,
+    )
+    assert built.nodes.requested[0, built.nodes.resources.index("cpu")] == requested_cpu
+    assert views[0].base_ready == base_ready
+
+
+def test_native_sidecar_of_a_bound_pod_counts_in_its_node_room() -> None:
+    pod = make_pod("w-1", node="n1")
+    pod["spec"]["initContainers"] = [
+        {"name": "mesh", "restartPolicy": "Always", "resources": {"requests": {"cpu": "500m"}}}
+    ]
+    assert objects.pod_record(pod).requests["cpu"] == 1500.0
+
+
+@pytest.mark.parametrize(
+    ("tolerations", "eligible"),
+    [
+        pytest.param([], False, id="cordoned-node-refuses"),
+        pytest.param(
+            [{"key": "node.kubernetes.io/unschedulable", "operator": "Exists", "effect": "NoSchedule"}],
+            True,
+            id="cordon-tolerated",
+        ),
+    ],
+)
+def test_cordoned_node_admits_pods_tolerating_the_cordon(tolerations: list[dict[str, str]], eligible: bool) -> None:
+    nodes = [objects.node_record(make_node("n1", unschedulable=True), virtual_labels=VIRTUAL)]
+    view = make_view(base_replicas=0, twin_replicas=0, recommended=1)
+    view = dataclasses.replace(view, placement=objects.placement_of({"tolerations": tolerations}))
+    built, _ = cluster_snapshot.build(nodes=nodes, pods=[], policies=[view], history=None, now=NOW)
+    assert bool(built.policies.eligible[0, 0]) is eligible
+    assert int(plan.plan(built, now=NOW).base[0]) == (1 if eligible else 0)
+
+
+def test_match_fields_select_nodes_by_name() -> None:
+    nodes = [objects.node_record(make_node(name), virtual_labels=VIRTUAL) for name in ("n1", "n2")]
+    term = {"matchFields": [{"key": "metadata.name", "operator": "In", "values": ["n2"]}]}
+    spec_ = {
+        "affinity": {"nodeAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": {"nodeSelectorTerms": [term]}}}
+    }
+    view = dataclasses.replace(
+        make_view(base_replicas=0, twin_replicas=0, recommended=1), placement=objects.placement_of(spec_)
+    )
+    built, _ = cluster_snapshot.build(nodes=nodes, pods=[], policies=[view], history=None, now=NOW)
+    assert built.policies.eligible[0].tolist() == [False, True]

@@ -7,14 +7,19 @@ import pytest
 from burstscaler.core import eligibility
 
 NODES = (
-    eligibility.NodeView(labels={"pool": "web", "cores": "8"}),
-    eligibility.NodeView(labels={"pool": "batch", "cores": "32"}, taints=(eligibility.Taint("dedicated", "batch"),)),
+    eligibility.NodeView(labels={"pool": "web", "cores": "8"}, name="n0"),
+    eligibility.NodeView(
+        labels={"pool": "batch", "cores": "32"}, taints=(eligibility.Taint("dedicated", "batch"),), name="n1"
+    ),
     eligibility.NodeView(
         labels={"type": "virtual-kubelet"},
         taints=(eligibility.Taint("virtual-kubelet.io/provider", "alibabacloud"),),
+        name="n2",
     ),
-    eligibility.NodeView(labels={"pool": "web"}, unschedulable=True),
-    eligibility.NodeView(labels={"pool": "web"}, taints=(eligibility.Taint("soft", effect="PreferNoSchedule"),)),
+    eligibility.NodeView(labels={"pool": "web"}, unschedulable=True, name="n3"),
+    eligibility.NodeView(
+        labels={"pool": "web"}, taints=(eligibility.Taint("soft", effect="PreferNoSchedule"),), name="n4"
+    ),
 )
 REQ = eligibility.Requirement
 
@@ -35,8 +40,8 @@ REQ = eligibility.Requirement
         ),
         pytest.param(
             eligibility.PodPlacement(tolerations=(eligibility.Toleration(operator="Exists"),)),
-            [True, True, True, False, True],
-            id="tolerate-everything",
+            [True, True, True, True, True],
+            id="tolerate-everything-even-the-cordon",
         ),
         pytest.param(
             eligibility.PodPlacement(affinity_terms=((REQ("cores", "Gt", ("16",)),), (REQ("pool", "DoesNotExist"),))),
@@ -56,6 +61,30 @@ REQ = eligibility.Requirement
             id="and-within-a-term",
         ),
         pytest.param(eligibility.PodPlacement(affinity_terms=((),)), [False] * 5, id="empty-term-matches-nothing"),
+        pytest.param(
+            eligibility.PodPlacement(
+                tolerations=(eligibility.Toleration("node.kubernetes.io/unschedulable", "Exists", effect="NoSchedule"),)
+            ),
+            [True, False, False, True, True],
+            id="cordon-tolerated",
+        ),
+        pytest.param(
+            eligibility.PodPlacement(affinity_terms=((REQ("metadata.name", "In", ("n0", "n3"), field=True),),)),
+            [True, False, False, False, False],
+            id="match-fields-by-name",
+        ),
+        pytest.param(
+            eligibility.PodPlacement(
+                affinity_terms=((REQ("metadata.name", "NotIn", ("n0",), field=True), REQ("pool", "In", ("web",))),)
+            ),
+            [False, False, False, False, True],
+            id="match-fields-and-expressions-in-one-term",
+        ),
+        pytest.param(
+            eligibility.PodPlacement(affinity_terms=((REQ("spec.other", "In", ("x",), field=True),),)),
+            [False] * 5,
+            id="unsupported-field-matches-nothing",
+        ),
     ],
 )
 def test_mask(placement: eligibility.PodPlacement, expected: list[bool]) -> None:
