@@ -9,6 +9,7 @@ with the defaults, the same invariants hold.
 from __future__ import annotations
 
 import dataclasses
+import functools
 
 import numpy as np
 import pytest
@@ -21,6 +22,16 @@ from tests.sim import factories
 
 def _builtin(seed: int) -> scenario.Scenario:
     return scenario.builtin(seed=seed)
+
+
+def _first_hours(seed: int, *, hours: int) -> scenario.Scenario:
+    # The built-in day cut short, to keep a test fast (the defaults are untouched).
+    day = scenario.builtin(seed=seed)
+    cut = tuple(
+        dataclasses.replace(w, trace=dataclasses.replace(w.trace, rates=w.trace.rates[: hours * 60]))
+        for w in day.workloads
+    )
+    return dataclasses.replace(day, workloads=cut)
 
 
 @pytest.fixture(scope="module")
@@ -110,9 +121,10 @@ def test_the_policy_is_printed_once_per_workload(builtin_report: simulation.Simu
 def test_same_seed_same_numbers_other_seed_other_numbers() -> None:
     config = factories.config(realism=realism.Realism())
     names = ["eci-only"]
-    first = engine.simulate(_builtin, config=config, names=names, first_seed=4)
-    again = engine.simulate(_builtin, config=config, names=names, first_seed=4)
-    other = engine.simulate(_builtin, config=config, names=names, first_seed=5)
+    morning = functools.partial(_first_hours, hours=6)
+    first = engine.simulate(morning, config=config, names=names, first_seed=4)
+    again = engine.simulate(morning, config=config, names=names, first_seed=4)
+    other = engine.simulate(morning, config=config, names=names, first_seed=5)
     assert first.summaries == again.summaries
     assert first.summaries["eci-only"].cost != other.summaries["eci-only"].cost
 
@@ -150,14 +162,15 @@ def test_without_an_ecs_pool_burstscaler_and_resourcepolicy_are_eci_only() -> No
 
 @pytest.mark.xfail(
     strict=True,
+    raises=AssertionError,
     reason="core.plan never creates base pods it cannot place (they are 'unplaceable'), so a node "
-    "autoscaler is never triggered: with burst disabled on hpa-ca's autoscaled pool, burstscaler "
-    "leaves ~12% of the built-in cluster's demand unserved where hpa-ca leaves ~0.1% (a core change, "
+    "autoscaler is never triggered: with burst disabled on hpa-ca's autoscaled pool, burstscaler leaves "
+    "12.3% of the built-in cluster's first 14 hours unserved where hpa-ca leaves 0.26% (a core change, "
     "reported; this test passes when the core asks for Pending pods that a node autoscaler can act on)",
 )
 def test_burst_disabled_on_the_same_node_autoscaling_is_hpa_ca() -> None:
     config = factories.config(burst_enabled=False, node_autoscaling_for_burstscaler=True)
-    report = engine.simulate(_builtin, config=config, names=["hpa-ca", "burstscaler"])
+    report = engine.simulate(functools.partial(_first_hours, hours=14), config=config, names=["hpa-ca", "burstscaler"])
     _rough(report.summaries["burstscaler"], report.summaries["hpa-ca"])
 
 
@@ -174,8 +187,8 @@ def _shared(path: object, **options: object) -> traces.Trace:
         pytest.param(
             factories.NASA,
             {"value_column": "requests", "skip_column": "server_down"},
-            2,
-            id="nasa-per-minute-first-2-days",
+            1,
+            id="nasa-per-minute-first-day",
         ),
         pytest.param(factories.AZURE, {"value_column": "requests"}, None, id="azure-per-second"),
     ],
