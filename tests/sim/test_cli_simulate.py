@@ -182,3 +182,26 @@ def test_policy_file_sweep_and_seeds(tmp_path: pathlib.Path) -> None:
     costs = [point["strategies"]["eci-only"]["cost"] for point in document["sweep"]]
     assert [point["value"] for point in document["sweep"]] == [0.0, 0.5]
     assert costs[1] == pytest.approx(costs[0] * 0.5, rel=1e-4)  # ECI at half price, same replicas (JSON rounds)
+
+
+def test_scenario_file_with_two_workloads_sharing_a_pool(tmp_path: pathlib.Path) -> None:
+    _short_trace(tmp_path)
+    (tmp_path / "scenario.yaml").write_text(
+        "pool: {nodes: 1}\nprices: alibaba-cn\nworkloads:\n"
+        "  - {name: front, trace: {path: trace.csv, interval: 1m, value_column: requests}, priority: 10}\n"
+        "  - {name: back, trace: {path: trace.csv, interval: 1m, value_column: requests},\n"
+        "     pod: {cpu: 2, memory_gib: 4}}\n",
+        encoding="utf-8",
+    )
+    result = runner.invoke(
+        app,
+        ["simulate", "--scenario", str(tmp_path / "scenario.yaml"), "--strategy", "burstscaler", "--format", "json"],
+    )
+    assert result.exit_code == 0, result.output
+    document = json.loads(result.stdout)
+    assert [w["name"] for w in document["workloads"]] == ["front", "back"]
+    assert document["prices"]["currency"] == "CNY" and document["settings"]["pool_nodes"] == 1
+    cluster = document["strategies"]["burstscaler"]
+    parts = [w["strategies"]["burstscaler"] for w in document["workloads"]]
+    assert cluster["demand_request_seconds"] == pytest.approx(sum(p["demand_request_seconds"] for p in parts))
+    assert cluster["eci_cost"] == pytest.approx(sum(p["eci_cost"] for p in parts), abs=1e-5)
