@@ -204,7 +204,11 @@ def auto_capacity(trace: traces.Trace, *, step: float) -> float:
 def from_traces(
     loaded: Sequence[traces.Trace], *, step: float, capacity: float | None, pod: PodShape, pool_nodes: int | None
 ) -> Scenario:
-    """One workload per trace, each with ``capacity`` or the capacity rule, the same pod shape."""
+    """One workload per trace, each with ``capacity`` or the capacity rule, the same pod shape.
+
+    Workloads are named after their files and get priorities in the order given (the first trace's
+    highest), so ``--trace a.csv --trace b.csv`` gives ``a`` the ECS room first.
+    """
     workloads = []
     for index, trace in enumerate(loaded):
         given = capacity is not None
