@@ -229,6 +229,7 @@ def planner_targets(case: Case) -> list[int]:
                 twin_replicas=0,
                 requests=objects.pod_requests(policy.template["spec"]),
                 placement=objects.placement_of(policy.template["spec"]),
+                constraints=objects.pod_constraints(policy.template),
                 recommended=policy.desired,
                 eci_compatible=True,
                 burst_cost_per_second=0.0,

@@ -15,7 +15,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from burstscaler.api import quantity
-from burstscaler.core import eligibility, pending, podrequest
+from burstscaler.core import eligibility, pending, podrequest, podterms
 
 TIER_LABEL = "burstscaler.io/tier"
 
@@ -56,6 +56,8 @@ class PodRecord:
     scheduled: bool | None = None  # PodScheduled condition status (None: no condition yet)
     scheduled_reason: str | None = None
     placement: eligibility.PodPlacement | None = None  # kept only while the pod is unbound
+    labels: Mapping[str, str] = dataclasses.field(default_factory=dict)  # for inter-pod selectors
+    anti_terms: tuple[podterms.PodTerm, ...] = ()  # its required anti-affinity (the symmetry check)
 
     @property
     def terminal(self) -> bool:
@@ -178,6 +180,71 @@ def pod_record(body: Mapping[str, Any]) -> PodRecord:
         scheduled=None if scheduled is None else scheduled.get("status") == "True",
         scheduled_reason=None if scheduled is None else scheduled.get("reason"),
         placement=None if spec.get("nodeName") else placement_of(spec),
+        labels=labels,
+        anti_terms=tuple(term for term in pod_terms(spec, labels=labels) if term.kind == podterms.ANTI),
+    )
+
+
+def pod_constraints(template: Mapping[str, Any]) -> podterms.PodConstraints:
+    """A pod template's labels and required inter-pod terms (``core.podterms``)."""
+    labels = dict((template.get("metadata") or {}).get("labels") or {})
+    return podterms.PodConstraints(labels=labels, terms=pod_terms(template.get("spec") or {}, labels=labels))
+
+
+def pod_terms(pod_spec: Mapping[str, Any], *, labels: Mapping[str, str]) -> tuple[podterms.PodTerm, ...]:
+    """Required pod affinity / anti-affinity terms and DoNotSchedule spread constraints of a pod spec.
+
+    ``matchLabelKeys`` take their values from ``labels`` (a key the labels lack is left out, so the
+    selector then counts every revision's pods).
+    """
+    affinity = pod_spec.get("affinity") or {}
+    terms: list[podterms.PodTerm] = []
+    for kind, field in ((podterms.AFFINITY, "podAffinity"), (podterms.ANTI, "podAntiAffinity")):
+        for term in (affinity.get(field) or {}).get("requiredDuringSchedulingIgnoredDuringExecution") or ():
+            terms.append(
+                podterms.PodTerm(
+                    kind=kind,
+                    topology_key=str(term.get("topologyKey", "")),
+                    selector=_selector(term.get("labelSelector"), term.get("matchLabelKeys"), labels),
+                    namespaces=tuple(str(n) for n in term.get("namespaces") or ()),
+                )
+            )
+    for constraint in pod_spec.get("topologySpreadConstraints") or ():
+        if constraint.get("whenUnsatisfiable", "DoNotSchedule") != "DoNotSchedule":
+            continue
+        terms.append(
+            podterms.PodTerm(
+                kind=podterms.SPREAD,
+                topology_key=str(constraint.get("topologyKey", "")),
+                selector=_selector(constraint.get("labelSelector"), constraint.get("matchLabelKeys"), labels),
+                max_skew=int(constraint.get("maxSkew") or 1),
+                min_domains=int(constraint.get("minDomains") or 1),
+                honor_affinity=constraint.get("nodeAffinityPolicy", "Honor") == "Honor",
+                honor_taints=constraint.get("nodeTaintsPolicy", "Ignore") == "Honor",
+            )
+        )
+    return tuple(terms)
+
+
+def _selector(
+    selector: Mapping[str, Any] | None, match_label_keys: Any, labels: Mapping[str, str]
+) -> podterms.Selector | None:
+    if selector is None:
+        return None
+    pairs = {str(k): str(v) for k, v in (selector.get("matchLabels") or {}).items()}
+    for key in match_label_keys or ():
+        if key in labels:
+            pairs[str(key)] = str(labels[key])
+    return podterms.Selector(
+        match_labels=tuple(sorted(pairs.items())),
+        expressions=tuple(
+            podterms.Expression(
+                key=str(e.get("key", "")),
+                operator=str(e.get("operator", "In")),
+                values=tuple(str(v) for v in e.get("values") or ()),
+            )
+            for e in selector.get("matchExpressions") or ()
+        ),
     )
 
 

@@ -9,7 +9,11 @@ This is where the conventions of ``core.snapshot`` are met for a real cluster:
   yet, hold room as reservations (they count as placed for the core, so their room must be kept);
 - base pods the scheduler reported unschedulable for longer than the grace go to
   `base_unschedulable` (the pending-pod signal), and hold no room;
-- other unbound pods (not a policy's) are reservations, grouped by request and constraints.
+- other unbound pods (not a policy's) are reservations, grouped by request and constraints;
+- a policy's inter-pod terms become ``snapshot.Term`` rows: node domains per topology key and the
+  bound pods matching each term per domain (grouped by namespace and labels, so a selector is
+  matched once per group); bound pods' own required anti-affinity blocks the domains it covers for
+  every policy whose template it selects (kube's symmetry check).
 """
 
 from __future__ import annotations
@@ -23,7 +27,7 @@ import numpy as np
 
 from burstscaler.api import spec as api
 from burstscaler.cluster import objects
-from burstscaler.core import eligibility, snapshot
+from burstscaler.core import eligibility, podterms, snapshot
 
 BASE_RESOURCES = ("cpu", "memory", "pods", "ephemeral-storage")
 
@@ -44,6 +48,7 @@ class PolicyView:
     burst_cost_per_second: float
     base_unschedulable: int = 0  # the pending-pod signal (core.pending), computed with the recommendation
     max_cost_per_second: float | None = None  # the spend budget the operator applies; None: the spec's own
+    constraints: podterms.PodConstraints | None = None  # the template's labels and inter-pod terms
 
     @property
     def key(self) -> str:
@@ -129,12 +134,14 @@ def build(
     policy_arrays = _policies(policies, views, nodes=node_views, resources=resources, now=now)
     reservations = _reservations(strangers, policies, views, nodes=node_views, resources=resources)
     names = tuple(view.key for view in policies)
+    topology = _topology(nodes, bound, rows, policies, nodes=node_views)
     return (
         snapshot.Snapshot(
             nodes=nodes_arrays,
             policies=policy_arrays,
             reservations=reservations,
             history=(history or snapshot.History.empty(names)).align(names),
+            topology=topology,
         ),
         views,
     )
@@ -250,3 +257,137 @@ def _reservations(
         ),
         counts=np.array([groups[key] for key in keys], dtype=np.int64),
     )
+
+
+def _topology(
+    node_records: Sequence[objects.NodeRecord],
+    bound: Sequence[objects.PodRecord],
+    rows: Sequence[int],
+    policies: Sequence[PolicyView],
+    *,
+    nodes: Sequence[eligibility.NodeView],
+) -> snapshot.Topology | None:
+    constrained = [p for p, view in enumerate(policies) if view.constraints is not None]
+    anti_pods = [(pod, row) for pod, row in zip(bound, rows, strict=True) if pod.anti_terms]
+    if not constrained or not (anti_pods or any(policies[p].constraints.terms for p in constrained)):  # type: ignore[union-attr]
+        return None
+    count = len(node_records)
+    # Bound pods by (namespace, labels): a selector is matched once per group.
+    groups: dict[tuple[str, tuple[tuple[str, str], ...]], tuple[list[int], list[bool]]] = {}
+    for pod, row in zip(bound, rows, strict=True):
+        entry = groups.setdefault((pod.namespace, tuple(sorted(pod.labels.items()))), ([], []))
+        entry[0].append(row)
+        entry[1].append(pod.deleting)
+    group_rows = [(key, np.array(r, dtype=np.int64), np.array(d, dtype=bool)) for key, (r, d) in groups.items()]
+    domains: dict[str, tuple[snapshot.IntArray, int]] = {}
+
+    def domain_of(key: str) -> tuple[snapshot.IntArray, int]:
+        if key not in domains:
+            values: dict[str, int] = {}
+            ids = [values.setdefault(n.labels[key], len(values)) if key in n.labels else -1 for n in node_records]
+            domains[key] = (np.array(ids, dtype=np.int64).reshape(count), len(values))
+        return domains[key]
+
+    def per_node(term: podterms.PodTerm, namespace: str, *, live_only: bool) -> snapshot.IntArray:
+        counts = np.zeros(count, dtype=np.int64)
+        for (pod_namespace, labels), node_rows, deleting in group_rows:
+            if term.selects(namespace=pod_namespace, labels=dict(labels), own_namespace=namespace):
+                np.add.at(counts, node_rows[~deleting] if live_only else node_rows, 1)
+        return counts
+
+    terms: list[snapshot.Term] = []
+    burst_cap = np.full(len(policies), snapshot.UNLIMITED, dtype=np.int64)
+    virtual = np.array([n.virtual for n in node_records], dtype=bool).reshape(count)
+    for p in constrained:
+        view = policies[p]
+        constraints = view.constraints
+        assert constraints is not None
+        for term in constraints.terms:
+            domain, size = domain_of(term.topology_key)
+            own = term.selects(namespace=view.namespace, labels=constraints.labels, own_namespace=view.namespace)
+            if term.kind == podterms.SPREAD:
+                domain = np.where(_counted(term, view.placement, nodes), domain, -1)
+                matched = per_node(term, view.namespace, live_only=True)
+            else:
+                matched = per_node(term, view.namespace, live_only=False)
+            inside = domain >= 0
+            existing = np.bincount(domain[inside], weights=matched[inside], minlength=size).astype(np.int64)
+            if term.kind == podterms.SPREAD:
+                # Only domains some counted node carries exist for the spread (the global minimum is theirs).
+                present = np.unique(domain[inside])
+                remap = np.full(size, -1, dtype=np.int64)
+                remap[present] = np.arange(len(present))
+                domain = np.where(inside, remap[np.maximum(domain, 0)], -1)
+                existing = existing[present]
+            terms.append(
+                snapshot.Term(
+                    policy=p,
+                    kind=term.kind,
+                    domain=domain,
+                    existing=existing,
+                    self_match=own,
+                    max_skew=term.max_skew,
+                    min_domains=term.min_domains,
+                )
+            )
+            if term.kind == podterms.ANTI and own:
+                # The twin keeps the template's pod anti-affinity: one pod per virtual domain at most,
+                # none where a matching pod other than the twin's own already runs.
+                twin = per_node_of_workload(bound, rows, view.twin_workload, count)
+                others = np.bincount(domain[inside], weights=(matched - twin)[inside], minlength=size)
+                virtual_domains = np.unique(domain[virtual & inside])
+                if len(virtual_domains):  # a virtual node without the key is not limited
+                    open_domains = int((others[virtual_domains] <= 0).sum())
+                    burst_cap[p] = min(int(burst_cap[p]), open_domains)
+        # Symmetry: bound pods whose anti-affinity selects this template block their domains.
+        for key, blocked in _symmetry(anti_pods, view, constraints.labels, count).items():
+            domain, size = domain_of(key)
+            inside = domain >= 0
+            existing = np.bincount(domain[inside], weights=blocked[inside], minlength=size).astype(np.int64)
+            symmetric = snapshot.Term(policy=p, kind=podterms.ANTI, domain=domain, existing=existing, self_match=False)
+            terms.append(symmetric)
+    capped = bool((burst_cap < snapshot.UNLIMITED).any())
+    return snapshot.Topology(terms=tuple(terms), burst_cap=burst_cap if capped else None)
+
+
+def per_node_of_workload(
+    bound: Sequence[objects.PodRecord], rows: Sequence[int], workload: tuple[str, str, str], count: int
+) -> snapshot.IntArray:
+    """Bound pods of one workload per node row."""
+    counts = np.zeros(count, dtype=np.int64)
+    for pod, row in zip(bound, rows, strict=True):
+        if pod.workload == workload:
+            counts[row] += 1
+    return counts
+
+
+def _counted(
+    term: podterms.PodTerm, placement: eligibility.PodPlacement, nodes: Sequence[eligibility.NodeView]
+) -> snapshot.BoolArray:
+    # PodTopologySpread's inclusion policies: which nodes' domains (and pods) count for the constraint.
+    if not term.honor_affinity and not term.honor_taints:
+        return np.ones(len(nodes), dtype=bool)
+    everything = (eligibility.Toleration(operator="Exists"),)
+    scoped = eligibility.PodPlacement(
+        node_selector=placement.node_selector if term.honor_affinity else {},
+        affinity_terms=placement.affinity_terms if term.honor_affinity else (),
+        tolerations=placement.tolerations if term.honor_taints else everything,
+    )
+    plain = [dataclasses.replace(node, unschedulable=False) for node in nodes]
+    return eligibility.mask(nodes=plain, policies=[scoped]).reshape(len(nodes))
+
+
+def _symmetry(
+    anti_pods: Sequence[tuple[objects.PodRecord, int]],
+    view: PolicyView,
+    labels: Mapping[str, str],
+    count: int,
+) -> dict[str, snapshot.IntArray]:
+    blocked: dict[str, snapshot.IntArray] = {}
+    for pod, row in anti_pods:
+        if pod.workload in (view.base_workload, view.twin_workload):
+            continue  # the policy's own pods carry its own terms, already applied
+        for term in pod.anti_terms:
+            if term.selects(namespace=view.namespace, labels=labels, own_namespace=pod.namespace):
+                blocked.setdefault(term.topology_key, np.zeros(count, dtype=np.int64))[row] += 1
+    return blocked

@@ -13,7 +13,8 @@ Per policy, in this order (each step is whole-array arithmetic over policies):
    model (pod affinity, volumes), and they need a home elsewhere.
 4. Scale-in takes burst first, then base.
 5. Replicas that need a home (growth, plus anything over a lowered cap) try ECS first, shared among
-   all policies by priority (``placement.allocate``), after room is kept for pending pods.
+   all policies by priority (``placement.allocate``), after room is kept for pending pods, within
+   the policies' inter-pod terms (``topology.allocate``).
 6. What ECS does not take goes to burst within burst.maxReplicas and the spend budget; the rest is
    unplaceable, reported with its reason.
 7. Drain-back from the room left: only where room persisted ``stabilization_seconds``, only burst
@@ -28,7 +29,7 @@ from typing import Any
 
 import numpy as np
 
-from burstscaler.core import placement, reasons, snapshot
+from burstscaler.core import placement, reasons, snapshot, topology
 
 Reason = reasons.Reason
 
@@ -80,6 +81,10 @@ def plan(snapshot_: snapshot.Snapshot, *, now: float) -> Plan:
     )
     budget_cap = _budget_cap(pol)
     burst_cap = np.where(pol.burst_enabled & pol.eci_compatible, np.minimum(pol.burst_max, budget_cap), 0)
+    terms = () if snapshot_.topology is None else snapshot_.topology.terms
+    term_cap = None if snapshot_.topology is None else snapshot_.topology.burst_cap
+    if term_cap is not None:
+        burst_cap = np.minimum(burst_cap, term_cap)
 
     # 2. Resolve a move in flight.
     base = pol.base_replicas.astype(np.int64).copy()
@@ -127,7 +132,9 @@ def plan(snapshot_: snapshot.Snapshot, *, now: float) -> Plan:
     free = _free_after_reservations(snapshot_)
     # Each policy's eligible nodes that take new pods, grouped once for both allocations.
     groups = placement.eligibility_groups(pol.eligible, usable=~nodes.virtual & ~nodes.unschedulable)
-    growth = placement.allocate_grouped(free=free, requests=pol.requests, groups=groups, asks=ecs_ask, order=order)
+    growth, grown_on = topology.allocate(
+        free=free, requests=pol.requests, groups=groups, asks=ecs_ask, order=order, terms=terms
+    )
     grown = growth.granted
     base += grown
     rest = homeless - grown
@@ -145,13 +152,15 @@ def plan(snapshot_: snapshot.Snapshot, *, now: float) -> Plan:
     stable = now - room_since >= pol.stabilization_seconds
     movable = np.minimum(_old_burst_pods(pol, now=now), burst)
     move_limit = np.where(stable, np.minimum(movable, drain_ask), 0)
-    drain = placement.allocate_grouped(
+    drain, _ = topology.allocate(
         free=growth.free_after,
         requests=pol.requests,
         groups=groups,
         asks=drain_ask,
         limits=move_limit,
         order=order,
+        terms=terms,
+        placed=grown_on,
     )
     has_room = drain.room > 0
     moves_started = drain.granted

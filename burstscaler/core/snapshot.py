@@ -190,6 +190,40 @@ class History:
 
 
 @dataclasses.dataclass(frozen=True)
+class Term:
+    """One required inter-pod term of one policy, over the nodes' topology domains (``core.topology``).
+
+    ``kind`` is ``podterms.ANTI``, ``AFFINITY`` or ``SPREAD``. ``domain[n]`` is node n's domain for the
+    term's key (-1: the node lacks the key, or for a spread is not counted by its inclusion policies);
+    ``existing[d]`` counts the pods already in domain d that match the term's selector (for a spread,
+    not terminating ones, on counted nodes). ``self_match``: the policy's new replicas match the
+    selector themselves, so each one placed counts too.
+    """
+
+    policy: int
+    kind: str
+    domain: IntArray  # [N]
+    existing: IntArray  # [D]
+    self_match: bool
+    max_skew: int = 1
+    min_domains: int = 1
+
+    def __post_init__(self) -> None:
+        if self.domain.ndim != 1:
+            raise ValueError(f"domain must be [N], got {self.domain.shape}")
+        if len(self.domain) and int(self.domain.max(initial=-1)) >= len(self.existing):
+            raise ValueError("a domain index is past existing")
+
+
+@dataclasses.dataclass(frozen=True)
+class Topology:
+    """The policies' inter-pod terms; ``burst_cap[p]`` caps burst where a term does so on the virtual node."""
+
+    terms: tuple[Term, ...] = ()
+    burst_cap: IntArray | None = None  # [P], UNLIMITED where no term caps burst; None: no cap at all
+
+
+@dataclasses.dataclass(frozen=True)
 class Snapshot:
     """Everything one planning tick knows. ``history`` may be from the previous tick's plan."""
 
@@ -197,6 +231,7 @@ class Snapshot:
     policies: Policies
     reservations: Reservations
     history: History
+    topology: Topology | None = None  # inter-pod constraints; None: none known
 
     def __post_init__(self) -> None:
         n, r = self.nodes.allocatable.shape
@@ -206,6 +241,13 @@ class Snapshot:
         m = len(self.reservations.counts)
         _check_shape("reservations.requests", self.reservations.requests, (m, r))
         _check_shape("reservations.eligible", self.reservations.eligible, (m, n))
+        if self.topology is not None:
+            for term in self.topology.terms:
+                _check_shape("topology.term.domain", term.domain, (n,))
+                if not 0 <= term.policy < p:
+                    raise ValueError(f"a term names policy {term.policy} of {p}")
+            if self.topology.burst_cap is not None:
+                _check_shape("topology.burst_cap", self.topology.burst_cap, (p,))
 
 
 def _check_shape(name: str, value: npt.NDArray[np.generic], shape: tuple[int, ...]) -> None:

@@ -446,6 +446,7 @@ class Planner:
                     twin_replicas=outcome.twin.replicas if outcome.twin is not None else 0,
                     requests=requests,
                     placement=objects.placement_of(template_spec),
+                    constraints=objects.pod_constraints(outcome.base.template),
                     recommended=recommendation.replicas,
                     eci_compatible=outcome.eci_compatible,
                     burst_cost_per_second=prices[-1].eci_per_second,

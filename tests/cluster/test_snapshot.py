@@ -222,3 +222,51 @@ def test_match_fields_select_nodes_by_name() -> None:
     )
     built, _ = cluster_snapshot.build(nodes=nodes, pods=[], policies=[view], history=None, now=NOW)
     assert built.policies.eligible[0].tolist() == [False, True]
+
+
+def _constrained_view(*, anti_key: str | None, recommended: int) -> cluster_snapshot.PolicyView:
+    term = {"labelSelector": {"matchLabels": {"app": "web"}}, "topologyKey": anti_key}
+    affinity = {"podAntiAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": [term]}} if anti_key else {}
+    template = {"metadata": {"labels": {"app": "web"}}, "spec": {"affinity": affinity}}
+    view = make_view(base_replicas=0, twin_replicas=0, recommended=recommended)
+    return dataclasses.replace(view, constraints=objects.pod_constraints(template))
+
+
+def _labelled(node: dict[str, Any], **labels: str) -> dict[str, Any]:
+    node["metadata"]["labels"].update(labels)
+    return node
+
+
+@pytest.mark.parametrize(
+    ("virtual_hostname", "base", "burst", "unplaceable"),
+    [
+        pytest.param(False, 3, 3, 0, id="virtual-node-without-hostname-takes-all"),
+        pytest.param(True, 3, 1, 2, id="hostname-anti-caps-burst-at-one-per-virtual-node"),
+    ],
+)
+def test_hostname_anti_affinity_one_base_replica_per_node(
+    virtual_hostname: bool, base: int, burst: int, unplaceable: int
+) -> None:
+    bodies = [_labelled(make_node(f"n{i}"), **{"kubernetes.io/hostname": f"n{i}"}) for i in range(3)]
+    virtual = make_node("v", cpu="1000", memory="4000Gi", virtual=True)
+    if virtual_hostname:
+        virtual = _labelled(virtual, **{"kubernetes.io/hostname": "v"})
+    nodes = [objects.node_record(body, virtual_labels=VIRTUAL) for body in [*bodies, virtual]]
+    view = _constrained_view(anti_key="kubernetes.io/hostname", recommended=6)
+    built, _ = cluster_snapshot.build(nodes=nodes, pods=[], policies=[view], history=None, now=NOW)
+    result = plan.plan(built, now=NOW)
+    assert (int(result.base[0]), int(result.burst[0]), int(result.unplaceable[0])) == (base, burst, unplaceable)
+
+
+def test_existing_pods_anti_affinity_blocks_their_node_by_symmetry() -> None:
+    bodies = [_labelled(make_node(f"n{i}"), **{"kubernetes.io/hostname": f"n{i}"}) for i in range(2)]
+    nodes = [objects.node_record(body, virtual_labels=VIRTUAL) for body in bodies]
+    other = make_pod("db-1", node="n0", owner=("ReplicaSet", "db-x1"))
+    other["metadata"]["labels"] = {"app": "db"}
+    term = {"labelSelector": {"matchLabels": {"app": "web"}}, "topologyKey": "kubernetes.io/hostname"}
+    other["spec"]["affinity"] = {"podAntiAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": [term]}}
+    view = _constrained_view(anti_key=None, recommended=8)
+    built, _ = cluster_snapshot.build(
+        nodes=nodes, pods=[objects.pod_record(other)], policies=[view], history=None, now=NOW
+    )
+    assert int(plan.plan(built, now=NOW).base[0]) == 4  # node n1 only: 4 cores of 1 each

@@ -1,0 +1,248 @@
+"""Shared ECS allocation limited by inter-pod constraints, vectorised over nodes and topology domains.
+
+Why: kube-scheduler's InterPodAffinity and PodTopologySpread filters decide how many replicas of a
+template with required anti-affinity, affinity or a hard spread constraint can land, whatever the
+free room says. ``allocate`` serves policies in priority order like ``placement.allocate_grouped``:
+runs of policies without terms go through that fast path unchanged; a policy with terms is served
+alone, on the room the earlier ones left, with its per-node counts limited by each term:
+- anti-affinity whose selector matches the policy's own replicas: no replica in a domain that already
+  holds a matching pod, at most one new one per domain (the first node in node order with room); one
+  that does not match them (against other pods, or an existing pod's term by symmetry): no replica
+  in a domain that holds a matching pod. A node without the key is not limited;
+- affinity: only domains holding a matching pod; when none exists anywhere and the replicas match
+  their own term, the first one goes anywhere and the rest follow it into its domain;
+- spread (DoNotSchedule): no node without the key; a domain may grow while
+  ``count + 1 - min <= maxSkew`` (min over the counted domains, 0 when there are fewer than
+  minDomains). Filling one pod at a time ends, whatever the order, with the smallest ceiling
+  ``u = existing + room`` as the minimum, so domain d ends at ``max(e_d, min(u_d, min(u) + maxSkew))``;
+  fewer replicas than that are spread lowest count first (the spreading score does the same).
+Terms are applied one after another to the per-node counts, so two terms of one policy combine
+approximately (each limits what the previous left); a policy's new replicas count for its own
+terms only: another policy's new pods matching its selector are not seen within one tick.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from burstscaler.core import placement, podterms, snapshot
+
+
+def allocate(
+    *,
+    free: snapshot.FloatArray,
+    requests: snapshot.FloatArray,
+    groups: placement.Groups,
+    asks: snapshot.IntArray,
+    limits: snapshot.IntArray | None = None,
+    order: snapshot.IntArray,
+    terms: tuple[snapshot.Term, ...] = (),
+    placed: dict[int, snapshot.IntArray] | None = None,
+) -> tuple[placement.Allocation, dict[int, snapshot.IntArray]]:
+    """``placement.allocate_grouped`` with each policy's ``terms`` applied; also its new replicas per node.
+
+    ``placed[p]`` ([N]) are replicas of p this tick's earlier allocation already put on each node
+    (they count in p's own terms' domains). The second value maps each policy with terms to the
+    replicas it took per node here.
+    """
+    asks = np.asarray(asks, dtype=np.int64)
+    limits = asks if limits is None else np.asarray(limits, dtype=np.int64)
+    if not terms:
+        return placement.allocate_grouped(
+            free=free, requests=requests, groups=groups, asks=asks, limits=limits, order=order
+        ), {}
+    by_policy: dict[int, list[snapshot.Term]] = {}
+    for term in terms:
+        by_policy.setdefault(term.policy, []).append(term)
+    room = np.zeros(len(asks), dtype=np.int64)
+    granted = np.zeros(len(asks), dtype=np.int64)
+    current = np.asarray(free, dtype=np.float64)
+    taken: dict[int, snapshot.IntArray] = {}
+    run: list[int] = []
+
+    def flush() -> None:
+        nonlocal current
+        if not run:
+            return
+        segment = np.array(run, dtype=np.int64)
+        result = placement.allocate_grouped(
+            free=current, requests=requests, groups=groups, asks=asks, limits=limits, order=segment
+        )
+        room[segment], granted[segment] = result.room[segment], result.granted[segment]
+        current = result.free_after
+        run.clear()
+
+    for p in np.asarray(order, dtype=np.int64).tolist():
+        if p not in by_policy:
+            run.append(p)
+            continue
+        flush()
+        if asks[p] <= 0:
+            continue
+        nodes = groups.nodes[int(groups.of_policy[p])]
+        already = None if placed is None else placed.get(p)
+        fits, take = _serve(
+            current,
+            requests[p],
+            nodes=nodes,
+            ask=int(asks[p]),
+            limit=int(limits[p]),
+            terms=by_policy[p],
+            already=already,
+        )
+        room[p], granted[p] = fits, int(take.sum())
+        if granted[p]:
+            current = current - take[:, None] * requests[p][None, :]
+            np.maximum(current, 0.0, out=current)
+        taken[p] = take
+    flush()
+    return placement.Allocation(room=room, granted=granted, free_after=current), taken
+
+
+def _serve(
+    free: snapshot.FloatArray,
+    request: snapshot.FloatArray,
+    *,
+    nodes: snapshot.IntArray,
+    ask: int,
+    limit: int,
+    terms: list[snapshot.Term],
+    already: snapshot.IntArray | None,
+) -> tuple[int, snapshot.IntArray]:
+    # Room for one policy with terms: per-node counts by resources, limited term by term; then the
+    # replicas taken (at most the limit), spread lowest domain first where a spread term says so.
+    count = free.shape[0]
+    counts = np.zeros(count, dtype=np.int64)
+    positive = request > 0
+    if len(nodes) and positive.any():
+        block = free[nodes][:, positive] / request[positive][None, :]
+        counts[nodes] = np.minimum(np.floor(block.min(axis=1)), ask).astype(np.int64)
+    elif len(nodes):
+        counts[nodes] = ask
+    np.maximum(counts, 0, out=counts)
+    spread: tuple[snapshot.Term, snapshot.IntArray, snapshot.IntArray] | None = None
+    for term in terms:
+        existing = term.existing.astype(np.int64)
+        if already is not None and term.self_match:
+            existing = existing + _per_domain(term, already)
+        if term.kind == podterms.ANTI:
+            counts = _anti(term, counts, existing)
+        elif term.kind == podterms.AFFINITY:
+            counts = _affinity(term, counts, existing)
+        elif term.kind == podterms.SPREAD:
+            counts, caps = _spread(term, counts, existing)
+            spread = (term, existing, caps)
+    fits = int(min(ask, counts.sum()))
+    want = max(min(fits, limit), 0)
+    if want == 0:
+        return fits, np.zeros(count, dtype=np.int64)
+    if spread is None:
+        return fits, _first_fit(counts, want)
+    term, existing, caps = spread
+    per_domain = _level_fill(existing, caps, want)
+    return fits, _within_domains(term.domain, counts, per_domain)
+
+
+def _per_domain(term: snapshot.Term, per_node: snapshot.IntArray) -> snapshot.IntArray:
+    inside = term.domain >= 0
+    return np.bincount(term.domain[inside], weights=per_node[inside], minlength=len(term.existing)).astype(np.int64)
+
+
+def _anti(term: snapshot.Term, counts: snapshot.IntArray, existing: snapshot.IntArray) -> snapshot.IntArray:
+    domain = term.domain
+    keyed = domain >= 0
+    blocked = np.zeros(len(domain), dtype=bool)
+    blocked[keyed] = existing[domain[keyed]] > 0
+    out = np.where(blocked, 0, counts)
+    if not term.self_match:
+        return out
+    # One new replica per domain at most: the first node of each domain with room keeps 1.
+    candidates = np.flatnonzero(keyed & (out > 0))
+    _, first = np.unique(domain[candidates], return_index=True)
+    limited = np.where(keyed, 0, out)
+    limited[candidates[first]] = 1
+    return limited
+
+
+def _affinity(term: snapshot.Term, counts: snapshot.IntArray, existing: snapshot.IntArray) -> snapshot.IntArray:
+    domain = term.domain
+    keyed = domain >= 0
+    if existing.sum() > 0:
+        allowed = np.zeros(len(domain), dtype=bool)
+        allowed[keyed] = existing[domain[keyed]] > 0
+        return np.where(allowed, counts, 0)
+    if not term.self_match:
+        return np.zeros_like(counts)
+    # The first replica goes anywhere the key exists; the rest follow it into its domain.
+    candidates = np.flatnonzero(keyed & (counts > 0))
+    if len(candidates) == 0:
+        return np.zeros_like(counts)
+    return np.where(keyed & (domain == domain[candidates[0]]), counts, 0)
+
+
+def _spread(
+    term: snapshot.Term, counts: snapshot.IntArray, existing: snapshot.IntArray
+) -> tuple[snapshot.IntArray, snapshot.IntArray]:
+    domain = term.domain
+    keyed = domain >= 0
+    counts = np.where(keyed, counts, 0)
+    domains = len(existing)
+    if domains == 0:
+        return np.zeros_like(counts), np.zeros(0, dtype=np.int64)
+    room = np.bincount(domain[keyed], weights=counts[keyed], minlength=domains).astype(np.int64)
+    skew = max(term.max_skew, 1)
+    if not term.self_match:
+        # The new replicas do not change the counts: a domain is open or closed for all of them.
+        floor = 0 if domains < term.min_domains else int(existing.min())
+        caps = np.where(existing - floor <= skew, room, 0)
+    else:
+        ceiling = existing + room
+        floor = 0 if domains < term.min_domains else int(ceiling.min())
+        caps = np.maximum(np.minimum(ceiling, floor + skew) - existing, 0)
+    limited = _cap_domains(domain, counts, caps)
+    return limited, caps
+
+
+def _cap_domains(domain: snapshot.IntArray, counts: snapshot.IntArray, caps: snapshot.IntArray) -> snapshot.IntArray:
+    # Per-node counts limited so each domain holds at most caps[d] in all, first nodes first.
+    keyed = np.flatnonzero(domain >= 0)
+    out = np.zeros_like(counts)
+    if len(keyed) == 0:
+        return out
+    order = keyed[np.argsort(domain[keyed], kind="stable")]
+    values = counts[order]
+    groups = domain[order]
+    cumulative = np.cumsum(values)
+    starts = np.r_[0, np.flatnonzero(np.diff(groups)) + 1]
+    before = np.repeat(cumulative[starts] - values[starts], np.diff(np.r_[starts, len(order)]))
+    used_before = cumulative - values - before
+    out[order] = np.clip(caps[groups] - used_before, 0, values)
+    return out
+
+
+def _level_fill(existing: snapshot.IntArray, caps: snapshot.IntArray, want: int) -> snapshot.IntArray:
+    # `want` replicas over domains, lowest count first, each within its cap; ties in domain order.
+    low, high = int(existing.min(initial=0)), int((existing + caps).max(initial=0))
+    while low < high:  # the highest level whose fill does not exceed `want`
+        level = (low + high + 1) // 2
+        if int(np.clip(level - existing, 0, caps).sum()) <= want:
+            low = level
+        else:
+            high = level - 1
+    fill = np.clip(low - existing, 0, caps)
+    rest = want - int(fill.sum())
+    if rest > 0:  # fewer than one more level: the domains at the level take one each, in order
+        open_ = np.flatnonzero((fill < caps) & (existing + fill <= low))
+        fill[open_[:rest]] += 1
+    return fill
+
+
+def _within_domains(
+    domain: snapshot.IntArray, counts: snapshot.IntArray, per_domain: snapshot.IntArray
+) -> snapshot.IntArray:
+    return _cap_domains(domain, counts, per_domain)
+
+
+def _first_fit(counts: snapshot.IntArray, want: int) -> snapshot.IntArray:
+    cumulative = np.cumsum(counts)
+    return np.clip(want - (cumulative - counts), 0, counts).astype(np.int64)
