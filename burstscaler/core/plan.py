@@ -59,7 +59,7 @@ class Plan:
         return len(self.names)
 
 
-def plan(snapshot_: snapshot.Snapshot, *, now: float) -> Plan:
+def plan(snapshot_: snapshot.Snapshot, *, now: float, spread: bool = False) -> Plan:
     """Decide base, burst and drain-back for every policy of ``snapshot_`` at time ``now``.
 
     Guarantees, per policy: ``base + burst + unplaceable == desired`` except while a drain-back move
@@ -67,6 +67,10 @@ def plan(snapshot_: snapshot.Snapshot, *, now: float) -> Plan:
     within [minReplicas, maxReplicas]; base never exceeds base.maxReplicas and burst never exceeds
     burst.maxReplicas or the budget; the sum of new base replicas fits the ECS room left after
     pending pods, under the fit rule of ``placement``.
+
+    ``spread``: new replicas go where a spreading scheduler (LeastAllocated) would put them rather
+    than first fit in node order (``topology.Spreading``); slower, closer to kube-scheduler when
+    several pod shapes compete for the same nodes.
     """
     nodes, pol = snapshot_.nodes, snapshot_.policies
     hist = snapshot_.history.align(pol.names)
@@ -132,8 +136,9 @@ def plan(snapshot_: snapshot.Snapshot, *, now: float) -> Plan:
     free = _free_after_reservations(snapshot_)
     # Each policy's eligible nodes that take new pods, grouped once for both allocations.
     groups = placement.eligibility_groups(pol.eligible, usable=~nodes.virtual & ~nodes.unschedulable)
+    spreading = _spreading(nodes) if spread else None
     growth, grown_on = topology.allocate(
-        free=free, requests=pol.requests, groups=groups, asks=ecs_ask, order=order, terms=terms
+        free=free, requests=pol.requests, groups=groups, asks=ecs_ask, order=order, terms=terms, spread=spreading
     )
     grown = growth.granted
     base += grown
@@ -161,6 +166,7 @@ def plan(snapshot_: snapshot.Snapshot, *, now: float) -> Plan:
         order=order,
         terms=terms,
         placed=grown_on,
+        spread=spreading,
     )
     has_room = drain.room > 0
     moves_started = drain.granted
@@ -309,6 +315,11 @@ def _free_after_reservations(snapshot_: snapshot.Snapshot) -> snapshot.FloatArra
         order=np.arange(len(pending.counts), dtype=np.int64),
     )
     return kept.free_after
+
+
+def _spreading(nodes: snapshot.Nodes) -> topology.Spreading:
+    columns = tuple(nodes.resources.index(name) for name in ("cpu", "memory") if name in nodes.resources)
+    return topology.Spreading(capacity=nodes.allocatable, columns=columns)
 
 
 def _old_burst_pods(pol: snapshot.Policies, *, now: float) -> snapshot.IntArray:

@@ -16,6 +16,11 @@ alone, on the room the earlier ones left, with its per-node counts limited by ea
   minDomains). Filling one pod at a time ends, whatever the order, with the smallest ceiling
   ``u = existing + room`` as the minimum, so domain d ends at ``max(e_d, min(u_d, min(u) + maxSkew))``;
   fewer replicas than that are spread lowest count first (the spreading score does the same).
+With ``spread`` (a ``Spreading``), every policy is served this way and its replicas go where a
+spreading scheduler puts them: one by one on the node with the most room left by kube's
+LeastAllocated score (the mean over cpu and memory of ``(allocatable - requested) / allocatable``),
+computed for all of a policy's replicas at once by a threshold on that score (each replica lowers
+its node's score by a fixed step), instead of first fit in node order.
 Terms are applied one after another to the per-node counts, so two terms of one policy combine
 approximately (each limits what the previous left); a policy's new replicas count for its own
 terms only: another policy's new pods matching its selector are not seen within one tick.
@@ -23,9 +28,31 @@ terms only: another policy's new pods matching its selector are not seen within 
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 
 from burstscaler.core import placement, podterms, snapshot
+
+
+@dataclasses.dataclass(frozen=True)
+class Spreading:
+    """What the spreading walk scores with: node capacity and the columns LeastAllocated averages."""
+
+    capacity: snapshot.FloatArray  # [N, R] allocatable
+    columns: tuple[int, ...]  # resource columns scored (cpu, memory)
+
+    def scores(self, free: snapshot.FloatArray, request: snapshot.FloatArray) -> tuple[np.ndarray, np.ndarray]:
+        """Per node: the score now and the drop per replica of ``request``."""
+        cols = list(self.columns)
+        if not cols:
+            count = free.shape[0]
+            return np.zeros(count), np.zeros(count)
+        capacity = self.capacity[:, cols]
+        safe = np.where(capacity > 0, capacity, 1.0)
+        score = np.where(capacity > 0, free[:, cols] / safe, 0.0).mean(axis=1)
+        step = np.where(capacity > 0, request[cols][None, :] / safe, 0.0).mean(axis=1)
+        return score, step
 
 
 def allocate(
@@ -38,6 +65,7 @@ def allocate(
     order: snapshot.IntArray,
     terms: tuple[snapshot.Term, ...] = (),
     placed: dict[int, snapshot.IntArray] | None = None,
+    spread: Spreading | None = None,
 ) -> tuple[placement.Allocation, dict[int, snapshot.IntArray]]:
     """``placement.allocate_grouped`` with each policy's ``terms`` applied; also its new replicas per node.
 
@@ -47,7 +75,7 @@ def allocate(
     """
     asks = np.asarray(asks, dtype=np.int64)
     limits = asks if limits is None else np.asarray(limits, dtype=np.int64)
-    if not terms:
+    if not terms and spread is None:
         return placement.allocate_grouped(
             free=free, requests=requests, groups=groups, asks=asks, limits=limits, order=order
         ), {}
@@ -73,7 +101,7 @@ def allocate(
         run.clear()
 
     for p in np.asarray(order, dtype=np.int64).tolist():
-        if p not in by_policy:
+        if p not in by_policy and spread is None:
             run.append(p)
             continue
         flush()
@@ -87,8 +115,9 @@ def allocate(
             nodes=nodes,
             ask=int(asks[p]),
             limit=int(limits[p]),
-            terms=by_policy[p],
+            terms=by_policy.get(p, []),
             already=already,
+            spread=spread,
         )
         room[p], granted[p] = fits, int(take.sum())
         if granted[p]:
@@ -108,6 +137,7 @@ def _serve(
     limit: int,
     terms: list[snapshot.Term],
     already: snapshot.IntArray | None,
+    spread: Spreading | None = None,
 ) -> tuple[int, snapshot.IntArray]:
     # Room for one policy with terms: per-node counts by resources, limited term by term; then the
     # replicas taken (at most the limit), spread lowest domain first where a spread term says so.
@@ -120,27 +150,38 @@ def _serve(
     elif len(nodes):
         counts[nodes] = ask
     np.maximum(counts, 0, out=counts)
-    spread: tuple[snapshot.Term, snapshot.IntArray, snapshot.IntArray] | None = None
+    if spread is None:
+        rank = -np.arange(count, dtype=np.float64)  # node order: the first node ranks highest
+        step = np.zeros(count)
+    else:
+        rank, step = spread.scores(free, request)
+    domains: tuple[snapshot.Term, snapshot.IntArray, snapshot.IntArray] | None = None
     for term in terms:
         existing = term.existing.astype(np.int64)
         if already is not None and term.self_match:
             existing = existing + _per_domain(term, already)
         if term.kind == podterms.ANTI:
-            counts = _anti(term, counts, existing)
+            counts = _anti(term, counts, existing, rank)
         elif term.kind == podterms.AFFINITY:
-            counts = _affinity(term, counts, existing)
+            counts = _affinity(term, counts, existing, rank)
         elif term.kind == podterms.SPREAD:
             counts, caps = _spread(term, counts, existing)
-            spread = (term, existing, caps)
+            domains = (term, existing, caps)
     fits = int(min(ask, counts.sum()))
     want = max(min(fits, limit), 0)
     if want == 0:
         return fits, np.zeros(count, dtype=np.int64)
-    if spread is None:
-        return fits, _first_fit(counts, want)
-    term, existing, caps = spread
+    if domains is None:
+        return fits, _best(counts, want, rank, step, spread is not None)
+    term, existing, caps = domains
     per_domain = _level_fill(existing, caps, want)
-    return fits, _within_domains(term.domain, counts, per_domain)
+    if spread is None:
+        return fits, _cap_domains(term.domain, counts, per_domain)
+    take = np.zeros(count, dtype=np.int64)
+    for d in np.flatnonzero(per_domain).tolist():
+        inside = term.domain == d
+        take[inside] = _best(counts[inside], int(per_domain[d]), rank[inside], step[inside], True)
+    return fits, take
 
 
 def _per_domain(term: snapshot.Term, per_node: snapshot.IntArray) -> snapshot.IntArray:
@@ -148,7 +189,9 @@ def _per_domain(term: snapshot.Term, per_node: snapshot.IntArray) -> snapshot.In
     return np.bincount(term.domain[inside], weights=per_node[inside], minlength=len(term.existing)).astype(np.int64)
 
 
-def _anti(term: snapshot.Term, counts: snapshot.IntArray, existing: snapshot.IntArray) -> snapshot.IntArray:
+def _anti(
+    term: snapshot.Term, counts: snapshot.IntArray, existing: snapshot.IntArray, rank: np.ndarray
+) -> snapshot.IntArray:
     domain = term.domain
     keyed = domain >= 0
     blocked = np.zeros(len(domain), dtype=bool)
@@ -156,15 +199,18 @@ def _anti(term: snapshot.Term, counts: snapshot.IntArray, existing: snapshot.Int
     out = np.where(blocked, 0, counts)
     if not term.self_match:
         return out
-    # One new replica per domain at most: the first node of each domain with room keeps 1.
+    # One new replica per domain at most: the best-ranked node of each domain with room keeps 1.
     candidates = np.flatnonzero(keyed & (out > 0))
+    candidates = candidates[np.lexsort((-rank[candidates], domain[candidates]))]
     _, first = np.unique(domain[candidates], return_index=True)
     limited = np.where(keyed, 0, out)
     limited[candidates[first]] = 1
     return limited
 
 
-def _affinity(term: snapshot.Term, counts: snapshot.IntArray, existing: snapshot.IntArray) -> snapshot.IntArray:
+def _affinity(
+    term: snapshot.Term, counts: snapshot.IntArray, existing: snapshot.IntArray, rank: np.ndarray
+) -> snapshot.IntArray:
     domain = term.domain
     keyed = domain >= 0
     if existing.sum() > 0:
@@ -177,7 +223,8 @@ def _affinity(term: snapshot.Term, counts: snapshot.IntArray, existing: snapshot
     candidates = np.flatnonzero(keyed & (counts > 0))
     if len(candidates) == 0:
         return np.zeros_like(counts)
-    return np.where(keyed & (domain == domain[candidates[0]]), counts, 0)
+    first = candidates[int(np.argmax(rank[candidates]))]
+    return np.where(keyed & (domain == domain[first]), counts, 0)
 
 
 def _spread(
@@ -237,12 +284,36 @@ def _level_fill(existing: snapshot.IntArray, caps: snapshot.IntArray, want: int)
     return fill
 
 
-def _within_domains(
-    domain: snapshot.IntArray, counts: snapshot.IntArray, per_domain: snapshot.IntArray
+def _best(
+    counts: snapshot.IntArray, want: int, rank: np.ndarray, step: np.ndarray, spreading: bool
 ) -> snapshot.IntArray:
-    return _cap_domains(domain, counts, per_domain)
+    # `want` replicas over nodes holding up to `counts`: first fit in node order, or (spreading) the
+    # `want` best scores, replica j on node n scoring rank[n] - j * step[n], found by bisection.
+    if not spreading:
+        cumulative = np.cumsum(counts)
+        return np.clip(want - (cumulative - counts), 0, counts).astype(np.int64)
+    if want >= int(counts.sum()):
+        return counts.astype(np.int64)
+    safe = np.where(step > 0, step, 1.0)
 
+    def taken(threshold: float) -> snapshot.IntArray:
+        by_step = np.floor((rank - threshold) / safe) + 1
+        flat = np.where(rank >= threshold, counts, 0)
+        return np.where(step > 0, np.clip(by_step, 0, counts), flat).astype(np.int64)
 
-def _first_fit(counts: snapshot.IntArray, want: int) -> snapshot.IntArray:
-    cumulative = np.cumsum(counts)
-    return np.clip(want - (cumulative - counts), 0, counts).astype(np.int64)
+    low = float((rank - np.maximum(counts - 1, 0) * step).min()) - 1.0
+    high = float(rank.max()) + 1.0
+    for _ in range(60):
+        middle = (low + high) / 2
+        if int(taken(middle).sum()) >= want:
+            low = middle
+        else:
+            high = middle
+    take = taken(high)
+    rest = want - int(take.sum())
+    if rest > 0:  # ties at the threshold: the best next replicas, then node order
+        more = np.flatnonzero(taken(low) > take)
+        next_score = rank[more] - take[more] * step[more]
+        chosen = more[np.argsort(-next_score, kind="stable")[:rest]]
+        take[chosen] += 1
+    return take

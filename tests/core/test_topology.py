@@ -153,3 +153,25 @@ def test_replicas_placed_earlier_in_the_tick_count_for_their_own_terms() -> None
         placed={0: np.array([1, 0])},
     )
     assert int(result.room[0]) == 1
+
+
+@pytest.mark.parametrize(
+    ("cpus", "want", "taken"),
+    [
+        pytest.param([4000, 8000, 2000], 3, [0, 3, 0], id="most-room-first"),
+        pytest.param([6000, 8000, 2000], 3, [1, 2, 0], id="scores-level-then-alternate"),
+        pytest.param([4000, 4000], 3, [2, 1], id="tie-goes-in-node-order"),
+        pytest.param([1000, 8000], 9, [1, 8], id="everything-when-asked-for-all"),
+    ],
+)
+def test_spreading_puts_replicas_where_least_allocated_scores_best(
+    cpus: list[float], want: int, taken: list[int]
+) -> None:
+    free = np.array([[cpu, 110.0] for cpu in cpus])
+    spreading = topology.Spreading(capacity=np.array([[8000.0, 110.0]] * len(cpus)), columns=(0,))
+    groups = placement.eligibility_groups(np.ones((1, len(cpus)), dtype=bool))
+    result, placed = topology.allocate(
+        free=free, requests=REQUEST, groups=groups, asks=np.array([want]), order=np.array([0]), spread=spreading
+    )
+    assert int(result.granted[0]) == want
+    assert placed[0].tolist() == taken
