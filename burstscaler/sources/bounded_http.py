@@ -273,13 +273,16 @@ def _read_capped(response: http.client.HTTPResponse, *, max_bytes: int) -> bytes
     length = response.getheader("Content-Length")
     if length is not None and length.isdigit() and int(length) > max_bytes:
         raise TooLarge(f"the answer is {int(length)} bytes, more than the {max_bytes}-byte cap")
-    body = bytearray()
+    # Chunks in a list, joined once: a growing buffer would be reallocated all the way to the cap.
+    chunks: list[bytes] = []
+    size = 0
     while chunk := response.read1(_CHUNK):
-        body += chunk
-        if len(body) > max_bytes:
+        size += len(chunk)
+        if size > max_bytes:
             raise TooLarge(f"the answer is more than the {max_bytes}-byte cap")
+        chunks.append(chunk)
     response.close()  # read to the end: frees the connection for the next request (keep-alive)
-    return bytes(body)
+    return b"".join(chunks)
 
 
 def _resolve(host: str, port: int) -> list[tuple[socket.AddressFamily, Any]]:

@@ -46,8 +46,12 @@ def cluster(apiserver: hosting.ApiServer) -> Iterator[actor.ClusterActor]:
 
 
 @pytest.fixture
-def start_operator(apiserver: hosting.ApiServer, tmp_path: pathlib.Path) -> Iterator[Callable[..., OperatorProcess]]:
-    """Start `burstscaler run` against `prometheus_url`; its log is printed on failure."""
+def start_operator(
+    apiserver: hosting.ApiServer, tmp_path: pathlib.Path, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[Callable[..., OperatorProcess]]:
+    """Start `burstscaler run` against `prometheus_url`, with the Deployment's environment; its log is
+    printed on failure."""
+    monkeypatch.setenv("MALLOC_ARENA_MAX", "2")  # as manifests/base/deployment.yaml sets it
     started: list[OperatorProcess] = []
     log = tmp_path / "operator.log"
 
@@ -185,14 +189,14 @@ def test_hostile_metrics_stall_no_other_policy_and_cost_no_memory(
         baseline = _rss_mib(operator)
         ticks_before = len(_tick_durations(operator.log()))
 
-        # Other namespaces' policies: 16 dripping reads (the pool has 16 threads) and 8 floods per tick.
+        # Other namespaces' policies: 16 dripping reads (the pool has 16 threads) and 4 floods per tick.
         for index in range(2):
             api.create(objects.deployment(f"drip{index}", replicas=1, cpu="100m", namespace="evil"))
             drips = [metric(f"sum(drip_{index}_{n})") for n in range(8)]
             api.create(policy(f"drip{index}", target=f"drip{index}", namespace="evil", metrics=drips))
         # A third namespace floods: its reads are not queued behind the drips (those hold evil's slots).
         api.create(objects.deployment("flood", replicas=1, cpu="100m", namespace="flood"))
-        floods = [metric(f"sum(flood_{n})") for n in range(8)]
+        floods = [metric(f"sum(flood_{n})") for n in range(4)]
         api.create(policy("flood", target="flood", namespace="flood", metrics=floods))
 
         timeout = eventually(
@@ -200,11 +204,12 @@ def test_hostile_metrics_stall_no_other_policy_and_cost_no_memory(
             timeout=TIMEOUT,
         )
         assert timeout["reason"] == "PrometheusTimeout"
-        flooded = eventually(
-            lambda: (c := condition(api, "flood", "MetricsAvailable", "flood")) and c["status"] == "False" and c,
+        # Capped, not waited for (a flood read may also miss a busy tick's deadline: then it says that).
+        eventually(
+            lambda: "byte cap" in ((condition(api, "flood", "MetricsAvailable", "flood") or {}).get("message") or ""),
             timeout=TIMEOUT,
+            message="the flood is cut at the size cap",
         )
-        assert "byte cap" in flooded["message"]
         # The victim still plans on its own load while the attack goes on.
         prometheus_server.push_now(LOAD, 90, {"app": "web"})
 
@@ -225,4 +230,4 @@ def test_hostile_metrics_stall_no_other_policy_and_cost_no_memory(
     # tick of 2 s or more would have waited for a hostile read (a drip alone lasts a minute).
     assert max(attacked) < 2 * TICK, attacked
     # Each flood would be gigabytes if read whole; capped at 1 MiB a read, memory stays where it was.
-    assert grown < 64, f"RSS grew {grown:.0f} MiB under the flood (baseline {baseline:.0f} MiB)"
+    assert grown < 32, f"RSS grew {grown:.0f} MiB under the flood (baseline {baseline:.0f} MiB)"
