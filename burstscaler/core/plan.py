@@ -20,6 +20,12 @@ Per policy, in this order (each step is whole-array arithmetic over policies):
 7. Drain-back from the room left: only where room persisted ``stabilization_seconds``, only burst
    pods older than ``min_burst_seconds``, at most ``max_moves_per_tick``; make-before-break, so this
    tick only raises base, and step 2 of a later tick lowers burst.
+
+A memory of failed predictions (``ecs-learned-full``): when base pods the plan placed stay
+unschedulable, or a drain-back move times out, the base that really runs is remembered as a cap on
+base growth and moves (``History.learned_cap``) until the cluster changes for that policy: its free
+room fits more replicas than when it was learned (a node added, pods deleted) or its request row
+changed (a new template). So no prediction error makes the base flap.
 """
 
 from __future__ import annotations
@@ -111,6 +117,22 @@ def plan(snapshot_: snapshot.Snapshot, *, now: float, spread: bool = False) -> P
     unschedulable = np.clip(pol.base_unschedulable, 0, np.maximum(base - surge, 0))
     base -= unschedulable
 
+    # The memory of failed predictions: learn where the scheduler disagreed, forget when the cluster changed.
+    free = _free_after_reservations(snapshot_)
+    groups = placement.eligibility_groups(pol.eligible, usable=~nodes.virtual & ~nodes.unschedulable)
+    keys = _request_keys(pol.requests)
+    failed = (unschedulable > 0) | timeout
+    remembered = hist.learned_cap < snapshot.UNLIMITED
+    watch = np.flatnonzero(failed | remembered)
+    fit_now = np.zeros(count, dtype=np.int64)
+    if len(watch):
+        fit_now[watch] = _fit_counts(free, pol.requests, groups, watch)
+    changed = remembered & ((fit_now > hist.learned_fit) | (keys != hist.learned_key))
+    learned_cap = np.where(failed, base - surge, np.where(changed, snapshot.UNLIMITED, hist.learned_cap))
+    learned_fit = np.where(failed, fit_now, np.where(changed, 0, hist.learned_fit))
+    learned_key = np.where(failed, keys, np.where(changed, 0, hist.learned_key))
+    learned_room = np.maximum(learned_cap - (base - surge), 0)
+
     # 4. Scale-in, burst first.
     need = desired - (base + burst - surge)
     scale_in = need < 0
@@ -131,11 +153,11 @@ def plan(snapshot_: snapshot.Snapshot, *, now: float, spread: bool = False) -> P
     # 5. ECS first for replicas that need a home, shared by priority after pending pods.
     blocked = (unschedulable > 0) | (ecs_full_until > now)
     base_room_by_cap = np.maximum(pol.base_max - base, 0)
-    ecs_ask = np.where(blocked, 0, np.minimum(homeless, base_room_by_cap))
+    wanted_on_ecs = np.where(blocked, 0, np.minimum(homeless, base_room_by_cap))
+    ecs_ask = np.minimum(wanted_on_ecs, learned_room)
+    learned_limits = ecs_ask < wanted_on_ecs
     order = placement.priority_order(priority=pol.priority, names=pol.names)
-    free = _free_after_reservations(snapshot_)
-    # Each policy's eligible nodes that take new pods, grouped once for both allocations.
-    groups = placement.eligibility_groups(pol.eligible, usable=~nodes.virtual & ~nodes.unschedulable)
+    # Each policy's eligible nodes that take new pods (`groups`, above) serve both allocations.
     spreading = _spreading(nodes) if spread else None
     growth, grown_on = topology.allocate(
         free=free, requests=pol.requests, groups=groups, asks=ecs_ask, order=order, terms=terms, spread=spreading
@@ -152,7 +174,8 @@ def plan(snapshot_: snapshot.Snapshot, *, now: float, spread: bool = False) -> P
     # 7. Drain-back from the room left over.
     may_drain = pol.drain_enabled & ~inflight & ~scale_in & ~blocked & (burst > 0) & (over_burst == 0)
     drain_ask = np.where(may_drain, np.minimum(np.minimum(burst, pol.max_moves_per_tick), pol.base_max - base), 0)
-    drain_ask = np.maximum(drain_ask, 0)
+    learned_blocks_drain = (drain_ask > 0) & (learned_cap - base < drain_ask)
+    drain_ask = np.maximum(np.minimum(drain_ask, np.maximum(learned_cap - base, 0)), 0)
     room_since = np.where(np.isnan(hist.room_since), now, hist.room_since)
     stable = now - room_since >= pol.stabilization_seconds
     movable = np.minimum(_old_burst_pods(pol, now=now), burst)
@@ -187,12 +210,18 @@ def plan(snapshot_: snapshot.Snapshot, *, now: float, spread: bool = False) -> P
             np.where(started, np.minimum(base, pol.base_ready + grown + moves_started), 0),
         ),
         ecs_full_until=ecs_full_until,
+        learned_cap=learned_cap.astype(np.int64),
+        learned_fit=learned_fit.astype(np.int64),
+        learned_key=learned_key.astype(np.int64),
     )
 
     # Reasons.
+    capped_by_terms = (
+        np.zeros(count, dtype=bool) if term_cap is None else term_cap < np.minimum(pol.burst_max, budget_cap)
+    )
     cap_reason = np.select(
-        [~pol.eci_compatible, ~pol.burst_enabled, budget_cap < pol.burst_max],
-        [Reason.ECI_INCOMPATIBLE.code, Reason.BURST_DISABLED.code, Reason.BUDGET.code],
+        [~pol.eci_compatible, ~pol.burst_enabled, capped_by_terms, budget_cap < pol.burst_max],
+        [Reason.ECI_INCOMPATIBLE.code, Reason.BURST_DISABLED.code, Reason.BURST_ANTI_AFFINITY.code, Reason.BUDGET.code],
         Reason.BURST_CAP.code,
     )
     wanted_beyond_cap = homeless > base_room_by_cap
@@ -202,6 +231,7 @@ def plan(snapshot_: snapshot.Snapshot, *, now: float, spread: bool = False) -> P
             unschedulable > 0,
             (homeless > 0) & blocked,
             from_base > 0,
+            learned_limits & (grown == ecs_ask),
             grown < ecs_ask,
             (over_base > 0) | wanted_beyond_cap,
             started,
@@ -211,6 +241,7 @@ def plan(snapshot_: snapshot.Snapshot, *, now: float, spread: bool = False) -> P
             Reason.ECS_FULL.code,
             Reason.ECS_FULL.code,
             Reason.SCALE_IN.code,
+            Reason.ECS_LEARNED_FULL.code,
             Reason.ECS_FULL.code,
             Reason.BASE_CAP.code,
             Reason.DRAIN_BACK.code,
@@ -235,6 +266,7 @@ def plan(snapshot_: snapshot.Snapshot, *, now: float, spread: bool = False) -> P
             blocked,
             over_burst > 0,
             ~has_room & (drain_ask > 0),
+            learned_blocks_drain & (drain_ask == 0),
             drain_ask == 0,
             ~stable,
         ],
@@ -250,6 +282,7 @@ def plan(snapshot_: snapshot.Snapshot, *, now: float, spread: bool = False) -> P
             Reason.ECS_FULL.code,
             cap_reason,
             Reason.ECS_FULL.code,
+            Reason.ECS_LEARNED_FULL.code,
             Reason.BASE_CAP.code,
             Reason.STABILIZING.code,
         ],
@@ -315,6 +348,28 @@ def _free_after_reservations(snapshot_: snapshot.Snapshot) -> snapshot.FloatArra
         order=np.arange(len(pending.counts), dtype=np.int64),
     )
     return kept.free_after
+
+
+def _request_keys(requests: snapshot.FloatArray) -> snapshot.IntArray:
+    # A stable hash of each request row (int64), to tell a changed template from the same one.
+    rows = [hash(tuple(row)) for row in np.asarray(requests, dtype=np.float64).tolist()]
+    return np.array(rows, dtype=np.int64).reshape(len(rows))
+
+
+def _fit_counts(
+    free: snapshot.FloatArray, requests: snapshot.FloatArray, groups: placement.Groups, rows: snapshot.IntArray
+) -> snapshot.IntArray:
+    # Replicas of each of `rows` the free room fits on its eligible nodes alone (inter-pod terms aside).
+    out = np.zeros(len(rows), dtype=np.int64)
+    for i, p in enumerate(rows.tolist()):
+        nodes = groups.nodes[int(groups.of_policy[p])]
+        request = requests[p]
+        positive = request > 0
+        if len(nodes) == 0 or not positive.any():
+            continue
+        counts = np.floor((free[nodes][:, positive] / request[positive][None, :]).min(axis=1))
+        out[i] = int(np.minimum(counts, snapshot.UNLIMITED).sum())
+    return out
 
 
 def _spreading(nodes: snapshot.Nodes) -> topology.Spreading:

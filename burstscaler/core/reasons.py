@@ -35,6 +35,10 @@ class Reason(enum.StrEnum):
     DRAIN_BACK_DISABLED = "drain-back-disabled"  # drainBack.enabled is false
     MIN_BURST_SECONDS = "min-burst-seconds"  # no burst pod is old enough to move yet
     STABILIZING = "stabilizing"  # ECS room has not persisted for stabilizationSeconds yet
+    ECS_LEARNED_FULL = (
+        "ecs-learned-full"  # base pods stayed Pending where the plan saw room: capped until the cluster changes
+    )
+    BURST_ANTI_AFFINITY = "burst-anti-affinity"  # the template's pod anti-affinity caps pods on the virtual node(s)
 
     @property
     def code(self) -> int:

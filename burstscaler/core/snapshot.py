@@ -154,6 +154,9 @@ class History:
     drain_since: FloatArray  # when those moves started; nan when none
     drain_ready_goal: IntArray  # base_ready at or above which the moves count as Ready
     ecs_full_until: FloatArray  # after a failed move: no ECS growth or drain-back before this
+    learned_cap: IntArray  # base replicas ECS really ran when a prediction failed; UNLIMITED = none learned
+    learned_fit: IntArray  # replicas the free room fitted (terms aside) when learned: more means it changed
+    learned_key: IntArray  # the request row's hash when learned: another template forgets the cap
 
     @classmethod
     def empty(cls, names: tuple[str, ...]) -> History:
@@ -166,6 +169,9 @@ class History:
             drain_since=np.full(p, np.nan),
             drain_ready_goal=np.zeros(p, dtype=np.int64),
             ecs_full_until=np.full(p, -math.inf),
+            learned_cap=np.full(p, UNLIMITED, dtype=np.int64),
+            learned_fit=np.zeros(p, dtype=np.int64),
+            learned_key=np.zeros(p, dtype=np.int64),
         )
 
     def align(self, names: tuple[str, ...]) -> History:
