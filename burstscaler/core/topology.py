@@ -21,7 +21,8 @@ spreading scheduler puts them: one by one on the node with the most room left by
 LeastAllocated score (the mean over cpu and memory of ``(allocatable - requested) / allocatable``),
 computed for all of a policy's replicas at once by a threshold on that score (each replica lowers
 its node's score by a fixed step), instead of first fit in node order.
-Terms are applied one after another to the per-node counts, so two terms of one policy combine
+Terms are applied one after another to the per-node counts (the fixed ones, whose selector the
+new replicas do not match, first), so two terms of one policy combine
 approximately (each limits what the previous left); a policy's new replicas count for its own
 terms only: another policy's new pods matching its selector are not seen within one tick.
 """
@@ -156,7 +157,8 @@ def _serve(
     else:
         rank, step = spread.scores(free, request)
     domains: tuple[snapshot.Term, snapshot.IntArray, snapshot.IntArray] | None = None
-    for term in terms:
+    # Terms the new replicas do not change (a fixed mask) first: the others pick nodes among what is left.
+    for term in sorted(terms, key=lambda term: term.self_match):
         existing = term.existing.astype(np.int64)
         if already is not None and term.self_match:
             existing = existing + _per_domain(term, already)

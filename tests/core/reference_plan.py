@@ -2,8 +2,10 @@
 
 It reads the same ``Snapshot`` (converted to lists first) and returns the same figures as
 ``burstscaler.core.plan.plan``; hypothesis checks the two agree, and the benchmark times both. It is
-written from the rules in the docstrings of ``placement`` and ``plan``, not from their code: slow
-and obvious on purpose.
+written from the rules in the docstrings of ``placement``, ``topology`` and ``plan``, not from their
+code: slow and obvious on purpose. A policy with inter-pod terms places one replica at a time: the
+first node in node order that fits and that every term allows, where a spread term first picks the
+domain with the lowest count that may still grow (ties: lowest domain index).
 """
 
 from __future__ import annotations
@@ -33,13 +35,23 @@ def allocate(
     asks: list[int],
     limits: list[int],
     order: list[int],
+    terms: dict[int, list[snapshot.Term]] | None = None,
+    placed: dict[int, list[int]] | None = None,
 ) -> tuple[list[int], list[int], list[list[float]]]:
-    """First-fit in node order, policy by policy; returns (room, granted, free after)."""
+    """First-fit in node order, policy by policy; returns (room, granted, free after).
+
+    ``terms[p]``: policy p's inter-pod terms; ``placed[p]``: its replicas per node placed earlier in
+    the tick (they count for its own terms), updated with what this call places.
+    """
     free = [row[:] for row in free]
     room = [0] * len(asks)
     granted = [0] * len(asks)
     for p in order:
         if asks[p] <= 0 or not free:
+            continue
+        if terms and p in terms:
+            earlier = (placed or {}).setdefault(p, [0] * len(free))
+            room[p], granted[p] = _one_at_a_time(free, requests[p], eligible[p], asks[p], limits[p], terms[p], earlier)
             continue
         if all(value <= 0 for value in requests[p]):
             room[p] = asks[p]
@@ -59,6 +71,73 @@ def allocate(
             for r, need in enumerate(requests[p]):
                 free[n][r] -= placed * need
     return room, granted, free
+
+
+def _allowed(term: snapshot.Term, n: int, counts: list[int]) -> bool:
+    # May one more replica land on node n, with `counts` matching pods per domain (replicas included)?
+    d = int(term.domain[n])
+    if term.kind == "anti":
+        return d < 0 or counts[d] == 0
+    if term.kind == "affinity":
+        if d < 0:
+            return False
+        if sum(counts) == 0:
+            return term.self_match
+        return counts[d] > 0
+    if d < 0:
+        return False
+    floor = 0 if len(counts) < term.min_domains else min(counts)
+    return counts[d] + (1 if term.self_match else 0) - floor <= max(term.max_skew, 1)
+
+
+def _one_at_a_time(
+    free: list[list[float]],
+    request: list[float],
+    eligible: list[bool],
+    ask: int,
+    limit: int,
+    terms: list[snapshot.Term],
+    earlier: list[int],
+) -> tuple[int, int]:
+    # Replicas one by one on a scratch copy (to count the room), then the first `limit` taken for real.
+    counts = []
+    for term in terms:
+        per_domain = [int(v) for v in term.existing]
+        if term.self_match:
+            for n, k in enumerate(earlier):
+                if int(term.domain[n]) >= 0:
+                    per_domain[int(term.domain[n])] += k
+        counts.append(per_domain)
+    scratch = [row[:] for row in free]
+    spread = next((i for i, term in enumerate(terms) if term.kind == "spread"), None)
+    chosen: list[int] = []
+    while len(chosen) < ask:
+        candidates = [
+            n
+            for n in range(len(scratch))
+            if eligible[n]
+            and fit_one(scratch[n], request) >= 1
+            and all(_allowed(term, n, c) for term, c in zip(terms, counts, strict=True))
+        ]
+        if not candidates:
+            break
+        if spread is not None:
+            domain = terms[spread].domain
+            lowest = min((counts[spread][int(domain[n])], int(domain[n])) for n in candidates)
+            candidates = [n for n in candidates if int(domain[n]) == lowest[1]]
+        n = candidates[0]
+        chosen.append(n)
+        for r, need in enumerate(request):
+            scratch[n][r] -= need
+        for term, c in zip(terms, counts, strict=True):
+            if term.self_match and int(term.domain[n]) >= 0:
+                c[int(term.domain[n])] += 1
+    take = chosen[: max(min(len(chosen), limit), 0)]
+    for n in take:
+        earlier[n] += 1
+        for r, need in enumerate(request):
+            free[n][r] -= need
+    return len(chosen), len(take)
 
 
 def plan(snap: snapshot.Snapshot, *, now: float) -> dict[str, list[Any]]:
@@ -89,9 +168,14 @@ def plan(snap: snapshot.Snapshot, *, now: float) -> dict[str, list[Any]]:
     requests = [[float(v) for v in row] for row in pol.requests]
     eligible = [[bool(e) and usable[n] for n, e in enumerate(row)] for row in pol.eligible]
 
+    terms: dict[int, list[snapshot.Term]] = {}
+    for term in () if snap.topology is None else snap.topology.terms:
+        terms.setdefault(term.policy, []).append(term)
+    placed: dict[int, list[int]] = {}
     state: list[dict[str, Any]] = []
     for p in range(count):
         state.append(_before_growth(snap, hist, p, now=now))
+        _learn(snap, hist, p, state[-1], free=free, eligible=eligible[p])
     _, granted, free = allocate(
         free=free,
         requests=requests,
@@ -99,6 +183,8 @@ def plan(snap: snapshot.Snapshot, *, now: float) -> dict[str, list[Any]]:
         asks=[s["ecs_ask"] for s in state],
         limits=[s["ecs_ask"] for s in state],
         order=order,
+        terms=terms,
+        placed=placed,
     )
     for p, s in enumerate(state):
         _after_growth(pol, p, s, granted[p], now=now)
@@ -109,6 +195,8 @@ def plan(snap: snapshot.Snapshot, *, now: float) -> dict[str, list[Any]]:
         asks=[s["drain_ask"] for s in state],
         limits=[s["move_limit"] for s in state],
         order=order,
+        terms=terms,
+        placed=placed,
     )
     out: dict[str, list[Any]] = {
         key: []
@@ -122,6 +210,7 @@ def plan(snap: snapshot.Snapshot, *, now: float) -> dict[str, list[Any]]:
             "room_since",
             "drain_moves",
             "drain_ready_goal",
+            "learned_cap",
         )
     }
     for p, s in enumerate(state):
@@ -148,6 +237,7 @@ def plan(snap: snapshot.Snapshot, *, now: float) -> dict[str, list[Any]]:
         out["room_since"].append(room_since)
         out["drain_moves"].append(drain_moves)
         out["drain_ready_goal"].append(goal)
+        out["learned_cap"].append(s["learned_cap"])
     return out
 
 
@@ -185,6 +275,7 @@ def _before_growth(snap: snapshot.Snapshot, hist: snapshot.History, p: int, *, n
 
     unschedulable = min(max(int(pol.base_unschedulable[p]), 0), max(base - surge, 0))
     base -= unschedulable
+    running = base - surge  # what ECS really runs: the cap a failed prediction teaches
 
     need = desired - (base + burst - surge)
     scale_in = need < 0
@@ -201,6 +292,7 @@ def _before_growth(snap: snapshot.Snapshot, hist: snapshot.History, p: int, *, n
 
     blocked = unschedulable > 0 or ecs_full_until > now
     ecs_ask = 0 if blocked else min(homeless, max(base_max - base, 0))
+    failed = unschedulable > 0 or timeout
     previous_room = float(hist.room_since[p])
     return {
         "room_since": now if math.isnan(previous_room) else previous_room,
@@ -218,7 +310,31 @@ def _before_growth(snap: snapshot.Snapshot, hist: snapshot.History, p: int, *, n
         "waiting": waiting,
         "completed": completed,
         "moves_completed": moves_completed,
+        "failed": failed,
+        "running": running,
     }
+
+
+def _learn(
+    snap: snapshot.Snapshot,
+    hist: snapshot.History,
+    p: int,
+    s: dict[str, Any],
+    *,
+    free: list[list[float]],
+    eligible: list[bool],
+) -> None:
+    # The memory of failed predictions: learn on failure, forget when the room fits more or the request changed.
+    request = [float(v) for v in snap.policies.requests[p]]
+    fit_now = sum(fit_one(free[n], request) for n in range(len(free)) if eligible[n]) if free else 0
+    key = hash(tuple(request))
+    cap = int(hist.learned_cap[p])
+    if s["failed"]:
+        cap = s["running"]
+    elif cap < UNLIMITED and (fit_now > int(hist.learned_fit[p]) or key != int(hist.learned_key[p])):
+        cap = UNLIMITED
+    s["learned_cap"] = cap
+    s["ecs_ask"] = min(s["ecs_ask"], max(cap - s["base"], 0))
 
 
 def _after_growth(pol: snapshot.Policies, p: int, s: dict[str, Any], grown: int, *, now: float) -> None:
@@ -239,6 +355,7 @@ def _after_growth(pol: snapshot.Policies, p: int, s: dict[str, Any], grown: int,
     ask = 0
     if s["may_drain"]:
         ask = max(min(s["burst"], int(pol.max_moves_per_tick[p]), int(pol.base_max[p]) - s["base"]), 0)
+        ask = max(min(ask, s["learned_cap"] - s["base"]), 0)
     s["drain_ask"] = ask
     stable = now - s["room_since"] >= float(pol.stabilization_seconds[p])
     old = sum(

@@ -2,11 +2,14 @@
 
 Random clusters include the corners that break vectorized code: no nodes, no ECS nodes (ASK), no
 eligible node, zero and huge requests, cordoned and virtual nodes, pending pods, drain-back moves in
-flight, lowered caps and budgets.
+flight, lowered caps and budgets, inter-pod terms (one per policy: anti-affinity, affinity or a
+hard spread, over hostname-like, zone-like or partly missing domains, matching the policy's own
+replicas or not) and a learned cap from an earlier failed prediction.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from typing import Any
 
@@ -95,8 +98,39 @@ def snapshots(draw: st.DrawFn) -> snapshot.Snapshot:
             history.drain_since[row] = draw(st.sampled_from([800.0, 990.0]))
             history.drain_ready_goal[row] = draw(st.integers(0, 6))
         history.ecs_full_until[row] = draw(st.sampled_from([-math.inf, 1100.0]))
+        history.learned_cap[row] = draw(st.sampled_from([snapshot.UNLIMITED, snapshot.UNLIMITED, 0, 2, 5]))
+        history.learned_fit[row] = draw(st.sampled_from([0, 3, 10**6]))
     pending = draw(st.lists(st.tuples(st.fixed_dictionaries({"cpu": request}), st.integers(0, 4)), max_size=2))
-    return factories.make_snapshot(nodes=cluster, policies=pols, history=history, pending=pending)
+    snap = factories.make_snapshot(nodes=cluster, policies=pols, history=history, pending=pending)
+    # Learned caps keyed to the policy's request row, or to another one (then forgotten).
+    for row in range(len(names)):
+        same = draw(st.booleans())
+        history.learned_key[row] = hash(tuple(snap.policies.requests[row].tolist())) if same else 7
+    terms = [draw(term_of(row, len(cluster))) for row in range(len(names)) if draw(st.booleans())]
+    return dataclasses.replace(snap, topology=snapshot.Topology(terms=tuple(terms)))
+
+
+@st.composite
+def term_of(draw: st.DrawFn, policy: int, node_count: int) -> snapshot.Term:
+    layout = draw(st.sampled_from(["hostname", "zone", "partial"]))
+    if layout == "hostname":
+        domain = list(range(node_count))
+    elif layout == "zone":
+        domain = [n % 2 for n in range(node_count)]
+    else:
+        domain = [draw(st.sampled_from([-1, 0, 1])) for _ in range(node_count)]
+    size = max(domain, default=-1) + 1
+    if layout == "partial":
+        size = max(size, 1)
+    return snapshot.Term(
+        policy=policy,
+        kind=draw(st.sampled_from(["anti", "affinity", "spread"])),
+        domain=np.array(domain, dtype=np.int64).reshape(node_count),
+        existing=np.array([draw(st.integers(0, 2)) for _ in range(size)], dtype=np.int64),
+        self_match=draw(st.booleans()) or draw(st.booleans()),
+        max_skew=draw(st.integers(1, 2)),
+        min_domains=draw(st.integers(1, 3)),
+    )
 
 
 @settings(max_examples=150, deadline=None)
@@ -108,6 +142,7 @@ def test_core_agrees_with_reference(snap: snapshot.Snapshot) -> None:
         assert getattr(fast, field).tolist() == slow[field], field
     assert fast.history.drain_moves.tolist() == slow["drain_moves"]
     assert fast.history.drain_ready_goal.tolist() == slow["drain_ready_goal"]
+    assert fast.history.learned_cap.tolist() == slow["learned_cap"]
     np.testing.assert_array_equal(fast.history.room_since, np.array(slow["room_since"], dtype=float))
 
 
