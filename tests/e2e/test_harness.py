@@ -13,6 +13,7 @@ import pytest
 import requests
 
 from .harness import actor, client, hosting, objects
+from .harness import apiserver as apiserver_module
 from .harness.waiting import eventually
 
 pytestmark = pytest.mark.e2e
@@ -470,3 +471,18 @@ def test_a_status_the_real_server_refuses_gets_422(
     assert cause["field"] == field and message in cause["message"]
     assert refused.value.body["message"].startswith('BurstPolicy.burstscaler.io "web" is invalid: ')
     assert api.get("BurstPolicy", "web")["metadata"]["resourceVersion"] == before["metadata"]["resourceVersion"]
+
+
+def test_the_request_log_is_bounded_and_reactions_still_route(
+    apiserver: hosting.ApiServer, api: client.RestClient
+) -> None:
+    def react(emulator: apiserver_module.Emulator) -> None:
+        emulator["get /hello"] << b"hi"
+
+    apiserver.call(react)
+    for _ in range(100):
+        api.list("Node")
+    assert requests.get(f"{apiserver.url}/hello", timeout=5).text == "hi"
+    assert api.list("Namespace")  # the path KMock cannot parse, swapped in the (trimmed) log
+    size = apiserver.call(lambda emulator: len(emulator._requests))
+    assert size <= apiserver.emulator.request_log_size + 1  # trimmed before the newest is appended
