@@ -1,12 +1,15 @@
 """Benchmark of the planning core: ``core.plan.plan`` against the plain-Python reference.
 
-Two inputs, both planned in one call as the operator's tick does:
+Three inputs, each planned in one call as the operator's tick does:
 - ``synthetic``: 5,000 nodes x 1,000 policies x 4 resources (cpu, memory, ephemeral-storage, pods),
   four node pools at 40-80% use, three quarters of the policies pinned to one pool, a quarter free to
   use any; every policy grows, some already burst (so drain-back runs too).
 - ``openb``: the real node shapes of ``alibaba_openb_nodes.csv`` (cpu, memory, GPUs) with the pod
   shapes of ``alibaba_openb_pods_default.csv`` grouped into one policy per distinct shape, each asking
-  for as many replicas as the trace has pods of that shape, on empty nodes.
+  for as many replicas as the trace has pods of that shape, on empty nodes;
+- ``interpod``: ``synthetic`` with inter-pod constraints: hostname anti-affinity (one replica per
+  node, none beside an existing one) for a quarter of the policies, a zone spread (maxSkew 1 over
+  three zones) for another quarter, their existing base replicas spread over their eligible nodes.
 
 Run: ``python benchmarks/bench_plan.py`` (table) or ``--json`` (one JSON object per input, one per
 line); ``--profile`` prints a cProfile of the core on each input instead. Not a test: nothing here
@@ -27,6 +30,7 @@ from __future__ import annotations
 import argparse
 import cProfile
 import csv
+import dataclasses
 import json
 import math
 import pathlib
@@ -43,7 +47,7 @@ import numpy as np
 REPO = pathlib.Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from burstscaler.core import plan, snapshot  # noqa: E402
+from burstscaler.core import plan, podterms, snapshot  # noqa: E402
 from tests.core import reference_plan  # noqa: E402
 
 TRACES = REPO.parent / "shared" / "data" / "traces"
@@ -105,6 +109,31 @@ def synthetic(*, nodes: int, policies: int, seed: int) -> snapshot.Snapshot:
         reservations=snapshot.Reservations.empty(nodes=nodes, resources=len(resources)),
         history=history,
     )
+
+
+def interpod(*, nodes: int, policies: int, seed: int) -> snapshot.Snapshot:
+    """``synthetic`` plus hostname anti-affinity on a quarter of the policies and zone spread on another."""
+    snap = synthetic(nodes=nodes, policies=policies, seed=seed)
+    rng = np.random.default_rng(seed + 1)
+    hostname = np.arange(nodes, dtype=np.int64)
+    zone = hostname % 3
+    terms = []
+    for p in range(policies):
+        kind = p % 4
+        if kind > 1:
+            continue
+        where = np.flatnonzero(snap.policies.eligible[p])
+        count = int(snap.policies.base_replicas[p])
+        if kind == 0:
+            existing = np.zeros(nodes, dtype=np.int64)
+            existing[rng.choice(where, size=min(count, len(where)), replace=False)] = 1
+            terms.append(
+                snapshot.Term(policy=p, kind=podterms.ANTI, domain=hostname, existing=existing, self_match=True)
+            )
+        else:
+            existing = np.bincount(zone[rng.choice(where, size=count)], minlength=3).astype(np.int64)
+            terms.append(snapshot.Term(policy=p, kind=podterms.SPREAD, domain=zone, existing=existing, self_match=True))
+    return dataclasses.replace(snap, topology=snapshot.Topology(terms=tuple(terms)))
 
 
 def openb(*, nodes_csv: pathlib.Path, pods_csv: pathlib.Path) -> snapshot.Snapshot:
@@ -289,6 +318,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     cases = [("synthetic", synthetic(nodes=args.nodes, policies=args.policies, seed=args.seed))]
+    cases.append(("interpod", interpod(nodes=args.nodes, policies=args.policies, seed=args.seed)))
     if args.nodes_csv.exists() and args.pods_csv.exists():
         cases.append(("openb", openb(nodes_csv=args.nodes_csv, pods_csv=args.pods_csv)))
     elif not args.json:

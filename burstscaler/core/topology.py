@@ -35,6 +35,8 @@ import numpy as np
 
 from burstscaler.core import placement, podterms, snapshot
 
+_SHORT_RUN = 8  # runs of term-free policies at most this long are served one by one
+
 
 @dataclasses.dataclass(frozen=True)
 class Spreading:
@@ -85,20 +87,49 @@ def allocate(
         by_policy.setdefault(term.policy, []).append(term)
     room = np.zeros(len(asks), dtype=np.int64)
     granted = np.zeros(len(asks), dtype=np.int64)
-    current = np.asarray(free, dtype=np.float64)
+    current = np.array(free, dtype=np.float64)  # owned: deducted in place
     taken: dict[int, snapshot.IntArray] = {}
     run: list[int] = []
 
-    def flush() -> None:
-        nonlocal current
-        if not run:
+    def serve_one(p: int, policy_terms: list[snapshot.Term]) -> None:
+        if asks[p] <= 0:
             return
-        segment = np.array(run, dtype=np.int64)
-        result = placement.allocate_grouped(
-            free=current, requests=requests, groups=groups, asks=asks, limits=limits, order=segment
+        nodes = groups.nodes[int(groups.of_policy[p])]
+        already = None if placed is None else placed.get(p)
+        fits, where, take = _serve(
+            current,
+            requests[p],
+            nodes=nodes,
+            ask=int(asks[p]),
+            limit=int(limits[p]),
+            terms=policy_terms,
+            already=already,
+            spread=spread,
         )
-        room[segment], granted[segment] = result.room[segment], result.granted[segment]
-        current = result.free_after
+        room[p], granted[p] = fits, int(take.sum())
+        if policy_terms or spread is not None:
+            dense = np.zeros(current.shape[0], dtype=np.int64)
+            taken[p] = dense
+        if granted[p]:
+            hit, count = where[take > 0], take[take > 0]
+            current[hit] = np.maximum(current[hit] - count[:, None] * requests[p][None, :], 0.0)
+            if p in taken:
+                taken[p][hit] = count
+
+    def flush() -> None:
+        # A short run of policies without terms is cheaper served one by one (the same first fit)
+        # than through `allocate_grouped`, whose set-up reads every node.
+        nonlocal current
+        if len(run) <= _SHORT_RUN:
+            for p in run:
+                serve_one(p, [])
+        else:
+            segment = np.array(run, dtype=np.int64)
+            result = placement.allocate_grouped(
+                free=current, requests=requests, groups=groups, asks=asks, limits=limits, order=segment
+            )
+            room[segment], granted[segment] = result.room[segment], result.granted[segment]
+            current = np.array(result.free_after)
         run.clear()
 
     for p in np.asarray(order, dtype=np.int64).tolist():
@@ -106,25 +137,7 @@ def allocate(
             run.append(p)
             continue
         flush()
-        if asks[p] <= 0:
-            continue
-        nodes = groups.nodes[int(groups.of_policy[p])]
-        already = None if placed is None else placed.get(p)
-        fits, take = _serve(
-            current,
-            requests[p],
-            nodes=nodes,
-            ask=int(asks[p]),
-            limit=int(limits[p]),
-            terms=by_policy.get(p, []),
-            already=already,
-            spread=spread,
-        )
-        room[p], granted[p] = fits, int(take.sum())
-        if granted[p]:
-            current = current - take[:, None] * requests[p][None, :]
-            np.maximum(current, 0.0, out=current)
-        taken[p] = take
+        serve_one(p, by_policy.get(p, []))
     flush()
     return placement.Allocation(room=room, granted=granted, free_after=current), taken
 
@@ -139,51 +152,53 @@ def _serve(
     terms: list[snapshot.Term],
     already: snapshot.IntArray | None,
     spread: Spreading | None = None,
-) -> tuple[int, snapshot.IntArray]:
+) -> tuple[int, snapshot.IntArray, snapshot.IntArray]:
     # Room for one policy with terms: per-node counts by resources, limited term by term; then the
     # replicas taken (at most the limit), spread lowest domain first where a spread term says so.
-    count = free.shape[0]
-    counts = np.zeros(count, dtype=np.int64)
+    # Works on the policy's nodes with room only (`where`); returns (room, where, taken on where).
     positive = request > 0
     if len(nodes) and positive.any():
         block = free[nodes][:, positive] / request[positive][None, :]
-        counts[nodes] = np.minimum(np.floor(block.min(axis=1)), ask).astype(np.int64)
-    elif len(nodes):
-        counts[nodes] = ask
-    np.maximum(counts, 0, out=counts)
-    if spread is None:
-        rank = -np.arange(count, dtype=np.float64)  # node order: the first node ranks highest
-        step = np.zeros(count)
+        counts = np.minimum(np.floor(block.min(axis=1)), ask).astype(np.int64)
     else:
-        rank, step = spread.scores(free, request)
-    domains: tuple[snapshot.Term, snapshot.IntArray, snapshot.IntArray] | None = None
+        counts = np.full(len(nodes), ask, dtype=np.int64)
+    np.maximum(counts, 0, out=counts)
+    live = np.flatnonzero(counts)
+    where, counts = nodes[live], counts[live]
+    if spread is None:
+        rank = -where.astype(np.float64)  # node order: the first node ranks highest
+        step = np.zeros(len(where))
+    else:
+        rank, step = spread.scores(free[where], request)
+    domains: tuple[snapshot.IntArray, snapshot.IntArray, snapshot.IntArray] | None = None
     # Terms the new replicas do not change (a fixed mask) first: the others pick nodes among what is left.
     for term in sorted(terms, key=lambda term: term.self_match):
         existing = term.existing.astype(np.int64)
         if already is not None and term.self_match:
             existing = existing + _per_domain(term, already)
+        domain = term.domain[where]
         if term.kind == podterms.ANTI:
-            counts = _anti(term, counts, existing, rank)
+            counts = _anti(term, domain, counts, existing, rank)
         elif term.kind == podterms.AFFINITY:
-            counts = _affinity(term, counts, existing, rank)
+            counts = _affinity(term, domain, counts, existing, rank)
         elif term.kind == podterms.SPREAD:
-            counts, caps = _spread(term, counts, existing)
-            domains = (term, existing, caps)
+            counts, caps = _spread(term, domain, counts, existing)
+            domains = (domain, existing, caps)
     fits = int(min(ask, counts.sum()))
     want = max(min(fits, limit), 0)
     if want == 0:
-        return fits, np.zeros(count, dtype=np.int64)
+        return fits, where, np.zeros(len(where), dtype=np.int64)
     if domains is None:
-        return fits, _best(counts, want, rank, step, spread is not None)
-    term, existing, caps = domains
+        return fits, where, _best(counts, want, rank, step, spread is not None)
+    domain, existing, caps = domains
     per_domain = _level_fill(existing, caps, want)
     if spread is None:
-        return fits, _cap_domains(term.domain, counts, per_domain)
-    take = np.zeros(count, dtype=np.int64)
+        return fits, where, _cap_domains(domain, counts, per_domain)
+    take = np.zeros(len(where), dtype=np.int64)
     for d in np.flatnonzero(per_domain).tolist():
-        inside = term.domain == d
+        inside = domain == d
         take[inside] = _best(counts[inside], int(per_domain[d]), rank[inside], step[inside], True)
-    return fits, take
+    return fits, where, take
 
 
 def _per_domain(term: snapshot.Term, per_node: snapshot.IntArray) -> snapshot.IntArray:
@@ -192,9 +207,12 @@ def _per_domain(term: snapshot.Term, per_node: snapshot.IntArray) -> snapshot.In
 
 
 def _anti(
-    term: snapshot.Term, counts: snapshot.IntArray, existing: snapshot.IntArray, rank: np.ndarray
+    term: snapshot.Term,
+    domain: snapshot.IntArray,
+    counts: snapshot.IntArray,
+    existing: snapshot.IntArray,
+    rank: np.ndarray,
 ) -> snapshot.IntArray:
-    domain = term.domain
     keyed = domain >= 0
     blocked = np.zeros(len(domain), dtype=bool)
     blocked[keyed] = existing[domain[keyed]] > 0
@@ -211,9 +229,12 @@ def _anti(
 
 
 def _affinity(
-    term: snapshot.Term, counts: snapshot.IntArray, existing: snapshot.IntArray, rank: np.ndarray
+    term: snapshot.Term,
+    domain: snapshot.IntArray,
+    counts: snapshot.IntArray,
+    existing: snapshot.IntArray,
+    rank: np.ndarray,
 ) -> snapshot.IntArray:
-    domain = term.domain
     keyed = domain >= 0
     if existing.sum() > 0:
         allowed = np.zeros(len(domain), dtype=bool)
@@ -230,9 +251,8 @@ def _affinity(
 
 
 def _spread(
-    term: snapshot.Term, counts: snapshot.IntArray, existing: snapshot.IntArray
+    term: snapshot.Term, domain: snapshot.IntArray, counts: snapshot.IntArray, existing: snapshot.IntArray
 ) -> tuple[snapshot.IntArray, snapshot.IntArray]:
-    domain = term.domain
     keyed = domain >= 0
     counts = np.where(keyed, counts, 0)
     domains = len(existing)
