@@ -75,6 +75,7 @@ class PolicyPods:
     base_unplaced: int = 0  # existing or not-yet-created base replicas without a node that hold room
     burst_ready: int = 0
     burst_started: tuple[float, ...] = ()
+    requests_source: str = "template"  # "pods": a replica's request is its admitted pods', else the template's
 
 
 def build(
@@ -86,13 +87,7 @@ def build(
     now: float,
 ) -> tuple[snapshot.Snapshot, list[PolicyPods]]:
     """Return the snapshot for one tick and, per policy, what its pods say."""
-    resources = _resources(nodes, policies)
     node_index = {node.name: row for row, node in enumerate(nodes)}
-    # The shape is explicit: with no nodes at all (an empty index at start-up) -1 cannot be inferred.
-    allocatable = np.array([podrequest_row(node.allocatable, resources) for node in nodes], dtype=np.float64).reshape(
-        len(nodes), len(resources)
-    )
-    requested = np.zeros_like(allocatable)
     owned = {view.base_workload: row for row, view in enumerate(policies)}
     owned.update({view.twin_workload: row for row, view in enumerate(policies)})
     by_policy: dict[int, list[objects.PodRecord]] = defaultdict(list)
@@ -113,6 +108,19 @@ def build(
             by_policy[owned[workload]].append(pod)
         elif not pod.node_name:
             strangers.append(pod)
+    # A replica's request is what admission gave the pods of the current revision (injected sidecars,
+    # LimitRange defaults, RuntimeClass overhead), when there are any; else the template's.
+    admitted = [_admitted_requests(view, by_policy[row]) for row, view in enumerate(policies)]
+    policies = [
+        view if request is None else dataclasses.replace(view, requests=request)
+        for view, request in zip(policies, admitted, strict=True)
+    ]
+    resources = _resources(nodes, policies)
+    # The shape is explicit: with no nodes at all (an empty index at start-up) -1 cannot be inferred.
+    allocatable = np.array([podrequest_row(node.allocatable, resources) for node in nodes], dtype=np.float64).reshape(
+        len(nodes), len(resources)
+    )
+    requested = np.zeros_like(allocatable)
     # One column at a time over all bound pods, then one scatter-add: a per-pod loop of vector adds
     # costs seconds at 50,000 pods.
     if bound:
@@ -122,7 +130,12 @@ def build(
         eligibility.NodeView(labels=node.labels, taints=node.taints, unschedulable=node.unschedulable, name=node.name)
         for node in nodes
     ]
-    views = [_policy_pods(view, by_policy[row], now=now) for row, view in enumerate(policies)]
+    views = [
+        dataclasses.replace(
+            _policy_pods(view, by_policy[row], now=now), requests_source="template" if request is None else "pods"
+        )
+        for row, (view, request) in enumerate(zip(policies, admitted, strict=True))
+    ]
     nodes_arrays = snapshot.Nodes(
         names=tuple(node.name for node in nodes),
         resources=resources,
@@ -157,6 +170,22 @@ def _resources(nodes: Sequence[objects.NodeRecord], policies: Sequence[PolicyVie
     # without it has 0 and fits no such replica, as the scheduler decides.
     extra = sorted({name for view in policies for name in view.requests} - set(BASE_RESOURCES))
     return (*BASE_RESOURCES, *extra)
+
+
+def _admitted_requests(view: PolicyView, pods: list[objects.PodRecord]) -> dict[str, float] | None:
+    # The newest base pod's revision (pod-template-hash / controller-revision-hash) is the current one;
+    # its pods' requests, the largest per resource, are what a new replica will get.
+    base = [pod for pod in pods if pod.workload == view.base_workload and not pod.burst]
+    if not base:
+        return None
+
+    def revision(pod: objects.PodRecord) -> str:
+        return pod.labels.get("pod-template-hash") or pod.labels.get("controller-revision-hash") or ""
+
+    newest = max(base, key=lambda pod: (pod.started or 0.0, pod.name))
+    current = [pod for pod in base if revision(pod) == revision(newest)]
+    names = {name for pod in current for name in pod.requests}
+    return {name: max(pod.requests.get(name, 0.0) for pod in current) for name in sorted(names)}
 
 
 def _policy_pods(view: PolicyView, pods: list[objects.PodRecord], *, now: float) -> PolicyPods:

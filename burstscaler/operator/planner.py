@@ -537,6 +537,7 @@ class Planner:
         assert outcome.spec is not None
         memory = self.memory.setdefault(outcome.key, PolicyMemory())
         decision = plan.explain(result, row)
+        decision["requests_from"] = pods.requests_source  # status inputs say whose requests were planned
         drain = None
         if int(result.moves_started[row]) > 0:
             # Written on the base atomically with its scale-up, so a restart knows the move is in flight.

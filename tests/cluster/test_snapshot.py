@@ -270,3 +270,46 @@ def test_existing_pods_anti_affinity_blocks_their_node_by_symmetry() -> None:
         nodes=nodes, pods=[objects.pod_record(other)], policies=[view], history=None, now=NOW
     )
     assert int(plan.plan(built, now=NOW).base[0]) == 4  # node n1 only: 4 cores of 1 each
+
+
+def _revision_pod(name: str, *, revision: str, cpu: str, sidecar: str | None, age: float) -> dict[str, Any]:
+    pod = make_pod(name, node="n1", owner=("ReplicaSet", f"web-{revision}"), cpu=cpu)
+    pod["metadata"]["labels"]["pod-template-hash"] = revision
+    pod["metadata"]["creationTimestamp"] = _rfc3339(NOW - age)
+    if sidecar:  # injected at admission (a mesh): the template does not have it
+        pod["spec"]["containers"].append({"name": "mesh", "resources": {"requests": {"cpu": sidecar}}})
+    return pod
+
+
+@pytest.mark.parametrize(
+    ("pods", "cpu", "source"),
+    [
+        pytest.param([], 1000.0, "template", id="no-pods-template"),
+        pytest.param(
+            [_revision_pod("w-1", revision="abc12", cpu="1", sidecar="500m", age=60)],
+            1500.0,
+            "pods",
+            id="injected-sidecar-counted",
+        ),
+        pytest.param(
+            [
+                _revision_pod("w-1", revision="old01", cpu="2", sidecar=None, age=600),
+                _revision_pod("w-2", revision="abc12", cpu="1", sidecar="250m", age=30),
+            ],
+            1250.0,
+            "pods",
+            id="newest-revision-wins",
+        ),
+    ],
+)
+def test_a_replica_requests_what_its_admitted_pods_got(pods: list[dict[str, Any]], cpu: float, source: str) -> None:
+    nodes = [objects.node_record(make_node("n1", cpu="16"), virtual_labels=VIRTUAL)]
+    built, views = cluster_snapshot.build(
+        nodes=nodes,
+        pods=[objects.pod_record(p) for p in pods],
+        policies=[make_view(base_replicas=len(pods), twin_replicas=0, recommended=4)],
+        history=None,
+        now=NOW,
+    )
+    assert built.policies.requests[0, built.nodes.resources.index("cpu")] == cpu
+    assert views[0].requests_source == source
