@@ -8,7 +8,8 @@ This is where the conventions of ``core.snapshot`` are met for a real cluster:
 - a policy's base pods that exist but are unbound, and base replicas its controller has not created
   yet, hold room as reservations (they count as placed for the core, so their room must be kept);
 - base pods the scheduler reported unschedulable for longer than the grace go to
-  `base_unschedulable` (the pending-pod signal), and hold no room;
+  `base_unschedulable` (the pending-pod signal), and hold no room; as many of them as the base has
+  pods still terminating on a node wait for that room instead (a rolling update is not ECS full);
 - other unbound pods (not a policy's) are reservations, grouped by request and constraints;
 - a policy's inter-pod terms become ``snapshot.Term`` rows: node domains per topology key and the
   bound pods matching each term per domain (grouped by namespace and labels, so a selector is
@@ -91,6 +92,7 @@ def build(
     owned = {view.base_workload: row for row, view in enumerate(policies)}
     owned.update({view.twin_workload: row for row, view in enumerate(policies)})
     by_policy: dict[int, list[objects.PodRecord]] = defaultdict(list)
+    terminating: dict[int, int] = defaultdict(int)  # per policy: its base pods still terminating on a node
     strangers: list[objects.PodRecord] = []
     bound: list[objects.PodRecord] = []
     rows: list[int] = []
@@ -102,6 +104,8 @@ def build(
             bound.append(pod)
             rows.append(row)
         if pod.deleting:
+            if row is not None and pod.workload in owned and not pod.burst:
+                terminating[owned[pod.workload]] += 1
             continue  # holds room until gone, but serves nothing and will not be placed again
         workload = pod.workload
         if workload in owned:
@@ -132,7 +136,8 @@ def build(
     ]
     views = [
         dataclasses.replace(
-            _policy_pods(view, by_policy[row], now=now), requests_source="template" if request is None else "pods"
+            _policy_pods(view, by_policy[row], now=now, terminating=terminating[row]),
+            requests_source="template" if request is None else "pods",
         )
         for row, (view, request) in enumerate(zip(policies, admitted, strict=True))
     ]
@@ -188,15 +193,18 @@ def _admitted_requests(view: PolicyView, pods: list[objects.PodRecord]) -> dict[
     return {name: max(pod.requests.get(name, 0.0) for pod in current) for name in sorted(names)}
 
 
-def _policy_pods(view: PolicyView, pods: list[objects.PodRecord], *, now: float) -> PolicyPods:
+def _policy_pods(view: PolicyView, pods: list[objects.PodRecord], *, now: float, terminating: int = 0) -> PolicyPods:
     base_key, twin_key = view.base_workload, view.twin_workload
     base = [pod for pod in pods if pod.workload == base_key and not pod.burst]
     burst = [pod for pod in pods if pod.workload == twin_key]
     unbound = sum(1 for pod in base if not pod.node_name)
     missing = max(0, view.base_replicas - len(base))
+    # A rolling update: new pods Pending while old ones of the same base terminate get their room when
+    # those are gone, so they are not evidence that ECS is full (and do not go to burst).
+    waiting = min(view.base_unschedulable, terminating)
     return PolicyPods(
         base_ready=sum(1 for pod in base if pod.ready),
-        base_unschedulable=view.base_unschedulable,
+        base_unschedulable=view.base_unschedulable - waiting,
         base_unplaced=max(0, unbound - view.base_unschedulable) + missing,
         burst_ready=sum(1 for pod in burst if pod.ready),
         burst_started=tuple(pod.started if pod.started is not None else now for pod in burst),

@@ -313,3 +313,24 @@ def test_a_replica_requests_what_its_admitted_pods_got(pods: list[dict[str, Any]
     )
     assert built.policies.requests[0, built.nodes.resources.index("cpu")] == cpu
     assert views[0].requests_source == source
+
+
+@pytest.mark.parametrize(
+    ("terminating", "unschedulable", "burst"),
+    [
+        pytest.param(0, 2, 2, id="pending-without-terminating-goes-to-burst"),
+        pytest.param(2, 2, 0, id="rolling-update-waits-for-terminating-room"),
+        pytest.param(1, 2, 1, id="only-as-many-as-terminate"),
+    ],
+)
+def test_a_rolling_update_does_not_burst_for_terminating_pods_room(
+    terminating: int, unschedulable: int, burst: int
+) -> None:
+    nodes = [objects.node_record(make_node("n1", cpu="4"), virtual_labels=VIRTUAL)]
+    old = [_terminating(make_pod(f"old-{i}", node="n1", owner=("ReplicaSet", "web-old01"))) for i in range(terminating)]
+    running = [make_pod(f"w-{i}", node="n1") for i in range(4 - terminating)]
+    view = make_view(base_replicas=4, twin_replicas=0, recommended=4, base_unschedulable=unschedulable)
+    built, _ = cluster_snapshot.build(
+        nodes=nodes, pods=[objects.pod_record(p) for p in [*old, *running]], policies=[view], history=None, now=NOW
+    )
+    assert int(plan.plan(built, now=NOW).burst[0]) == burst
