@@ -50,7 +50,7 @@ def allocate(
         if asks[p] <= 0 or not free:
             continue
         if terms and p in terms:
-            earlier = (placed or {}).setdefault(p, [0] * len(free))
+            earlier = ({} if placed is None else placed).setdefault(p, [0] * len(free))
             room[p], granted[p] = _one_at_a_time(free, requests[p], eligible[p], asks[p], limits[p], terms[p], earlier)
             continue
         if all(value <= 0 for value in requests[p]):
@@ -66,10 +66,10 @@ def allocate(
         for n, count in enumerate(fits):
             if take == 0:
                 break
-            placed = min(count, take)
-            take -= placed
+            put = min(count, take)
+            take -= put
             for r, need in enumerate(requests[p]):
-                free[n][r] -= placed * need
+                free[n][r] -= put * need
     return room, granted, free
 
 
