@@ -4,7 +4,9 @@
 (``cluster.objects.node_record`` / ``pod_record`` from API-shaped dicts), 1,000 BurstPolicies over
 1,000 Deployments, then the planner's tick (validation, lint, recommendation, snapshot, one core
 call) run repeatedly. Prints the records' memory (tracemalloc and RSS growth), the tick's
-median/min/max, and RSS after every round of ticks (it must stay flat: nothing accumulates).
+median/min/max, the core's plan time and the snapshot build's within those same ticks (timed
+around ``core.plan.plan`` and ``cluster.snapshot.build``), and RSS after every round of ticks (it must
+stay flat: nothing accumulates).
 
 ``emulator``: the real operator process with ``--nodes`` nodes and ``--policies`` BurstPolicies in the
 API emulator (scaled down: KMock keeps every object version in memory), watched for ``--seconds``:
@@ -37,6 +39,8 @@ REPO = pathlib.Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from burstscaler.cluster import objects  # noqa: E402
+from burstscaler.cluster import snapshot as cluster_snapshot  # noqa: E402
+from burstscaler.core import plan as core_plan  # noqa: E402
 from burstscaler.operator import planner  # noqa: E402
 
 NOW = 1_800_000_000.0
@@ -133,13 +137,32 @@ def scale(*, nodes: int, pods: int, policies: int, ticks: int, rounds: int) -> d
     inputs = planner.TickInputs(policies=bodies, workloads=workloads, nodes=node_records, pods=pod_records)
     planner_ = planner.Planner(fetcher=None)
     times: list[float] = []
+    core_times: list[float] = []
+    build_times: list[float] = []
     rss_over_time = []
-    for round_ in range(rounds):
-        for tick in range(ticks):
+    original_plan, original_build = core_plan.plan, cluster_snapshot.build
+
+    def timed(call: Any, into: list[float]) -> Any:
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
             started = time.perf_counter()
-            asyncio.run(planner_.tick(inputs, now=NOW + 5 * (round_ * ticks + tick)))
-            times.append((time.perf_counter() - started) * 1000)
-        rss_over_time.append(round(_rss_mib(), 1))
+            try:
+                return call(*args, **kwargs)
+            finally:
+                into.append((time.perf_counter() - started) * 1000)
+
+        return wrapper
+
+    core_plan.plan = timed(original_plan, core_times)  # the planner calls plan.plan / build by module attribute
+    cluster_snapshot.build = timed(original_build, build_times)
+    try:
+        for round_ in range(rounds):
+            for tick in range(ticks):
+                started = time.perf_counter()
+                asyncio.run(planner_.tick(inputs, now=NOW + 5 * (round_ * ticks + tick)))
+                times.append((time.perf_counter() - started) * 1000)
+            rss_over_time.append(round(_rss_mib(), 1))
+    finally:
+        core_plan.plan, cluster_snapshot.build = original_plan, original_build
     return {
         "nodes": nodes,
         "pods": len(pod_records),
@@ -150,6 +173,9 @@ def scale(*, nodes: int, pods: int, policies: int, ticks: int, rounds: int) -> d
         "tick_median_ms": round(statistics.median(times), 1),
         "tick_min_ms": round(min(times), 1),
         "tick_max_ms": round(max(times), 1),
+        "core_plan_median_ms": round(statistics.median(core_times), 1) if core_times else None,
+        "snapshot_build_median_ms": round(statistics.median(build_times), 1) if build_times else None,
+        "tick_over_core": round(statistics.median(times) / statistics.median(core_times), 1) if core_times else None,
         "rss_after_each_round_mib": rss_over_time,
         "ticks": len(times),
     }

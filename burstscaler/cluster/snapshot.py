@@ -188,9 +188,12 @@ def _admitted_requests(view: PolicyView, pods: list[objects.PodRecord]) -> dict[
         return pod.labels.get("pod-template-hash") or pod.labels.get("controller-revision-hash") or ""
 
     newest = max(base, key=lambda pod: (pod.started or 0.0, pod.name))
-    current = [pod for pod in base if revision(pod) == revision(newest)]
-    names = {name for pod in current for name in pod.requests}
-    return {name: max(pod.requests.get(name, 0.0) for pod in current) for name in sorted(names)}
+    current = [pod.requests for pod in base if revision(pod) == revision(newest)]
+    first = current[0]
+    if all(request == first for request in current):  # the usual case, one dict comparison per pod
+        return dict(first)
+    names = {name for request in current for name in request}
+    return {name: max(request.get(name, 0.0) for request in current) for name in sorted(names)}
 
 
 def _policy_pods(view: PolicyView, pods: list[objects.PodRecord], *, now: float, terminating: int = 0) -> PolicyPods:
