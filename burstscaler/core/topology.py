@@ -45,13 +45,15 @@ class Spreading:
     capacity: snapshot.FloatArray  # [N, R] allocatable
     columns: tuple[int, ...]  # resource columns scored (cpu, memory)
 
-    def scores(self, free: snapshot.FloatArray, request: snapshot.FloatArray) -> tuple[np.ndarray, np.ndarray]:
-        """Per node: the score now and the drop per replica of ``request``."""
+    def scores(
+        self, free: snapshot.FloatArray, request: snapshot.FloatArray, where: snapshot.IntArray
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Per node of ``where`` (``free`` is their rows): the score now and the drop per replica of ``request``."""
         cols = list(self.columns)
         if not cols:
             count = free.shape[0]
             return np.zeros(count), np.zeros(count)
-        capacity = self.capacity[:, cols]
+        capacity = self.capacity[where][:, cols]
         safe = np.where(capacity > 0, capacity, 1.0)
         score = np.where(capacity > 0, free[:, cols] / safe, 0.0).mean(axis=1)
         step = np.where(capacity > 0, request[cols][None, :] / safe, 0.0).mean(axis=1)
@@ -169,7 +171,7 @@ def _serve(
         rank = -where.astype(np.float64)  # node order: the first node ranks highest
         step = np.zeros(len(where))
     else:
-        rank, step = spread.scores(free[where], request)
+        rank, step = spread.scores(free[where], request, where)
     domains: tuple[snapshot.IntArray, snapshot.IntArray, snapshot.IntArray] | None = None
     # Terms the new replicas do not change (a fixed mask) first: the others pick nodes among what is left.
     for term in sorted(terms, key=lambda term: term.self_match):

@@ -162,6 +162,7 @@ def test_replicas_placed_earlier_in_the_tick_count_for_their_own_terms() -> None
         pytest.param([6000, 8000, 2000], 3, [1, 2, 0], id="scores-level-then-alternate"),
         pytest.param([4000, 4000], 3, [2, 1], id="tie-goes-in-node-order"),
         pytest.param([1000, 8000], 9, [1, 8], id="everything-when-asked-for-all"),
+        pytest.param([0, 2000, 8000], 3, [0, 0, 3], id="full-node-skipped"),
     ],
 )
 def test_spreading_puts_replicas_where_least_allocated_scores_best(
