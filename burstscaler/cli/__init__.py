@@ -18,7 +18,11 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 app.command("run", help="Run the operator against the current cluster (Kopf).")(run.run)
-app.command("simulate", help="Replay load on a model cluster (built-in: three workloads on one ECS pool) and compare burstscaler with static-peak, HPA + cluster-autoscaler, all-ECI and ACK ResourcePolicy, all on one policy.")(simulate.simulate)
+_SIMULATE_HELP = (
+    "Replay load on a model cluster (built-in: three workloads on one ECS pool) and compare burstscaler with "
+    "static-peak, HPA + cluster-autoscaler, all-ECI and ACK ResourcePolicy, all on one policy."
+)
+app.command("simulate", help=_SIMULATE_HELP)(simulate.simulate)
 app.command("report", help="Cost report from the operator's burstscaler_* metrics in Prometheus.")(report.report)
 app.command("lint", help="Validate BurstPolicy YAML files offline; exit 1 when any has problems.")(lint.lint)
 app.command("crd", help="Print the BurstPolicy CustomResourceDefinition generated from the API models.")(crd.crd)
