@@ -30,12 +30,14 @@ terms only: another policy's new pods matching its selector are not seen within 
 from __future__ import annotations
 
 import dataclasses
+import heapq
 
 import numpy as np
 
 from burstscaler.core import placement, podterms, snapshot
 
 _SHORT_RUN = 8  # runs of term-free policies at most this long are served one by one
+_HEAP_AT_MOST = 256  # replicas the spreading walk places one by one; more: by a score threshold
 
 
 @dataclasses.dataclass(frozen=True)
@@ -318,6 +320,28 @@ def _best(
         return np.clip(want - (cumulative - counts), 0, counts).astype(np.int64)
     if want >= int(counts.sum()):
         return counts.astype(np.int64)
+    holding = np.flatnonzero(counts > 0)
+    if len(holding) > want:
+        # The `want` best replicas lie on the `want` nodes whose first replica scores best (a node's
+        # later replicas score lower than its first), so bisect over those alone.
+        top = holding[np.sort(np.argpartition(-rank[holding], want - 1)[:want])]
+        take = np.zeros(len(counts), dtype=np.int64)
+        take[top] = _best(counts[top], want, rank[top], step[top], True)
+        return take
+    if want <= _HEAP_AT_MOST:
+        # Few replicas: the greedy itself, best next replica first (ties in node order).
+        take_list = [0] * len(counts)
+        ranks, steps, limit = rank.tolist(), step.tolist(), counts.tolist()
+        heap = [(-ranks[i], i) for i in range(len(limit)) if limit[i] > 0]
+        heapq.heapify(heap)
+        for _ in range(want):
+            if not heap:
+                break
+            _, i = heapq.heappop(heap)
+            take_list[i] += 1
+            if take_list[i] < limit[i]:
+                heapq.heappush(heap, (-(ranks[i] - take_list[i] * steps[i]), i))
+        return np.array(take_list, dtype=np.int64)
     safe = np.where(step > 0, step, 1.0)
 
     def taken(threshold: float) -> snapshot.IntArray:

@@ -176,3 +176,15 @@ def test_spreading_puts_replicas_where_least_allocated_scores_best(
     )
     assert int(result.granted[0]) == want
     assert placed[0].tolist() == taken
+
+
+def test_spreading_threshold_and_one_by_one_agree(monkeypatch: pytest.MonkeyPatch) -> None:
+    rng = np.random.default_rng(3)
+    counts = rng.integers(0, 40, 50)
+    rank = rng.uniform(0.0, 1.0, 50)
+    step = rng.uniform(0.001, 0.05, 50)
+    one_by_one = topology._best(counts, 300, rank, step, True)
+    monkeypatch.setattr(topology, "_HEAP_AT_MOST", 0)
+    threshold = topology._best(counts, 300, rank, step, True)
+    assert int(one_by_one.sum()) == int(threshold.sum()) == 300
+    assert one_by_one.tolist() == threshold.tolist()
