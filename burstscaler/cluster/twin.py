@@ -27,9 +27,9 @@ from burstscaler.cluster import providers
 TIER_LABEL = "burstscaler.io/tier"
 POLICY_LABEL = "burstscaler.io/policy"
 SOURCE_HASH_ANNOTATION = "burstscaler.io/source-hash"
-DELETION_COST_ANNOTATION = "controller.kubernetes.io/pod-deletion-cost"
-#: Burst pods go first when a controller picks pods to delete.
-BURST_DELETION_COST = "-1000"
+# No pod-deletion-cost is set on twin pods (issue 17): the twin is one ReplicaSet whose pods would all carry
+# the same cost, which ranks nothing, and ACK's ResourcePolicy must not be combined with it. Which tier shrinks
+# is the planner's (burst first); within the twin the ReplicaSet controller's own order applies.
 
 # Fields of the base's spec the twin must not copy: replicas are the planner's; the rest would tie the
 # twin to objects or nodes that belong to the base.
@@ -167,7 +167,6 @@ def _twin_template(template: Mapping[str, Any], *, provider: str, patch: Mapping
     metadata.setdefault("labels", {}).update({**profile.labels, TIER_LABEL: "burst"})
     annotations = metadata.setdefault("annotations", {})
     annotations.update(profile.annotations)
-    annotations[DELETION_COST_ANNOTATION] = BURST_DELETION_COST
     spec = rendered.setdefault("spec", {})
     if profile.node_selector:
         # The base's selector pins pods to ECS node pools the virtual node is not in.

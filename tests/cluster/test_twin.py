@@ -48,7 +48,9 @@ def test_alibaba_eci_twin() -> None:
         "value": "alibabacloud",
         "effect": "NoSchedule",
     } in template["spec"]["tolerations"]
-    assert template["metadata"]["annotations"]["controller.kubernetes.io/pod-deletion-cost"] == "-1000"
+    assert "controller.kubernetes.io/pod-deletion-cost" not in template["metadata"]["annotations"], (
+        "a cost equal on every pod of the twin's one ReplicaSet ranks nothing"
+    )
     owner = rendered["metadata"]["ownerReferences"][0]
     assert (owner["kind"], owner["uid"], owner["controller"]) == ("BurstPolicy", "u-1", True)
     assert rendered["spec"]["strategy"] == {"type": "RollingUpdate"}
