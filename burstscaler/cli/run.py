@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import decimal
 import random
+import traceback
 from typing import Annotated
 
 import pydantic
@@ -177,33 +178,39 @@ def run(
         namespace_cap=max_burst_cost_per_hour_per_namespace,
         default_budget=default_burst_budget_per_hour,
     )
-    main.run(
-        config.OperatorConfig(
-            prometheus=config.PrometheusConfig(
-                url=prometheus_url or None,
-                token_file=prometheus_token_file,
-                ca_file=prometheus_ca_file,
-                insecure=prometheus_insecure,
-                timeout_seconds=prometheus_timeout,
-                max_response_bytes=prometheus_max_response_bytes,
-                allowed_urls=tuple(allowed_prometheus_url or ()),
-                tenancy=prometheus_tenancy,
-            ),
-            tick_seconds=tick_seconds,
-            status_refresh_seconds=status_refresh_seconds,
-            namespaces=tuple(namespace or ()),
-            standalone=standalone,
-            peering_name=peering_name,
-            priority=priority if priority is not None else random.SystemRandom().randrange(1, 2**31),
-            virtual_node_labels=tuple(labels),
-            liveness_endpoint=liveness or None,
-            metrics_port=metrics_port or None,
-            log_format=log_format,
-            verbose=verbose,
-            dry_run=dry_run,
-            spend=spend,
-        )
+    operator_config = config.OperatorConfig(
+        prometheus=config.PrometheusConfig(
+            url=prometheus_url or None,
+            token_file=prometheus_token_file,
+            ca_file=prometheus_ca_file,
+            insecure=prometheus_insecure,
+            timeout_seconds=prometheus_timeout,
+            max_response_bytes=prometheus_max_response_bytes,
+            allowed_urls=tuple(allowed_prometheus_url or ()),
+            tenancy=prometheus_tenancy,
+        ),
+        tick_seconds=tick_seconds,
+        status_refresh_seconds=status_refresh_seconds,
+        namespaces=tuple(namespace or ()),
+        standalone=standalone,
+        peering_name=peering_name,
+        priority=priority if priority is not None else random.SystemRandom().randrange(1, 2**31),
+        virtual_node_labels=tuple(labels),
+        liveness_endpoint=liveness or None,
+        metrics_port=metrics_port or None,
+        log_format=log_format,
+        verbose=verbose,
+        dry_run=dry_run,
+        spend=spend,
     )
+    try:
+        main.run(operator_config)
+    except main.StartupError as error:
+        # One line a person can act on; the traceback only for whoever asked for it (issue 17).
+        if verbose:
+            traceback.print_exc()
+        typer.echo(f"burstscaler run: {error}", err=True)
+        raise typer.Exit(code=1) from None
 
 
 def _spend_limits(
