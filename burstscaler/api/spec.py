@@ -25,7 +25,7 @@ KIND = "BurstPolicy"
 PLURAL = "burstpolicies"
 SHORT_NAME = "bp"
 
-Provider = Literal["alibaba-eci", "azure-aci", "aws-fargate", "generic"]
+Provider = Literal["alibaba-eci", "alibaba-vnode", "azure-aci", "aws-fargate", "generic"]
 
 #: Bounds of the free-form parts of a policy (a policy is tenant input; see docs/security.md).
 MAX_METRICS = 8

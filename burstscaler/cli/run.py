@@ -11,6 +11,7 @@ import pydantic
 import typer
 
 from burstscaler.api import spec
+from burstscaler.cluster import providers
 from burstscaler.core import cost
 
 
@@ -97,8 +98,10 @@ def run(
         list[str] | None,
         typer.Option(
             envvar="BURSTSCALER_VIRTUAL_NODE_LABELS",
-            help="key=value label marking a virtual node (repeat); default: type=virtual-kubelet. Nodes with a "
-            "virtual-kubelet.io/* taint are virtual too.",
+            help="key=value label marking a virtual node (repeat; replaces the default): default "
+            + ", ".join(f"{key}={value}" for key, value in providers.VIRTUAL_NODE_LABELS)
+            + " (ACK/AKS v1, self-built VNode, AKS v2, EKS Fargate). Nodes with a virtual-kubelet.io/* taint "
+            "are virtual too.",
         ),
     ] = None,
     liveness: Annotated[
@@ -164,12 +167,13 @@ def run(
         typer.echo(f"--log-format must be text or json, got {log_format!r}", err=True)
         raise typer.Exit(code=2)
     labels = []
-    for text in virtual_node_label or ["type=virtual-kubelet"]:
+    for text in virtual_node_label or ():
         key, equals, value = text.partition("=")
         if not equals or not key:
             typer.echo(f"--virtual-node-label must be key=value, got {text!r}", err=True)
             raise typer.Exit(code=2)
         labels.append((key, value))
+    labels = labels or list(providers.VIRTUAL_NODE_LABELS)
     spend = _spend_limits(
         vcpu=eci_price_per_vcpu_second,
         gib=eci_price_per_gib_second,

@@ -1,8 +1,13 @@
-"""Provider profiles: how a pod is routed to each kind of virtual node (DESIGN §1).
+"""Provider profiles: how a pod is routed to each kind of virtual node, and how such a node is known (DESIGN §1).
 
-A profile is the nodeSelector, tolerations, labels and annotations the burst twin's pods need to land on
-the virtual node. `generic` has none: a self-built VNode's labels and taints are whatever its operator
-chose, so the policy's podTemplatePatch states them.
+A profile is what the burst twin's pods need to land on the virtual node: a nodeSelector or required
+node-affinity terms, tolerations, labels and annotations, and whether the base's own node pins (its
+nodeSelector and node affinity, which name ECS/EC2 pools) are dropped. `generic` has none: a VNode of
+your own carries whatever labels and taints its operator chose, so the policy's podTemplatePatch states
+them. Each convention names its source; they change, so check them against the provider's current page.
+
+``VIRTUAL_NODE_LABELS`` is how the operator tells a virtual node from an ordinary one (its room is the
+provider's, not ECS capacity): the default of ``--virtual-node-label``, covering every profile below.
 """
 
 from __future__ import annotations
@@ -11,6 +16,24 @@ import dataclasses
 from typing import Any
 
 VIRTUAL_NODE_LABEL = ("type", "virtual-kubelet")
+
+#: Labels that mark a virtual node, one per provider convention (the operator's default; configurable with
+#: --virtual-node-label). A node with a ``virtual-kubelet.io/*`` taint is virtual as well.
+VIRTUAL_NODE_LABELS: tuple[tuple[str, str], ...] = (
+    # ACK's virtual node (virtual-kubelet) and AKS virtual nodes v1: both label their node type=virtual-kubelet.
+    # ACK: https://www.alibabacloud.com/help/en/ack/serverless-kubernetes/user-guide/schedule-pods-to-elastic-container-instances
+    # AKS v1: https://learn.microsoft.com/en-us/azure/aks/virtual-nodes-cli (the sample's nodeSelector)
+    VIRTUAL_NODE_LABEL,
+    # Alibaba's self-built VNode (ECI in a self-managed cluster) labels and taints its node k8s.aliyun.com/vnode=true:
+    # https://www.alibabacloud.com/help/en/eci/user-guide/manually-connect-a-vnode-to-a-self-managed-kubernetes-cluster
+    ("k8s.aliyun.com/vnode", "true"),
+    # AKS virtual nodes v2 (virtual-kubelet on ACI standby pools): nodeSelector virtualization: virtualnode2,
+    # https://github.com/microsoft/virtualnodesOnAzureContainerInstances (README, "Scheduling pods")
+    ("virtualization", "virtualnode2"),
+    # EKS Fargate: every Fargate node is labelled eks.amazonaws.com/compute-type=fargate,
+    # https://docs.aws.amazon.com/eks/latest/userguide/fargate-pod-configuration.html
+    ("eks.amazonaws.com/compute-type", "fargate"),
+)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -23,27 +46,60 @@ class Profile:
     labels: dict[str, str]
     annotations: dict[str, str]
     note: str = ""
+    #: Required node-affinity terms (ORed) replacing the base's: for a provider with two node conventions.
+    node_terms: tuple[dict[str, Any], ...] = ()
+    #: Drop the base's nodeSelector and node affinity even with no selector of our own (Fargate places by profile).
+    drops_node_pins: bool = False
 
+    @property
+    def routes(self) -> bool:
+        """True when the twin's pods are routed by this profile (the base's node pins are then dropped)."""
+        return bool(self.node_selector or self.node_terms or self.drops_node_pins)
+
+
+def _match(key: str, value: str) -> dict[str, Any]:
+    return {"matchExpressions": [{"key": key, "operator": "In", "values": [value]}]}
+
+
+_ECI_TOLERATION = {
+    "key": "virtual-kubelet.io/provider",
+    "operator": "Equal",
+    "value": "alibabacloud",
+    "effect": "NoSchedule",
+}
 
 PROFILES: dict[str, Profile] = {
+    # ACK's virtual node: nodeSelector type=virtual-kubelet, toleration virtual-kubelet.io/provider=alibabacloud;
+    # the label alibabacloud.com/eci=true alone routes a pod to ECI on ACK (the selector and toleration make it
+    # explicit). https://www.alibabacloud.com/help/en/ack/serverless-kubernetes/user-guide/schedule-pods-to-elastic-container-instances
     "alibaba-eci": Profile(
         name="alibaba-eci",
         node_selector={"type": "virtual-kubelet"},
-        tolerations=[
-            {
-                "key": "virtual-kubelet.io/provider",
-                "operator": "Equal",
-                "value": "alibabacloud",
-                "effect": "NoSchedule",
-            }
-        ],
-        # On ACK this label alone routes a pod to ECI; the selector and toleration make it explicit.
+        tolerations=[dict(_ECI_TOLERATION)],
         labels={"alibabacloud.com/eci": "true"},
         annotations={},
     ),
+    # Self-built VNode: node labelled k8s.aliyun.com/vnode=true and tainted k8s.aliyun.com/vnode=true:NoSchedule;
+    # pods select the label and tolerate the taint.
+    # https://www.alibabacloud.com/help/en/eci/user-guide/manually-connect-a-vnode-to-a-self-managed-kubernetes-cluster
+    "alibaba-vnode": Profile(
+        name="alibaba-vnode",
+        node_selector={"k8s.aliyun.com/vnode": "true"},
+        tolerations=[
+            {"key": "k8s.aliyun.com/vnode", "operator": "Equal", "value": "true", "effect": "NoSchedule"},
+            dict(_ECI_TOLERATION),
+        ],
+        labels={},
+        annotations={},
+    ),
+    # AKS virtual nodes: v1 (type=virtual-kubelet, taints virtual-kubelet.io/provider and azure.com/aci) or
+    # v2 (virtualization=virtualnode2, taint virtual-kubelet.io/provider): either node, so two ORed affinity
+    # terms rather than one selector. v1: https://learn.microsoft.com/en-us/azure/aks/virtual-nodes-cli
+    # v2: https://github.com/microsoft/virtualnodesOnAzureContainerInstances
     "azure-aci": Profile(
         name="azure-aci",
-        node_selector={"type": "virtual-kubelet"},
+        node_selector={},
+        node_terms=(_match(*VIRTUAL_NODE_LABEL), _match("virtualization", "virtualnode2")),
         tolerations=[
             {"key": "virtual-kubelet.io/provider", "operator": "Exists"},
             {"key": "azure.com/aci", "effect": "NoSchedule"},
@@ -51,15 +107,17 @@ PROFILES: dict[str, Profile] = {
         labels={},
         annotations={},
     ),
+    # EKS Fargate places a pod that a Fargate profile selects (namespace + labels); a nodeSelector or node
+    # affinity naming EC2 node groups would keep it Pending, so the twin drops them and carries the label.
+    # https://docs.aws.amazon.com/eks/latest/userguide/fargate-profile.html
     "aws-fargate": Profile(
         name="aws-fargate",
         node_selector={},
         tolerations=[],
-        # Fargate places pods that a Fargate profile selects by namespace and labels: create a profile
-        # selecting this label in the workload's namespace.
         labels={"burstscaler.io/fargate": "true"},
         annotations={},
         note="create a Fargate profile selecting label burstscaler.io/fargate=true in the namespace",
+        drops_node_pins=True,
     ),
     "generic": Profile(name="generic", node_selector={}, tolerations=[], labels={}, annotations={}),
 }

@@ -168,11 +168,16 @@ def _twin_template(template: Mapping[str, Any], *, provider: str, patch: Mapping
     annotations = metadata.setdefault("annotations", {})
     annotations.update(profile.annotations)
     spec = rendered.setdefault("spec", {})
-    if profile.node_selector:
+    if profile.routes:
         # The base's selector pins pods to ECS node pools the virtual node is not in.
-        spec["nodeSelector"] = dict(profile.node_selector)
+        spec.pop("nodeSelector", None)
+        if profile.node_selector:
+            spec["nodeSelector"] = dict(profile.node_selector)
         affinity = spec.get("affinity") or {}
         affinity.pop("nodeAffinity", None)
+        if profile.node_terms:
+            terms = [copy.deepcopy(term) for term in profile.node_terms]
+            affinity["nodeAffinity"] = {"requiredDuringSchedulingIgnoredDuringExecution": {"nodeSelectorTerms": terms}}
         if affinity:
             spec["affinity"] = affinity
         else:

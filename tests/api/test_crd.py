@@ -91,7 +91,7 @@ def test_min_max_rule_is_in_the_schema() -> None:
 
 def test_enums_are_in_the_schema() -> None:
     burst = _schema()["properties"]["spec"]["properties"]["burst"]["properties"]
-    assert burst["provider"]["enum"] == ["alibaba-eci", "azure-aci", "aws-fargate", "generic"]
+    assert burst["provider"]["enum"] == ["alibaba-eci", "alibaba-vnode", "azure-aci", "aws-fargate", "generic"]
 
 
 def test_printer_columns_and_names() -> None:

@@ -64,8 +64,10 @@ def test_base_node_pinning_is_replaced_and_pod_affinity_kept() -> None:
     spec = twin.render(base, policy=POLICY, provider="azure-aci", pod_template_patch={}, replicas=1)["spec"][
         "template"
     ]["spec"]
-    assert spec["nodeSelector"] == {"type": "virtual-kubelet"}
-    assert spec["affinity"] == {"podAntiAffinity": {"x": 1}}
+    assert "nodeSelector" not in spec, "AKS v1 and v2 nodes differ: routed by ORed affinity terms instead"
+    terms = spec["affinity"]["nodeAffinity"]["requiredDuringSchedulingIgnoredDuringExecution"]["nodeSelectorTerms"]
+    assert [term["matchExpressions"][0]["key"] for term in terms] == ["type", "virtualization"]
+    assert spec["affinity"]["podAntiAffinity"] == {"x": 1}
     assert {"key": "azure.com/aci", "effect": "NoSchedule"} in spec["tolerations"]
 
 
