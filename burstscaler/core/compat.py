@@ -27,13 +27,27 @@ ALTERNATIVES = {
 }
 
 #: The largest pod each provider runs (vCPU, GiB). Why: a request above it never starts on the virtual
-#: node, however long it waits. Sources: ECI up to 64 vCPU / 512 GiB per instance; Fargate 16 vCPU /
-#: 120 GiB per pod; ACI 4 vCPU / 16 GiB per container group by default in most regions.
+#: node, however long it waits. Sources (checked for issue 17):
+#: - ECI (ACK virtual node and self-built VNode alike): up to 64 vCPU / 512 GiB per instance,
+#:   https://www.alibabacloud.com/help/en/eci/product-overview/limits
+#: - ACI: standard limits 31 vCPU / 240 GB per container group (GB as ACI counts memory: read as GiB here),
+#:   https://learn.microsoft.com/en-us/azure/container-instances/container-instances-resource-and-quota-limits
+#: - Fargate: 16 vCPU / 120 GB per pod, https://docs.aws.amazon.com/eks/latest/userguide/fargate-pod-configuration.html
 PROVIDER_LIMITS: dict[str, tuple[decimal.Decimal, decimal.Decimal]] = {
     "alibaba-eci": (decimal.Decimal(64), decimal.Decimal(512)),
+    "alibaba-vnode": (decimal.Decimal(64), decimal.Decimal(512)),
     "aws-fargate": (decimal.Decimal(16), decimal.Decimal(120)),
-    "azure-aci": (decimal.Decimal(4), decimal.Decimal(16)),
+    "azure-aci": (decimal.Decimal(31), decimal.Decimal(240)),
 }
+
+#: ECI's per-instance limits (https://www.alibabacloud.com/help/en/eci/product-overview/limits): ports its
+#: own agent listens on (rpcbind, the kubelet's 10250 and read-only 10255) cannot be a container's, and an
+#: instance runs at most 20 containers (init containers included here: they run in the same instance) and
+#: mounts at most 20 volumes.
+ECI_PROVIDERS = frozenset({"alibaba-eci", "alibaba-vnode"})
+ECI_RESERVED_PORTS = frozenset({111, 10250, 10255})
+ECI_MAX_CONTAINERS = 20
+ECI_MAX_VOLUMES = 20
 _GIB = decimal.Decimal(2**30)
 
 
@@ -103,6 +117,48 @@ def lint_pod_spec(pod_spec: Mapping[str, Any], *, provider: str, path: str = "sp
             if isinstance(container, Mapping):
                 findings.extend(_lint_container(container, path=f"{path}.{group}[{index}]"))
     findings.extend(_lint_size(pod_spec, provider=provider, path=path))
+    if provider in ECI_PROVIDERS:
+        findings.extend(_lint_eci_limits(pod_spec, path=path))
+    return findings
+
+
+def _lint_eci_limits(pod_spec: Mapping[str, Any], *, path: str) -> list[Finding]:
+    findings: list[Finding] = []
+    for group in ("initContainers", "containers"):
+        for index, container in enumerate(pod_spec.get(group) or []):
+            if not isinstance(container, Mapping):
+                continue
+            for port_index, port in enumerate(container.get("ports") or []):
+                number = port.get("containerPort") if isinstance(port, Mapping) else None
+                if number in ECI_RESERVED_PORTS:
+                    findings.append(
+                        Finding(
+                            f"{path}.{group}[{index}].ports[{port_index}].containerPort",
+                            "reservedPort",
+                            f"container {container.get('name', '?')!r} listens on port {number}, which ECI reserves "
+                            f"({', '.join(map(str, sorted(ECI_RESERVED_PORTS)))}); move the container to another port",
+                        )
+                    )
+    containers = len(pod_spec.get("containers") or []) + len(pod_spec.get("initContainers") or [])
+    if containers > ECI_MAX_CONTAINERS:
+        findings.append(
+            Finding(
+                f"{path}.containers",
+                "containerCount",
+                f"the pod has {containers} containers (init containers included); an ECI instance runs at most "
+                f"{ECI_MAX_CONTAINERS}; merge sidecars or split the workload",
+            )
+        )
+    volumes = len(pod_spec.get("volumes") or [])
+    if volumes > ECI_MAX_VOLUMES:
+        findings.append(
+            Finding(
+                f"{path}.volumes",
+                "volumeCount",
+                f"the pod mounts {volumes} volumes; an ECI instance mounts at most {ECI_MAX_VOLUMES}; combine them "
+                "(a projected volume holds several ConfigMaps and Secrets)",
+            )
+        )
     return findings
 
 

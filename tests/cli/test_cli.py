@@ -100,11 +100,12 @@ def test_lint_checks_workloads_for_the_virtual_node(tmp_path: pathlib.Path) -> N
 
 def test_lint_uses_the_provider_of_the_policy_targeting_the_workload(tmp_path: pathlib.Path) -> None:
     path = tmp_path / "app.yaml"
-    big = _deployment(containers=[{"name": "w", "resources": {"requests": {"cpu": "8", "memory": "8Gi"}}}])
+    # 40 vCPU: above ACI's 31 per container group, within ECI's 64 per instance.
+    big = _deployment(containers=[{"name": "w", "resources": {"requests": {"cpu": "40", "memory": "8Gi"}}}])
     path.write_text(yaml.safe_dump_all([make_policy(burst={"provider": "azure-aci"}), big]))
     result = runner.invoke(cli.app, ["lint", str(path)])
     assert result.exit_code == 1
-    assert "azure-aci runs at most 4 vCPU" in result.output
+    assert "azure-aci runs at most 31 vCPU and 240 GiB per pod" in result.output
     assert runner.invoke(cli.app, ["lint", "--provider", "alibaba-eci", str(path)]).exit_code == 1
     path.write_text(yaml.safe_dump_all([big]))
     assert runner.invoke(cli.app, ["lint", str(path)]).exit_code == 0

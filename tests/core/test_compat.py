@@ -67,11 +67,82 @@ def test_a_plain_template_is_compatible() -> None:
     assert compat.lint_workload(workload(volumes=[{"name": "tmp", "emptyDir": {}}])) == []
 
 
-def test_limits_depend_on_the_provider() -> None:
-    big = workload(containers=[{"name": "a", "resources": {"requests": {"cpu": "8", "memory": "32Gi"}}}])
-    assert compat.lint_workload(big, provider="alibaba-eci") == []
-    assert "azure-aci runs at most 4 vCPU" in compat.lint_workload(big, provider="azure-aci")[0].message
-    assert compat.lint_workload(big, provider="generic") == []
+def _sized(cpu: str, memory: str) -> dict[str, Any]:
+    return workload(containers=[{"name": "a", "resources": {"requests": {"cpu": cpu, "memory": memory}}}])
+
+
+@pytest.mark.parametrize(
+    ("obj", "provider", "refused"),
+    [
+        pytest.param(_sized("31", "240Gi"), "azure-aci", False, id="aci-at-its-standard-limits"),
+        pytest.param(_sized("32", "8Gi"), "azure-aci", True, id="aci-over-31-vcpu"),
+        pytest.param(_sized("4", "241Gi"), "azure-aci", True, id="aci-over-240-gib"),
+        pytest.param(_sized("16", "120Gi"), "aws-fargate", False, id="fargate-at-its-limits"),
+        pytest.param(_sized("17", "8Gi"), "aws-fargate", True, id="fargate-over-16-vcpu"),
+        pytest.param(_sized("64", "512Gi"), "alibaba-eci", False, id="eci-at-its-limits"),
+        pytest.param(_sized("40", "8Gi"), "alibaba-vnode", False, id="vnode-is-eci-sized"),
+        pytest.param(_sized("65", "8Gi"), "alibaba-vnode", True, id="vnode-over-64-vcpu"),
+        pytest.param(_sized("96", "1Ti"), "generic", False, id="generic-has-no-limits"),
+    ],
+)
+def test_size_limits_per_provider(obj: dict[str, Any], provider: str, refused: bool) -> None:
+    findings = compat.lint_workload(obj, provider=provider)
+    assert [finding.feature for finding in findings] == (["size"] if refused else [])
+    if refused:
+        assert findings[0].path == "spec.template.spec.containers"
+        assert f"{provider} runs at most" in findings[0].message
+
+
+def _containers(count: int, **container: Any) -> list[dict[str, Any]]:
+    return [{"name": f"c{index}", "image": "app:1", **container} for index in range(count)]
+
+
+ECI_LIMITS = [
+    pytest.param(
+        workload(containers=[{"name": "a", "ports": [{"containerPort": 8080}, {"containerPort": 10250}]}]),
+        ["spec.template.spec.containers[0].ports[1].containerPort"],
+        id="kubelet-port-10250",
+    ),
+    pytest.param(
+        workload(initContainers=[{"name": "i", "ports": [{"containerPort": 111}]}]),
+        ["spec.template.spec.initContainers[0].ports[0].containerPort"],
+        id="rpcbind-port-111-in-init",
+    ),
+    pytest.param(
+        workload(containers=[{"name": "a", "ports": [{"containerPort": 10255, "protocol": "TCP"}]}]),
+        ["spec.template.spec.containers[0].ports[0].containerPort"],
+        id="read-only-kubelet-port-10255",
+    ),
+    pytest.param(workload(containers=_containers(20)), [], id="20-containers"),
+    pytest.param(
+        workload(containers=_containers(19), initContainers=_containers(2)),
+        ["spec.template.spec.containers"],
+        id="21-with-init-containers",
+    ),
+    pytest.param(workload(volumes=[{"name": f"v{index}", "emptyDir": {}} for index in range(20)]), [], id="20-volumes"),
+    pytest.param(
+        workload(volumes=[{"name": f"v{index}", "emptyDir": {}} for index in range(21)]),
+        ["spec.template.spec.volumes"],
+        id="21-volumes",
+    ),
+]
+
+
+@pytest.mark.parametrize("provider", ["alibaba-eci", "alibaba-vnode"])
+@pytest.mark.parametrize(("obj", "paths"), ECI_LIMITS)
+def test_eci_instance_limits(obj: dict[str, Any], paths: list[str], provider: str) -> None:
+    findings = compat.lint_workload(obj, provider=provider)
+    assert [finding.path for finding in findings] == paths
+    assert compat.incompatible(findings) == bool(paths)
+
+
+def test_eci_instance_limits_are_eci_only() -> None:
+    crowded = workload(
+        containers=_containers(21, ports=[{"containerPort": 10250}]),
+        volumes=[{"name": f"v{index}", "emptyDir": {}} for index in range(21)],
+    )
+    assert compat.lint_workload(crowded, provider="azure-aci") == []
+    assert len(compat.lint_workload(crowded, provider="alibaba-eci")) == 21 + 2
 
 
 def test_nodeport_services_selecting_the_pods() -> None:
