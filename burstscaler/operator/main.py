@@ -14,6 +14,7 @@ import pathlib
 import kopf
 import prometheus_client
 import urllib3
+import yaml
 from kubernetes import client as k8s
 from kubernetes import config as k8s_config
 
@@ -49,7 +50,7 @@ def load_cluster_config() -> str:
         kubeconfig = os.environ.get("KUBECONFIG") or "~/.kube/config"
         try:
             k8s_config.load_kube_config()
-        except (k8s_config.ConfigException, OSError) as error:
+        except (k8s_config.ConfigException, OSError, ValueError, yaml.YAMLError) as error:
             raise StartupError(
                 f"no Kubernetes configuration: not in a cluster ({in_cluster}) and no usable kubeconfig at "
                 f"{kubeconfig} ({_one_line(error)}); set KUBECONFIG or `kubectl config use-context` to a cluster"

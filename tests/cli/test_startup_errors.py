@@ -115,6 +115,9 @@ def _status(*, crd: int = 200, prometheus: int = 200) -> collections.abc.Callabl
             "no-kubeconfig", ["no Kubernetes configuration", "not in a cluster", "KUBECONFIG"], id="no-kubeconfig"
         ),
         pytest.param(
+            "malformed-kubeconfig", ["no usable kubeconfig at", "expected ','", "KUBECONFIG"], id="malformed-kubeconfig"
+        ),
+        pytest.param(
             "unreachable", ["cannot reach the Kubernetes API server", "kubectl cluster-info"], id="unreachable"
         ),
         pytest.param("unauthorized", ["refused the credentials", "401", "context 'laptop'"], id="credentials-refused"),
@@ -129,7 +132,10 @@ def test_start_up_failure_is_one_actionable_line(
 ) -> None:
     args: list[str] = []
     kubeconfig: pathlib.Path | None = None
-    if case == "unreachable":
+    if case == "malformed-kubeconfig":
+        kubeconfig = tmp_path / "kubeconfig"
+        kubeconfig.write_text("clusters: [unclosed\n")
+    elif case == "unreachable":
         kubeconfig = _kubeconfig(tmp_path, f"http://127.0.0.1:{_closed_port()}")
     elif case == "unauthorized":
         kubeconfig = _kubeconfig(tmp_path, api_server(_status(crd=401)))
