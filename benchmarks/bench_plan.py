@@ -23,6 +23,11 @@ Measured (73ffc35, ``taskset -c 0 ... --repeat 21 --reference-repeat 1``, four r
 VM): synthetic median 37.3 / 43.3 / 47.6 / 55.1 ms with control 15.8 / 19.6 / 23.3 / 24.1 ms (the
 core costs ~2.2 control loops: ~33 ms at the host's full speed), 249-401x the reference; openb
 median 19-31 ms, 25-54x (its reference is fast: 151 policies). Peak traced memory 1.7 MiB.
+
+Measured with the inter-pod input (1b11898, ``python benchmarks/bench_plan.py --repeat 5
+--reference-repeat 1``, 2-core VM shared with other jobs, control 13.6-14.3 ms): synthetic median
+28.5 ms (24.8-34.9), 722x; interpod median 333 ms (313-362), reference 108.6 s, 326x, peak 25.2 MiB;
+openb 15.3 ms, 72x. Core and reference agree on all three.
 """
 
 from __future__ import annotations
