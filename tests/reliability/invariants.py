@@ -87,8 +87,13 @@ class Timeline:
         return max((row.base or 0 for row in self.since(since)), default=0)
 
     def base_values(self, *, since: int = 0) -> list[int]:
-        """Successive distinct base spec.replicas after `since` (a double-applied move shows as a repeat)."""
-        values: list[int] = []
+        """Successive distinct base spec.replicas from `since` on, the value in force at `since` first.
+
+        A double-applied move shows as a second step. Starting from the value in force (not the first
+        write after `since`) keeps the answer independent of whether any pod changed in between.
+        """
+        before = [row for row in self.rows if row.rv <= since and row.base is not None]
+        values: list[int] = [before[-1].base] if before and before[-1].base is not None else []
         for row in self.since(since):
             if row.base is not None and (not values or values[-1] != row.base):
                 values.append(row.base)
