@@ -8,17 +8,11 @@ tried and what to do, instead of a library's traceback deep inside Kopf.
 from __future__ import annotations
 
 import logging
-import os
 import pathlib
 
 import kopf
 import prometheus_client
-import urllib3
-import yaml
-from kubernetes import client as k8s
-from kubernetes import config as k8s_config
 
-from burstscaler.api import spec
 from burstscaler.cluster import kube
 from burstscaler.operator import config as operator_config
 from burstscaler.operator import handlers, planner, ticker
@@ -30,88 +24,8 @@ from burstscaler.sources import prometheus
 logger = logging.getLogger(__name__)
 
 
-#: How long one start-up probe may take; the operator's own client then uses Kopf's and kubernetes' defaults.
-PROBE_TIMEOUT_SECONDS = 10.0
-
-
-class StartupError(Exception):
-    """A start-up failure a person can act on: ``str()`` is one line naming what was tried and what to do."""
-
-
-def load_cluster_config() -> str:
-    """Load in-cluster credentials, else the current kubeconfig context; return where the API server is.
-
-    Raises StartupError when neither is there (a laptop with no cluster configured).
-    """
-    try:
-        k8s_config.load_incluster_config()
-        return "in-cluster service account"
-    except k8s_config.ConfigException as in_cluster:
-        kubeconfig = os.environ.get("KUBECONFIG") or "~/.kube/config"
-        try:
-            k8s_config.load_kube_config()
-        except (k8s_config.ConfigException, OSError, ValueError, yaml.YAMLError) as error:
-            raise StartupError(
-                f"no Kubernetes configuration: not in a cluster ({in_cluster}) and no usable kubeconfig at "
-                f"{kubeconfig} ({_one_line(error)}); set KUBECONFIG or `kubectl config use-context` to a cluster"
-            ) from error
-        try:
-            _, active = k8s_config.list_kube_config_contexts()
-            return f"kubeconfig {kubeconfig}, context {active['name']!r}"
-        except (k8s_config.ConfigException, KeyError, TypeError):
-            return f"kubeconfig {kubeconfig}"
-
-
-def check_api_server(*, source: str, namespaces: tuple[str, ...] = ()) -> None:
-    """Ask the API server for one BurstPolicy: it answers, accepts the credentials, and serves the CRD.
-
-    Raises StartupError saying which of the three failed. Uses its own client without retries so an
-    unreachable server fails within one timeout.
-    """
-    configuration = k8s.Configuration.get_default_copy()
-    configuration.retries = 0
-    host = configuration.host
-    api = k8s.CustomObjectsApi(k8s.ApiClient(configuration))
-    where = f"the Kubernetes API server at {host} ({source})"
-    try:
-        if namespaces:
-            api.list_namespaced_custom_object(
-                spec.API_GROUP,
-                spec.API_VERSION,
-                namespaces[0],
-                spec.PLURAL,
-                limit=1,
-                _request_timeout=PROBE_TIMEOUT_SECONDS,
-            )
-        else:
-            api.list_cluster_custom_object(
-                spec.API_GROUP, spec.API_VERSION, spec.PLURAL, limit=1, _request_timeout=PROBE_TIMEOUT_SECONDS
-            )
-    except urllib3.exceptions.HTTPError as error:
-        raise StartupError(
-            f"cannot reach {where}: {_one_line(getattr(error, 'reason', None) or error)}; check that the cluster "
-            "is up and the context's server address (`kubectl cluster-info`)"
-        ) from error
-    except k8s.ApiException as error:
-        resource = f"{spec.PLURAL}.{spec.API_GROUP}"
-        if error.status == 401:
-            raise StartupError(
-                f"{where} refused the credentials (HTTP 401 Unauthorized); renew them (log in to the cluster again, "
-                "or refresh the kubeconfig's token or certificate) and check with `kubectl get nodes`"
-            ) from error
-        if error.status == 403:
-            raise StartupError(
-                f"{where} forbids listing {resource} (HTTP 403 Forbidden); apply the operator's RBAC "
-                "(`kubectl apply -k manifests/base`) or run as an identity bound to it"
-            ) from error
-        if error.status == 404:
-            raise StartupError(
-                f"the BurstPolicy CRD ({resource}) is not installed on {where}; install it with "
-                "`burstscaler crd | kubectl apply -f -` (or `kubectl apply -k manifests/base`)"
-            ) from error
-        raise StartupError(
-            f"{where} answered HTTP {error.status} {error.reason} listing {resource}; check `kubectl get {resource}`"
-        ) from error
+#: Re-exported for the CLI: the start-up probes live with the other Kubernetes calls in ``cluster.kube``.
+StartupError = kube.StartupError
 
 
 def check_prometheus(config: operator_config.PrometheusConfig) -> None:
@@ -129,10 +43,6 @@ def check_prometheus(config: operator_config.PrometheusConfig) -> None:
             f"Prometheus at {prometheus.redact(config.url)} is unreachable ({failure.message}); check "
             "--prometheus-url (BURSTSCALER_PROMETHEUS_URL), or leave it unset to run without metrics"
         )
-
-
-def _one_line(error: object) -> str:
-    return " ".join(str(error).split())
 
 
 def _prometheus_settings(config: operator_config.PrometheusConfig) -> prometheus.Settings:
@@ -169,8 +79,8 @@ def fetcher_for(
 
 def run(config: operator_config.OperatorConfig) -> None:
     """Run the operator until it is stopped (SIGINT/SIGTERM); StartupError when a start-up check fails."""
-    source = load_cluster_config()
-    check_api_server(source=source, namespaces=config.namespaces)
+    source = kube.load_cluster_config()
+    kube.check_api_server(source=source, namespaces=config.namespaces)
     check_prometheus(config.prometheus)
     kopf.configure(
         verbose=config.verbose,
@@ -182,7 +92,7 @@ def run(config: operator_config.OperatorConfig) -> None:
     fetcher = fetcher_for(config.prometheus, tick_seconds=config.tick_seconds)
     if fetcher is None:
         logger.warning("no --prometheus-url: policies with metrics will report MetricsAvailable=False")
-    client = k8s.ApiClient()  # the configuration load_cluster_config loaded
+    client = kube.default_client()  # the configuration load_cluster_config loaded
     runtime = handlers.Runtime(
         config=config,
         ticker=ticker.Ticker(

@@ -165,13 +165,14 @@ def test_checks_pass_against_a_healthy_api_and_prometheus(api_server: collection
     from kubernetes import client as k8s
     from kubernetes import config as k8s_config
 
+    from burstscaler.cluster import kube
     from burstscaler.operator import config, main
 
     url = api_server(_status())
     previous = k8s.Configuration.get_default_copy()
     try:
         k8s_config.load_kube_config_from_dict(yaml.safe_load(_kubeconfig_text(url)))
-        main.check_api_server(source="test")
+        kube.check_api_server(source="test")
         main.check_prometheus(config.PrometheusConfig(url=url))
     finally:
         k8s.Configuration.set_default(previous)
