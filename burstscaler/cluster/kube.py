@@ -222,17 +222,6 @@ class Policies(_Client):
                 raise
 
 
-def api_client() -> k8s.ApiClient:
-    """A client for the cluster the operator runs in, or else the current kubeconfig context."""
-    from kubernetes import config as k8s_config
-
-    try:
-        k8s_config.load_incluster_config()
-    except k8s_config.ConfigException:
-        k8s_config.load_kube_config()
-    return k8s.ApiClient()
-
-
 # -- start-up probes (issue 17): what a new user meets first, as one line naming what to do ---------------
 
 #: How long one start-up probe may take; the operator's own client then uses Kopf's and kubernetes' defaults.
