@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 
+from burstscaler.cluster import providers
 from burstscaler.core import cost
 from burstscaler.sources import prometheus
 
@@ -50,5 +51,7 @@ class OperatorConfig:
     log_format: str = "text"  # text | json
     verbose: bool = False
     dry_run: bool = False
-    virtual_node_labels: tuple[tuple[str, str], ...] = (("type", "virtual-kubelet"),)
+    # Every provider's virtual nodes by default, as `burstscaler run` does: a config built in code must not
+    # count a VNode, an AKS v2 or a Fargate node as ECS room.
+    virtual_node_labels: tuple[tuple[str, str], ...] = providers.VIRTUAL_NODE_LABELS
     spend: cost.SpendLimits = dataclasses.field(default_factory=cost.SpendLimits)  # who prices and caps burst
