@@ -114,7 +114,9 @@ def build(
             strangers.append(pod)
     # A replica's request is what admission gave the pods of the current revision (injected sidecars,
     # LimitRange defaults, RuntimeClass overhead), when there are any; else the template's.
-    admitted = [_admitted_requests(view, by_policy[row]) for row, view in enumerate(policies)]
+    # Each policy's base pods, picked out once: both the admitted requests and the pod counts need them.
+    base_pods = [_base_pods(view, by_policy[row]) for row, view in enumerate(policies)]
+    admitted = [_admitted_requests(base) for base in base_pods]
     policies = [
         view if request is None else dataclasses.replace(view, requests=request)
         for view, request in zip(policies, admitted, strict=True)
@@ -136,7 +138,7 @@ def build(
     ]
     views = [
         dataclasses.replace(
-            _policy_pods(view, by_policy[row], now=now, terminating=terminating[row]),
+            _policy_pods(view, by_policy[row], base=base_pods[row], now=now, terminating=terminating[row]),
             requests_source="template" if request is None else "pods",
         )
         for row, (view, request) in enumerate(zip(policies, admitted, strict=True))
@@ -177,10 +179,13 @@ def _resources(nodes: Sequence[objects.NodeRecord], policies: Sequence[PolicyVie
     return (*BASE_RESOURCES, *extra)
 
 
-def _admitted_requests(view: PolicyView, pods: list[objects.PodRecord]) -> dict[str, float] | None:
+def _base_pods(view: PolicyView, pods: list[objects.PodRecord]) -> list[objects.PodRecord]:
+    return [pod for pod in pods if pod.workload == view.base_workload and not pod.burst]
+
+
+def _admitted_requests(base: list[objects.PodRecord]) -> dict[str, float] | None:
     # The newest base pod's revision (pod-template-hash / controller-revision-hash) is the current one;
     # its pods' requests, the largest per resource, are what a new replica will get.
-    base = [pod for pod in pods if pod.workload == view.base_workload and not pod.burst]
     if not base:
         return None
 
@@ -196,10 +201,15 @@ def _admitted_requests(view: PolicyView, pods: list[objects.PodRecord]) -> dict[
     return {name: max(request.get(name, 0.0) for request in current) for name in sorted(names)}
 
 
-def _policy_pods(view: PolicyView, pods: list[objects.PodRecord], *, now: float, terminating: int = 0) -> PolicyPods:
-    base_key, twin_key = view.base_workload, view.twin_workload
-    base = [pod for pod in pods if pod.workload == base_key and not pod.burst]
-    burst = [pod for pod in pods if pod.workload == twin_key]
+def _policy_pods(
+    view: PolicyView,
+    pods: list[objects.PodRecord],
+    *,
+    base: list[objects.PodRecord],
+    now: float,
+    terminating: int = 0,
+) -> PolicyPods:
+    burst = [pod for pod in pods if pod.workload == view.twin_workload]
     unbound = sum(1 for pod in base if not pod.node_name)
     missing = max(0, view.base_replicas - len(base))
     # A rolling update: new pods Pending while old ones of the same base terminate get their room when

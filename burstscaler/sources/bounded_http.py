@@ -74,16 +74,21 @@ class Answer:
     body: bytes
 
 
+def _time_left(deadline: float) -> float:
+    """Seconds left until `deadline` (a ``time.monotonic`` instant); TimeoutError once it has passed."""
+    left = deadline - time.monotonic()
+    if left <= 0:
+        raise TimeoutError("deadline")
+    return left
+
+
 class _DeadlineSocket(socket.socket):
     """A socket whose every blocking call gets only the time left until ``deadline``."""
 
     deadline: float = 0.0
 
     def _arm(self) -> None:
-        left = self.deadline - time.monotonic()
-        if left <= 0:
-            raise TimeoutError("deadline")
-        self.settimeout(left)
+        self.settimeout(_time_left(self.deadline))
 
     def recv_into(self, buffer: Any, nbytes: int = 0, flags: int = 0) -> int:
         self._arm()
@@ -104,10 +109,7 @@ class _DeadlineSSLSocket(ssl.SSLSocket):
     deadline: float = 0.0
 
     def _arm(self) -> None:
-        left = self.deadline - time.monotonic()
-        if left <= 0:
-            raise TimeoutError("deadline")
-        self.settimeout(left)
+        self.settimeout(_time_left(self.deadline))
 
     def recv_into(self, buffer: Any, nbytes: int | None = None, flags: int = 0) -> int:
         self._arm()
