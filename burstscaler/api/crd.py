@@ -41,6 +41,21 @@ PRINTER_COLUMNS: list[dict[str, Any]] = [
         "description": "Burst spend since status.cost.since.",
     },
     {"name": "Age", "type": "date", "jsonPath": ".metadata.creationTimestamp"},
+    # priority 1: shown by `kubectl get bp -o wide` only.
+    {
+        "name": "Placeholders",
+        "type": "integer",
+        "jsonPath": ".status.placeholderReplicas",
+        "priority": 1,
+        "description": "Pending placeholder pods asking the node autoscaler for ECS capacity.",
+    },
+    {
+        "name": "Spot",
+        "type": "integer",
+        "jsonPath": ".status.spotBurstReplicas",
+        "priority": 1,
+        "description": "Burst replicas on spot instances.",
+    },
 ]
 
 

@@ -215,6 +215,47 @@ class Budget(types.ApiModel):
     max_cost_per_hour: types.Money
 
 
+class Spot(types.ApiModel):
+    """Preemptible (spot) instances for burst pods, where the provider has them (ECI: ``eci-spot-*``).
+
+    Spot pods cost the price profile's spot discount less; when the provider refuses spot capacity the
+    twin falls back to on-demand, and a spot pod that reports its coming release is replaced first.
+    """
+
+    model_config = pydantic.ConfigDict(
+        json_schema_extra=_cel(
+            (
+                "self.strategy != 'SpotWithPriceLimit' || has(self.priceLimitPerHour)",
+                "strategy SpotWithPriceLimit needs priceLimitPerHour",
+            ),
+        )
+    )
+
+    enabled: bool = False
+    strategy: Literal["SpotAsPriceGo", "SpotWithPriceLimit"] = pydantic.Field(
+        default="SpotAsPriceGo",
+        description="SpotAsPriceGo: pay the market price, at most the on-demand price; SpotWithPriceLimit: at "
+        "most priceLimitPerHour per instance.",
+    )
+    price_limit_per_hour: types.Money | None = pydantic.Field(
+        default=None, description="Highest hourly price per instance (SpotWithPriceLimit only)."
+    )
+    protection_hours: int = pydantic.Field(
+        default=1,
+        ge=0,
+        le=1,
+        description="Hours a spot instance is protected from reclamation after it starts (ECI: 0 or 1).",
+    )
+
+    @pydantic.model_validator(mode="after")
+    def _limit_matches_strategy(self) -> Spot:
+        if self.strategy == "SpotWithPriceLimit" and self.price_limit_per_hour is None:
+            raise ValueError('spot.strategy SpotWithPriceLimit needs `priceLimitPerHour` (for example "0.25")')
+        if self.strategy == "SpotAsPriceGo" and self.price_limit_per_hour is not None:
+            raise ValueError("spot.priceLimitPerHour is used only with strategy SpotWithPriceLimit; remove it")
+        return self
+
+
 class Burst(types.ApiModel):
     """The burst twin on the virtual node."""
 
@@ -222,6 +263,7 @@ class Burst(types.ApiModel):
     provider: Provider = "alibaba-eci"
     max_replicas: int | None = pydantic.Field(default=None, ge=0)
     budget: Budget | None = None
+    spot: Spot = pydantic.Field(default_factory=Spot)
     pod_template_patch: podpatch.PodTemplatePatch = pydantic.Field(
         default_factory=podpatch.PodTemplatePatch,
         description="Routing and placement of burst pods, merged into the twin's template after the provider "
@@ -251,6 +293,68 @@ class DrainBack(types.ApiModel):
         ge=1,
         description="How long new base replicas may take to become Ready before a move is undone.",
     )
+    min_savings: types.Money | None = pydantic.Field(
+        default=None,
+        description="A burst replica moves back only when its expected saving over the rest of the burst "
+        "exceeds this, in the policy's currency. Unset: the cost of one pod start-up (the replica's ECI price "
+        "for podStartupSeconds), the churn a move costs.",
+    )
+    pod_startup_seconds: int = pydantic.Field(
+        default=60, ge=0, le=3600, description="How long a new base pod takes to become Ready on ECS."
+    )
+
+
+class Bridge(types.ApiModel):
+    """Buying ECS capacity for bursts that last (DESIGN §2 step 4b).
+
+    Where the ECS pool can grow (cluster-autoscaler, Karpenter, an ACK node pool with auto scaling),
+    placeholder pods kept Pending on ECS make the node autoscaler add nodes for the part of a burst
+    expected to outlast its break-even; drain-back then moves burst replicas onto them.
+    """
+
+    enabled: bool | None = pydantic.Field(
+        default=None,
+        description="The ECS pool this workload may use grows for Pending pods. Unset: the operator's --node-growth.",
+    )
+    node_boot_seconds: int = pydantic.Field(
+        default=180, ge=0, le=3600, description="From a Pending placeholder to a Ready node it asked for."
+    )
+    scale_down_delay_seconds: int = pydantic.Field(
+        default=600,
+        ge=0,
+        le=86400,
+        description="How long the node autoscaler keeps an empty node (cluster-autoscaler's "
+        "--scale-down-unneeded-time): paid for after the burst ends.",
+    )
+    max_placeholders: int | None = pydantic.Field(default=None, ge=0)
+
+
+class Forecast(types.ApiModel):
+    """Scale for the load expected one start-up delay ahead (off by default)."""
+
+    enabled: bool = False
+    lookback: str = pydantic.Field(
+        default="6h",
+        min_length=1,
+        max_length=32,
+        description='History the trend is fitted on (a Prometheus range query, cached between ticks): "6h". '
+        "With at least two days of history a daily-seasonal model is used as well.",
+    )
+    burst_startup_seconds: int = pydantic.Field(
+        default=45, ge=0, le=3600, description="Lead for replicas that land on the virtual node."
+    )
+
+    @pydantic.field_validator("lookback")
+    @classmethod
+    def _lookback_parses(cls, value: str) -> str:
+        if quantity.parse_duration(value) < 300:
+            raise ValueError('forecast.lookback must cover at least 5 minutes (for example "6h")')
+        return value
+
+    @property
+    def lookback_seconds(self) -> int:
+        """The lookback window in seconds."""
+        return quantity.parse_duration(self.lookback)
 
 
 class ScalingPolicy(types.ApiModel):
@@ -346,6 +450,13 @@ class Pricing(types.ApiModel):
     )
     ecs_per_vcpu_hour: types.Money | None = pydantic.Field(default=None, alias="ecsPerVCPUHour")
     ecs_per_gib_hour: types.Money | None = pydantic.Field(default=None, alias="ecsPerGiBHour")
+    eci_spot_discount: float = pydantic.Field(
+        default=0.3,
+        ge=0,
+        le=0.99,
+        description="Fraction off the ECI price a spot pod is counted at (Alibaba publishes 30% to 90%; the "
+        "default is the least of that range).",
+    )
 
 
 class BurstPolicySpec(types.ApiModel):
@@ -368,6 +479,8 @@ class BurstPolicySpec(types.ApiModel):
     base: Base = pydantic.Field(default_factory=Base)
     burst: Burst = pydantic.Field(default_factory=Burst)
     drain_back: DrainBack = pydantic.Field(default_factory=DrainBack)
+    bridge: Bridge = pydantic.Field(default_factory=Bridge)
+    forecast: Forecast = pydantic.Field(default_factory=Forecast)
     behavior: Behavior = pydantic.Field(default_factory=Behavior)
     fallback: Fallback = pydantic.Field(default_factory=Fallback)
     pricing: Pricing = pydantic.Field(default_factory=Pricing)

@@ -78,6 +78,8 @@ class BurstPolicyStatus(types.ApiModel):
     ready_base: int | None = None
     ready_burst: int | None = None
     unplaceable_replicas: int | None = None
+    placeholder_replicas: int | None = None
+    spot_burst_replicas: int | None = None
     last_decision: Decision | None = None
     last_drain_time: datetime.datetime | None = None
     drain_back: DrainBackStatus | None = None

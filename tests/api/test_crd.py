@@ -96,7 +96,9 @@ def test_enums_are_in_the_schema() -> None:
 
 def test_printer_columns_and_names() -> None:
     version = crd.custom_resource_definition()["spec"]["versions"][0]
-    assert [column["name"].upper() for column in version["additionalPrinterColumns"]] == [
+    columns = version["additionalPrinterColumns"]
+    # DESIGN §3's columns for `kubectl get bp`; the bridge's and spot's only with `-o wide` (priority 1).
+    assert [column["name"].upper() for column in columns if not column.get("priority")] == [
         "TARGET",
         "DESIRED",
         "BASE",
@@ -105,6 +107,7 @@ def test_printer_columns_and_names() -> None:
         "COST",
         "AGE",
     ]
+    assert [column["name"].upper() for column in columns if column.get("priority") == 1] == ["PLACEHOLDERS", "SPOT"]
     assert version["subresources"] == {"status": {}}
     names = crd.custom_resource_definition()["spec"]["names"]
     assert names["shortNames"] == ["bp"] and names["kind"] == "BurstPolicy"
