@@ -60,6 +60,9 @@ class Plan:
     burst_reason: ReasonArray
     drain_reason: ReasonArray
     history: snapshot.History
+    #: Placeholder pods to keep on ECS (the bridge, issue 16): a growable pool adds nodes for them.
+    placeholders: snapshot.IntArray = dataclasses.field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    placeholder_reason: ReasonArray = dataclasses.field(default_factory=lambda: np.zeros(0, dtype=np.uint8))
 
     def __len__(self) -> int:
         return len(self.names)
@@ -309,6 +312,8 @@ def plan(snapshot_: snapshot.Snapshot, *, now: float, spread: bool = False) -> P
         burst_reason=burst_reason.astype(np.uint8),
         drain_reason=drain_reason.astype(np.uint8),
         history=history,
+        placeholders=np.zeros(count, dtype=np.int64),
+        placeholder_reason=np.full(count, Reason.NO_NODE_GROWTH.code, dtype=np.uint8),
     )
 
 

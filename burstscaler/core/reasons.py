@@ -39,6 +39,16 @@ class Reason(enum.StrEnum):
         "ecs-learned-full"  # base pods stayed Pending where the plan saw room: capped until the cluster changes
     )
     BURST_ANTI_AFFINITY = "burst-anti-affinity"  # the template's pod anti-affinity caps pods on the virtual node(s)
+    DRAIN_BACK_NOT_WORTH_IT = (
+        "drain-back-not-worth-it"  # the expected saving over the rest of the burst does not beat a move's churn
+    )
+    PLACEHOLDERS = "placeholders"  # placeholder pods ask the growable ECS pool for nodes for a lasting burst
+    PLACEHOLDERS_NOT_WORTH_IT = (
+        "placeholders-not-worth-it"  # the burst is not expected to outlast a new node's break-even
+    )
+    NO_NODE_GROWTH = "no-node-growth"  # the ECS pool is not declared growable (spec.bridge / --node-growth)
+    FORECAST = "forecast"  # the total follows the load forecast one start-up delay ahead, above the reactive one
+    SPOT_FALLBACK = "spot-fallback"  # spot capacity was refused: the twin runs on-demand
 
     @property
     def code(self) -> int:

@@ -230,6 +230,49 @@ class Topology:
 
 
 @dataclasses.dataclass(frozen=True)
+class Economics:
+    """Per-policy prices and delays the bridge and the cost-based drain-back decide with (issue 16).
+
+    Costs are in the policy's currency per second for one replica. ``None`` in ``Snapshot.economics``
+    means nothing is known: no placeholders, and drain-back moves whenever room persists (v0.1).
+    """
+
+    pool_growable: BoolArray  # [P] a node autoscaler adds ECS nodes for Pending pods (spec.bridge)
+    ecs_cost_per_second: FloatArray  # [P] one replica's share of an added node's price; nan = unknown
+    node_boot_seconds: FloatArray  # [P] from a Pending placeholder to a Ready node
+    scale_down_delay_seconds: FloatArray  # [P] an empty added node is paid this long after the burst
+    pod_startup_seconds: FloatArray  # [P] a new base pod's time to Ready (a move's churn)
+    min_savings: FloatArray  # [P] a move's churn cost; nan = one pod start-up at the burst price
+    max_placeholders: IntArray  # [P] UNLIMITED = no cap of its own
+    placeholders: IntArray  # [P] placeholder pods that exist now (Pending or bound)
+    placeholders_bound: IntArray  # [P] of those, bound to a node: room that base pods can take by preemption
+    window_ends: FloatArray  # [P] end of the schedule window raising the floor now; nan = none
+
+    def __post_init__(self) -> None:
+        shape = self.pool_growable.shape
+        for field in dataclasses.fields(self):
+            _check_shape(field.name, getattr(self, field.name), shape)
+
+    @classmethod
+    def fixed_pool(cls, policies: int) -> Economics:
+        """No pool growth and no prices known: the v0.1 behaviour, for callers that have no economics."""
+        nan = np.full(policies, np.nan)
+        zeros = np.zeros(policies, dtype=np.int64)
+        return cls(
+            pool_growable=np.zeros(policies, dtype=np.bool_),
+            ecs_cost_per_second=nan,
+            node_boot_seconds=np.zeros(policies),
+            scale_down_delay_seconds=np.zeros(policies),
+            pod_startup_seconds=np.zeros(policies),
+            min_savings=nan.copy(),
+            max_placeholders=np.full(policies, UNLIMITED, dtype=np.int64),
+            placeholders=zeros,
+            placeholders_bound=zeros.copy(),
+            window_ends=nan.copy(),
+        )
+
+
+@dataclasses.dataclass(frozen=True)
 class Snapshot:
     """Everything one planning tick knows. ``history`` may be from the previous tick's plan."""
 
@@ -238,6 +281,7 @@ class Snapshot:
     reservations: Reservations
     history: History
     topology: Topology | None = None  # inter-pod constraints; None: none known
+    economics: Economics | None = None  # prices and delays of the bridge and drain-back; None: none known
 
     def __post_init__(self) -> None:
         n, r = self.nodes.allocatable.shape
@@ -254,6 +298,8 @@ class Snapshot:
                     raise ValueError(f"a term names policy {term.policy} of {p}")
             if self.topology.burst_cap is not None:
                 _check_shape("topology.burst_cap", self.topology.burst_cap, (p,))
+        if self.economics is not None:
+            _check_shape("economics.pool_growable", self.economics.pool_growable, (p,))
 
 
 def _check_shape(name: str, value: npt.NDArray[np.generic], shape: tuple[int, ...]) -> None:
