@@ -5,6 +5,11 @@
 2. ``fallback`` when metrics fail (hold or fixed, with the MetricsAvailable condition);
 3. the floor: ``minReplicas`` raised by active scheduled windows (``schedules``);
 4. ``behavior``: stabilization windows and rate policies, then min/max;
+5. with ``spec.forecast.enabled``, the forecast lead (``core.forecast``): each metric's history plus
+   this tick's reading predicts its value one start-up delay ahead; the HPA's arithmetic turns the
+   prediction into replicas, and the total is the larger of that and the reactive total, both through
+   the same ``behavior`` (reason ``forecast`` when the forecast raised it). Missing or short history,
+   or metrics in fallback, leave the reactive total (``inputs.forecast`` says why);
 and reports, beside the count, the pending-pod signal (``pending``) for the planner.
 
 Pure: readings come in as values (the sources fetched them), the memory of previous ticks comes in as
@@ -21,7 +26,7 @@ import math
 from typing import Any
 
 from burstscaler.api import spec
-from burstscaler.core import behavior, fallback, pending, replicas, schedules
+from burstscaler.core import behavior, fallback, forecast, pending, replicas, schedules
 
 DEFAULT_TOLERANCE = 0.1
 
@@ -48,7 +53,9 @@ class Request:
 
     ``current`` is the workload's total replicas (base + burst), ``ready`` how many of them are Running
     and Ready; ``readings`` has one entry per ``spec.metrics`` entry, in order; ``pending_pods`` are the
-    base workload's pods for the pending-pod signal.
+    base workload's pods for the pending-pod signal. For the forecast: ``history`` has each metric's
+    past values (in order; None or absent: not read), ``ecs_full`` whether the next replica finds no
+    room on ECS (None: unknown), which picks the lead (``forecast.lead_for``).
     """
 
     spec: spec.BurstPolicySpec
@@ -57,6 +64,8 @@ class Request:
     readings: tuple[Reading, ...] = ()
     pending_pods: tuple[pending.PendingPod, ...] = ()
     state: State = dataclasses.field(default_factory=State)
+    history: tuple[forecast.Series | None, ...] = ()
+    ecs_full: bool | None = None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -148,22 +157,90 @@ def recommend(request: Request, *, now: datetime.datetime) -> Recommendation:
         message = f"{current} replicas are outside {floor}..{policy.max_replicas}: set to {target}"
         return decide(target, reason, message, condition, State(history, new_fallback))
 
-    stabilized, final, limited, history = behavior.normalize(
-        desired,
-        current=current,
-        min_replicas=floor,
-        max_replicas=policy.max_replicas,
-        behavior=policy.behavior,
-        history=state.history,
-        now=now,
-    )
+    def normalize(wanted: int) -> tuple[int, int, behavior.Limited, behavior.History]:
+        return behavior.normalize(
+            wanted,
+            current=current,
+            min_replicas=floor,
+            max_replicas=policy.max_replicas,
+            behavior=policy.behavior,
+            history=state.history,
+            now=now,
+        )
+
+    stabilized, final, limited, history = normalize(desired)
+    reason = _reason(mode, limited.condition, policy=policy, floor=floor, stabilized=stabilized, desired=desired)
+    ahead = ""
+    if policy.forecast.enabled and policy.metrics:
+        lead = _lead(request, mode=mode, now=now)
+        inputs["forecast"] = lead.inputs
+        if lead.replicas is not None and lead.replicas > desired:
+            # The same behavior on both: the forecast's total is never below the reactive one (normalize
+            # is monotone in what it is asked), and it is taken only where it is above.
+            ahead_stabilized, ahead_final, ahead_limited, ahead_history = normalize(lead.replicas)
+            lead.inputs["reactiveReplicas"] = final
+            if ahead_final > final:
+                stabilized, final, limited, history = ahead_stabilized, ahead_final, ahead_limited, ahead_history
+                reason = "forecast"
+                lead.inputs["reason"] = "forecast"
+                ahead = f", forecast asked {lead.replicas} {lead.inputs['leadSeconds']:g}s ahead"
+            else:
+                lead.inputs["reason"] = "forecast-not-above-reactive"
     inputs["stabilized"] = stabilized
     inputs["limit"] = limited.condition
-    reason = _reason(mode, limited.condition, policy=policy, floor=floor, stabilized=stabilized, desired=desired)
     if final == current and reason == "metrics":
         reason = "steady"
-    message = f"{current} -> {final} replicas ({reason}; metrics asked {desired}, stabilized {stabilized})"
+    message = f"{current} -> {final} replicas ({reason}; metrics asked {desired}{ahead}, stabilized {stabilized})"
     return decide(final, reason, message, condition, State(history, new_fallback))
+
+
+@dataclasses.dataclass(frozen=True)
+class _Lead:
+    replicas: int | None
+    inputs: dict[str, Any]
+
+
+def _lead(request: Request, *, mode: fallback.Mode, now: datetime.datetime) -> _Lead:
+    """What the forecast asks for (the largest over metrics), with the inputs that explain it."""
+    policy = request.spec
+    seconds, tier = forecast.lead_for(policy, ecs_full=request.ecs_full)
+    inputs: dict[str, Any] = {"leadSeconds": seconds, "tier": tier}
+    if mode != "metrics":
+        # Metrics are failing: the fallback decides, and a forecast from stale history must not override it.
+        return _Lead(None, inputs | {"reason": "forecast-metrics-unavailable"})
+    up, down = behavior.effective_rules(policy.behavior)
+    tolerances = replicas.Tolerances(down=_tolerance(down), up=_tolerance(up))
+    at = now.timestamp()
+    predictions = []
+    asked: list[int] = []
+    for index, metric in enumerate(policy.metrics):
+        reading = request.readings[index] if index < len(request.readings) else Reading()
+        series = request.history[index] if index < len(request.history) else None
+        if series is None or len(series) == 0:
+            # This tick's reading alone is no history: say so rather than "short".
+            prediction = forecast.predict(None, now=at, lead=seconds)
+        else:
+            if reading.value is not None:
+                series = series.with_sample(at, reading.value)
+            prediction = forecast.predict(series, now=at, lead=seconds)
+        entry = prediction.to_input()
+        if prediction.value is not None:
+            proposal = propose(
+                metric,
+                Reading(value=prediction.value),
+                current=request.current,
+                ready=request.ready,
+                tolerances=tolerances,
+            )
+            entry["replicas"] = proposal.replicas
+            if proposal.replicas is not None:
+                asked.append(proposal.replicas)
+        predictions.append(entry)
+    inputs["metrics"] = predictions
+    if not asked:
+        missing = next((str(entry.get("missing")) for entry in predictions if entry.get("missing")), "no-history")
+        return _Lead(None, inputs | {"reason": f"forecast-{missing}"})
+    return _Lead(max(asked), inputs | {"replicas": max(asked), "reason": "forecast-not-above-reactive"})
 
 
 def _reason(

@@ -6,10 +6,11 @@ import datetime
 import json
 from typing import Any
 
+import numpy as np
 import pytest
 
 from burstscaler.api import spec
-from burstscaler.core import fallback, pending, recommend, replicas
+from burstscaler.core import fallback, forecast, pending, recommend, replicas
 
 T0 = datetime.datetime(2024, 6, 3, 12, 0, tzinfo=datetime.UTC)  # a Monday
 DOWN = fallback.MetricsFailure("PrometheusTimeout", "no answer within 5.0s")
@@ -196,3 +197,78 @@ def test_now_in_any_zone_gives_the_same_decision() -> None:
     second = recommend.recommend(make_request(policy, reading(500)), now=shanghai)
     assert first == second
     assert first.replicas == 40
+
+
+# -- the forecast lead (spec.forecast) --------------------------------------------------------------
+
+
+def rising_history(*, per_second: float, end: float, seconds: float = 600.0) -> forecast.Series:
+    """A metric rising ``per_second`` until ``end`` (epoch seconds), sampled every 15 s."""
+    times = np.arange(end - seconds, end - 14, 15.0)
+    return forecast.Series.of(times, end * 0 + 500.0 - per_second * (end - times))
+
+
+FORECAST_ON = {"forecast": {"enabled": True}}
+
+
+@pytest.mark.parametrize(
+    ("fields", "per_second", "history", "expected", "reason", "why"),
+    [
+        # 500 now, +2/s: 590 expected 45 s ahead -> 12 replicas of 50, reactive asks 10.
+        pytest.param(FORECAST_ON, 2.0, True, 12, "forecast", "forecast", id="ramp-raises"),
+        pytest.param({}, 2.0, True, 10, "steady", None, id="off-by-default"),
+        pytest.param(FORECAST_ON, -2.0, True, 10, "steady", "forecast-not-above-reactive", id="falling-never-lowers"),
+        pytest.param(FORECAST_ON, 2.0, False, 10, "steady", "forecast-no-history", id="no-history"),
+        pytest.param(
+            FORECAST_ON | {"maxReplicas": 10}, 2.0, True, 10, "steady", "forecast-not-above-reactive", id="max-caps"
+        ),
+    ],
+)
+def test_forecast_raises_the_total_never_lowers_it(
+    fields: dict[str, Any], per_second: float, history: bool, expected: int, reason: str, why: str | None
+) -> None:
+    policy = make_spec(**fields)
+    series = (rising_history(per_second=per_second, end=T0.timestamp()),) if history else ()
+    result = recommend.recommend(make_request(policy, reading(500), history=series), now=T0)
+    assert (result.replicas, result.reason) == (expected, reason)
+    assert result.inputs.get("forecast", {}).get("reason") == why
+    json.dumps(result.inputs)
+
+
+def test_forecast_inputs_name_the_lead_and_the_prediction() -> None:
+    policy = make_spec(**FORECAST_ON)
+    series = (rising_history(per_second=2.0, end=T0.timestamp()),)
+    result = recommend.recommend(make_request(policy, reading(500), history=series, ecs_full=False), now=T0)
+    ahead = result.inputs["forecast"]
+    # ECS has room: the lead is a base pod's start-up (60 s): 500 + 2 x 60 = 620 -> 13 replicas.
+    assert (ahead["leadSeconds"], ahead["tier"], ahead["reactiveReplicas"]) == (60.0, "ecs", 10)
+    assert ahead["metrics"][0]["predicted"] == pytest.approx(620.0)
+    assert result.replicas == 13
+    assert "forecast asked 13 60s ahead" in result.message
+
+
+def test_forecast_short_history_falls_back_with_the_reason() -> None:
+    policy = make_spec(**FORECAST_ON)
+    series = (rising_history(per_second=2.0, end=T0.timestamp(), seconds=45.0),)
+    result = recommend.recommend(make_request(policy, reading(500), history=series), now=T0)
+    assert result.replicas == 10
+    assert result.inputs["forecast"]["reason"] == "forecast-short-history"
+
+
+def test_forecast_stays_out_of_fallback() -> None:
+    policy = make_spec(**FORECAST_ON)
+    series = (rising_history(per_second=2.0, end=T0.timestamp()),)
+    failed = recommend.Reading(failure=DOWN)
+    result = recommend.recommend(make_request(policy, failed, history=series), now=T0)
+    assert result.replicas == 10  # held: a metric blip, not a forecast from stale history
+    assert result.inputs["forecast"]["reason"] == "forecast-metrics-unavailable"
+
+
+def test_forecast_goes_through_behavior() -> None:
+    # A scale-up limit of 1 pod per minute caps the forecast as it caps the reactive total.
+    limit = {"behavior": {"scaleUp": {"policies": [{"type": "Pods", "value": 1, "periodSeconds": 60}]}}}
+    policy = make_spec(**FORECAST_ON, **limit)
+    series = (rising_history(per_second=2.0, end=T0.timestamp()),)
+    result = recommend.recommend(make_request(policy, reading(560), history=series), now=T0)
+    assert result.replicas == 11
+    assert result.inputs["limit"] == "ScaleUpLimit"
