@@ -16,16 +16,25 @@ Per policy, in this order (each step is whole-array arithmetic over policies):
    all policies by priority (``placement.allocate``), after room is kept for pending pods, within
    the policies' inter-pod terms (``topology.allocate``).
 6. What ECS does not take goes to burst within burst.maxReplicas and the spend budget; the rest is
-   unplaceable, reported with its reason.
-7. Drain-back from the room left: only where room persisted ``stabilization_seconds``, only burst
-   pods older than ``min_burst_seconds``, at most ``max_moves_per_tick``; make-before-break, so this
-   tick only raises base, and step 2 of a later tick lowers burst.
+   unplaceable, reported with its reason; on a growable pool (``Economics.pool_growable``) it is
+   asked of ECS anyway (base, up to base.maxReplicas: ``waiting-for-node``), as the HPA would, so
+   the node autoscaler adds a node for its Pending pods.
+7. Drain-back from the room left: only where room persisted ``stabilization_seconds`` (or a bound
+   placeholder holds it), only burst pods older than ``min_burst_seconds``, at most
+   ``max_moves_per_tick``, and with ``Snapshot.economics`` only when the move pays for its churn
+   over the expected rest of the burst (``core.bridge``: ``drain-back-not-worth-it``);
+   make-before-break, so this tick only raises base, and step 2 of a later tick lowers burst.
+8. The bridge (``core.bridge``): on a growable pool, placeholder pods for the burst replicas whose
+   burst is expected to outlast a new node's break-even, less those drain-back is moving.
 
 A memory of failed predictions (``ecs-learned-full``): when base pods the plan placed stay
 unschedulable, or a drain-back move times out, the base that really runs is remembered as a cap on
 base growth and moves (``History.learned_cap``) until the cluster changes for that policy: its free
 room fits more replicas than when it was learned (a node added, pods deleted) or its request row
-changed (a new template). So no prediction error makes the base flap.
+changed (a new template), or, on a growable pool, more base pods are Ready than the cap (a node
+was added). So no prediction error makes the base flap.
+
+With ``Snapshot.economics`` None (or ``Economics.fixed_pool``) the plan is the v0.1 one, bit for bit.
 """
 
 from __future__ import annotations
@@ -35,7 +44,7 @@ from typing import Any
 
 import numpy as np
 
-from burstscaler.core import placement, reasons, snapshot, topology
+from burstscaler.core import bridge, placement, reasons, snapshot, topology
 
 Reason = reasons.Reason
 
@@ -75,7 +84,10 @@ def plan(snapshot_: snapshot.Snapshot, *, now: float, spread: bool = False) -> P
     is in flight (then base carries ``history.drain_moves`` extra surge replicas); ``desired`` is
     within [minReplicas, maxReplicas]; base never exceeds base.maxReplicas and burst never exceeds
     burst.maxReplicas or the budget; the sum of new base replicas fits the ECS room left after
-    pending pods, under the fit rule of ``placement``.
+    pending pods, under the fit rule of ``placement`` (except ``waiting-for-node`` replicas on a
+    growable pool, which wait for a new node). Placeholders never exceed the burst replicas not being
+    moved back (none without burst), ``base + placeholders <= base.maxReplicas``, at most
+    ``max_placeholders``, and ``burst * cost + placeholders * ecs cost <= max_cost_per_second``.
 
     ``spread``: new replicas go where a spreading scheduler (LeastAllocated) would put them rather
     than first fit in node order (``topology.Spreading``); slower, closer to kube-scheduler when
@@ -84,6 +96,8 @@ def plan(snapshot_: snapshot.Snapshot, *, now: float, spread: bool = False) -> P
     nodes, pol = snapshot_.nodes, snapshot_.policies
     hist = snapshot_.history.align(pol.names)
     count = len(pol)
+    econ = snapshot_.economics
+    growable = np.zeros(count, dtype=bool) if econ is None else econ.pool_growable
 
     # 1. Desired total.
     desired = np.minimum(np.maximum(pol.recommended, pol.min_replicas), pol.max_replicas)
@@ -130,7 +144,9 @@ def plan(snapshot_: snapshot.Snapshot, *, now: float, spread: bool = False) -> P
     fit_now = np.zeros(count, dtype=np.int64)
     if len(watch):
         fit_now[watch] = _fit_counts(free, pol.requests, groups, watch)
-    changed = remembered & ((fit_now > hist.learned_fit) | (keys != hist.learned_key))
+    # On a growable pool, more base pods Ready than the cap also means the cluster changed (a node was added).
+    grew = growable & (pol.base_ready > hist.learned_cap)
+    changed = remembered & ((fit_now > hist.learned_fit) | (keys != hist.learned_key) | grew)
     learned_cap = np.where(failed, base - surge, np.where(changed, snapshot.UNLIMITED, hist.learned_cap))
     learned_fit = np.where(failed, fit_now, np.where(changed, 0, hist.learned_fit))
     learned_key = np.where(failed, keys, np.where(changed, 0, hist.learned_key))
@@ -172,7 +188,28 @@ def plan(snapshot_: snapshot.Snapshot, *, now: float, spread: bool = False) -> P
     # 6. Overflow to burst within caps; the rest is unplaceable.
     added_burst = np.minimum(rest, np.maximum(burst_cap - burst, 0))
     burst += added_burst
-    unplaceable = rest - added_burst
+    homeless_after_burst = rest - added_burst
+    # A growable pool: what has no home is asked of ECS anyway, as the HPA would; its Pending pods are
+    # what the node autoscaler adds nodes for (neither the model's room nor the learned cap apply).
+    waiting_for_node = np.where(growable, np.minimum(homeless_after_burst, np.maximum(pol.base_max - base, 0)), 0)
+    base += waiting_for_node
+    unplaceable = homeless_after_burst - waiting_for_node
+
+    # The age of the current burst and its expected rest (ski rental, ``core.bridge``).
+    burst_began = bridge.burst_started(
+        since=hist.burst_since, pod_policy=pol.burst_pod_policy, pod_started=pol.burst_pod_started, now=now
+    )
+    if econ is None:
+        worth_moving = np.ones(count, dtype=bool)
+        bought = np.zeros(count, dtype=np.int64)
+    else:
+        eci = pol.burst_cost_per_second
+        rest_expected = bridge.expected_rest(started=burst_began, now=now, window_ends=econ.window_ends)
+        churn = bridge.churn(economics=econ, eci=eci)
+        worth_moving = bridge.drain_worth_it(
+            eci=eci, ecs=bridge.marginal_ecs_cost(econ), rest=rest_expected, churn=churn
+        )
+        bought = np.maximum(econ.placeholders_bound, 0)
 
     # 7. Drain-back from the room left over.
     may_drain = pol.drain_enabled & ~inflight & ~scale_in & ~blocked & (burst > 0) & (over_burst == 0)
@@ -182,7 +219,9 @@ def plan(snapshot_: snapshot.Snapshot, *, now: float, spread: bool = False) -> P
     room_since = np.where(np.isnan(hist.room_since), now, hist.room_since)
     stable = now - room_since >= pol.stabilization_seconds
     movable = np.minimum(_old_burst_pods(pol, now=now), burst)
-    move_limit = np.where(stable, np.minimum(movable, drain_ask), 0)
+    # Room a bound placeholder holds was bought for this burst: it need not persist to be trusted.
+    move_limit = np.where(stable, np.minimum(movable, drain_ask), np.minimum(np.minimum(movable, drain_ask), bought))
+    move_limit = np.where(worth_moving, move_limit, 0)
     drain, _ = topology.allocate(
         free=growth.free_after,
         requests=pol.requests,
@@ -197,6 +236,22 @@ def plan(snapshot_: snapshot.Snapshot, *, now: float, spread: bool = False) -> P
     has_room = drain.room > 0
     moves_started = drain.granted
     base += moves_started
+
+    # The bridge: placeholders for the lasting part of the burst, less what drain-back already takes back.
+    if econ is None:
+        placeholders = np.zeros(count, dtype=np.int64)
+        placeholder_reason = np.full(count, Reason.NO_NODE_GROWTH.code, dtype=np.uint8)
+    else:
+        placeholders, placeholder_reason = bridge.placeholders(
+            economics=econ,
+            eci=eci,
+            rest=rest_expected,
+            churn=churn,
+            need=burst - surge - moves_started,
+            burst=burst,
+            base_room=pol.base_max - base,
+            max_cost_per_second=pol.max_cost_per_second,
+        )
 
     # History for the next tick.
     keep_room = waiting | completed
@@ -216,6 +271,7 @@ def plan(snapshot_: snapshot.Snapshot, *, now: float, spread: bool = False) -> P
         learned_cap=learned_cap.astype(np.int64),
         learned_fit=learned_fit.astype(np.int64),
         learned_key=learned_key.astype(np.int64),
+        burst_since=np.where(burst > 0, burst_began, np.nan),
     )
 
     # Reasons.
@@ -231,6 +287,7 @@ def plan(snapshot_: snapshot.Snapshot, *, now: float, spread: bool = False) -> P
     base_reason = np.select(
         [
             timeout,
+            waiting_for_node > 0,
             unschedulable > 0,
             (homeless > 0) & blocked,
             from_base > 0,
@@ -241,6 +298,7 @@ def plan(snapshot_: snapshot.Snapshot, *, now: float, spread: bool = False) -> P
         ],
         [
             Reason.ECS_FULL.code,
+            Reason.WAITING_FOR_NODE.code,
             Reason.ECS_FULL.code,
             Reason.ECS_FULL.code,
             Reason.SCALE_IN.code,
@@ -252,7 +310,7 @@ def plan(snapshot_: snapshot.Snapshot, *, now: float, spread: bool = False) -> P
         Reason.WITHIN_CAPACITY.code,
     )
     burst_reason = np.select(
-        [from_burst > 0, completed, (over_burst > 0) | (unplaceable > 0), added_burst > 0],
+        [from_burst > 0, completed, (over_burst > 0) | (homeless_after_burst > 0), added_burst > 0],
         [Reason.SCALE_IN_BURST_FIRST.code, Reason.DRAIN_BACK.code, cap_reason, base_reason],
         Reason.STEADY.code,
     )
@@ -271,6 +329,7 @@ def plan(snapshot_: snapshot.Snapshot, *, now: float, spread: bool = False) -> P
             ~has_room & (drain_ask > 0),
             learned_blocks_drain & (drain_ask == 0),
             drain_ask == 0,
+            ~worth_moving,
             ~stable,
         ],
         [
@@ -287,6 +346,7 @@ def plan(snapshot_: snapshot.Snapshot, *, now: float, spread: bool = False) -> P
             Reason.ECS_FULL.code,
             Reason.ECS_LEARNED_FULL.code,
             Reason.BASE_CAP.code,
+            Reason.DRAIN_BACK_NOT_WORTH_IT.code,
             Reason.STABILIZING.code,
         ],
         Reason.MIN_BURST_SECONDS.code,
@@ -312,15 +372,24 @@ def plan(snapshot_: snapshot.Snapshot, *, now: float, spread: bool = False) -> P
         burst_reason=burst_reason.astype(np.uint8),
         drain_reason=drain_reason.astype(np.uint8),
         history=history,
-        placeholders=np.zeros(count, dtype=np.int64),
-        placeholder_reason=np.full(count, Reason.NO_NODE_GROWTH.code, dtype=np.uint8),
+        placeholders=placeholders,
+        placeholder_reason=placeholder_reason,
     )
 
 
 def explain(result: Plan, index: int) -> dict[str, Any]:
     """One policy's slice of ``result`` as plain data for ``status.lastDecision``, Events and logs."""
-    reason_fields = ("reason", "desired_reason", "base_reason", "burst_reason", "drain_reason")
-    count_fields = ("desired", "base", "burst", "moves_started", "moves_completed", "unplaceable", "ecs_granted")
+    reason_fields = ("reason", "desired_reason", "base_reason", "burst_reason", "drain_reason", "placeholder_reason")
+    count_fields = (
+        "desired",
+        "base",
+        "burst",
+        "moves_started",
+        "moves_completed",
+        "unplaceable",
+        "ecs_granted",
+        "placeholders",
+    )
     out: dict[str, Any] = {"name": result.names[index]}
     out.update({field: int(getattr(result, field)[index]) for field in count_fields})
     out.update({field: str(reasons.Reason.from_code(getattr(result, field)[index])) for field in reason_fields})

@@ -49,6 +49,10 @@ class Reason(enum.StrEnum):
     NO_NODE_GROWTH = "no-node-growth"  # the ECS pool is not declared growable (spec.bridge / --node-growth)
     FORECAST = "forecast"  # the total follows the load forecast one start-up delay ahead, above the reactive one
     SPOT_FALLBACK = "spot-fallback"  # spot capacity was refused: the twin runs on-demand
+    PLACEHOLDER_CAP = "placeholder-cap"  # spec.bridge.maxPlaceholders stops placeholders from growing
+    WAITING_FOR_NODE = (
+        "waiting-for-node"  # base pods with no home left Pending on a growable pool: the node autoscaler adds a node
+    )
 
     @property
     def code(self) -> int:

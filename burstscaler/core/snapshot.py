@@ -157,6 +157,7 @@ class History:
     learned_cap: IntArray  # base replicas ECS really ran when a prediction failed; UNLIMITED = none learned
     learned_fit: IntArray  # replicas the free room fitted (terms aside) when learned: more means it changed
     learned_key: IntArray  # the request row's hash when learned: another template forgets the cap
+    burst_since: FloatArray  # when the policy's current burst began (the bridge's age of a burst); nan = no burst
 
     @classmethod
     def empty(cls, names: tuple[str, ...]) -> History:
@@ -172,6 +173,7 @@ class History:
             learned_cap=np.full(p, UNLIMITED, dtype=np.int64),
             learned_fit=np.zeros(p, dtype=np.int64),
             learned_key=np.zeros(p, dtype=np.int64),
+            burst_since=np.full(p, np.nan),
         )
 
     def align(self, names: tuple[str, ...]) -> History:
@@ -235,6 +237,22 @@ class Economics:
 
     Costs are in the policy's currency per second for one replica. ``None`` in ``Snapshot.economics``
     means nothing is known: no placeholders, and drain-back moves whenever room persists (v0.1).
+    The rules that use these are in ``core.bridge``.
+
+    The contract for builders (operator and simulator) about placeholder pods:
+    - ``Nodes.requested`` does *not* include placeholder pods, bound or not: base pods preempt them
+      (they have the lowest priority), so the room a bound placeholder holds is room for base pods.
+    - ``placeholders`` counts the policy's placeholder pods that exist now, ``placeholders_bound``
+      those of them bound to a node (the node the autoscaler added for them is Ready). Moves up to
+      ``placeholders_bound`` need not wait ``stabilizationSeconds``: that room was bought for them.
+    - ``Plan.placeholders`` is the target count for the placeholder ReplicaSet. It already leaves
+      out the burst replicas that drain-back is moving (the ``k`` moves started this tick and those
+      in flight): scale the placeholders down to it in the same tick as the base goes up, or the
+      ReplicaSet recreates the preempted pods and the autoscaler adds yet another node.
+    - Base pods Pending for a node on a growable pool (reason ``waiting-for-node``) are ordinary
+      base pods: report them in ``Policies.base_unschedulable`` as usual.
+    - ``ecs_cost_per_second`` is one replica's share of an added node's price (by its requests);
+      nan where no ECS price is known (then no placeholders: ``no-node-growth``).
     """
 
     pool_growable: BoolArray  # [P] a node autoscaler adds ECS nodes for Pending pods (spec.bridge)
