@@ -18,6 +18,10 @@ from burstscaler.api import quantity
 from burstscaler.core import eligibility, pending, podrequest, podterms
 
 TIER_LABEL = "burstscaler.io/tier"
+#: ECI's spot annotation on a pod (``cluster.spot``): a pod carrying it asked for a spot instance.
+SPOT_STRATEGY_ANNOTATION = "k8s.aliyun.com/eci-spot-strategy"
+#: ACK's virtual node sets this pod condition True when ECI announces the spot instance's release.
+SPOT_EXPIRING_CONDITION = "ContainerInstanceExpired"
 
 #: Units the snapshot uses per resource: CPU in millicores, everything else in its base unit.
 _CPU_SCALE = decimal.Decimal(1000)
@@ -58,6 +62,11 @@ class PodRecord:
     placement: eligibility.PodPlacement | None = None  # kept only while the pod is unbound
     labels: Mapping[str, str] = dataclasses.field(default_factory=dict)  # for inter-pod selectors
     anti_terms: tuple[podterms.PodTerm, ...] = ()  # its required anti-affinity (the symmetry check)
+    # Spot (``cluster.spot``): the provider's word on the pod, the strategy it asked for, a release notice.
+    status_reason: str = ""  # status.reason (ProviderFailed when a virtual kubelet could not create it)
+    status_message: str = ""  # status.message, kept only with a reason (and at most 300 characters)
+    spot_strategy: str = ""  # the pod's k8s.aliyun.com/eci-spot-strategy annotation
+    to_be_released: bool = False  # condition ContainerInstanceExpired is True
 
     @property
     def terminal(self) -> bool:
@@ -157,7 +166,9 @@ def pod_record(body: Mapping[str, Any]) -> PodRecord:
     """A Pod as a record."""
     metadata, spec, status = body.get("metadata") or {}, body.get("spec") or {}, body.get("status") or {}
     labels = metadata.get("labels") or {}
+    annotations = metadata.get("annotations") or {}
     conditions = {str(c.get("type")): c for c in status.get("conditions") or ()}
+    status_reason = str(status.get("reason") or "")
     scheduled = conditions.get("PodScheduled")
     owner_kind, owner_name = _workload_owner(metadata)
     unschedulable_since = None
@@ -182,6 +193,10 @@ def pod_record(body: Mapping[str, Any]) -> PodRecord:
         placement=None if spec.get("nodeName") else placement_of(spec),
         labels=labels,
         anti_terms=tuple(term for term in pod_terms(spec, labels=labels) if term.kind == podterms.ANTI),
+        status_reason=status_reason,
+        status_message=str(status.get("message") or "")[:300] if status_reason else "",
+        spot_strategy=str(annotations.get(SPOT_STRATEGY_ANNOTATION) or ""),
+        to_be_released=(conditions.get(SPOT_EXPIRING_CONDITION) or {}).get("status") == "True",
     )
 
 

@@ -10,7 +10,14 @@ Ownership (issue 12): an object named `<base>-burst` is the twin only when its c
 reference carries the policy's UID (``owned_by``); anything else of that name is someone else's and is
 never adopted, scaled, rewritten or deleted. ``patch_problems`` refuses the parts of a (schema-valid)
 podTemplatePatch that would break the twin given its base: labels of the base's selector, and, for a
-provider with a routing profile, nodeSelector keys that would override that routing.
+provider with a routing profile, nodeSelector keys that would override that routing, and ECI's spot
+annotations (``cluster.spot``), which are the operator's to render from ``spec.burst.spot``.
+
+Spot (issue 16): ``spot`` is the set of spot annotations to render this tick (``spot.pod_annotations`` of the
+policy's ``burst.spot``, or nothing while the twin falls back to on-demand). Spot annotations the base's
+template carries are dropped and the operator's are set after the patch is merged, so neither the base nor
+the patch decides what burst pods bid. A non-empty set joins the source hash: turning spot on or off, or
+changing its strategy, limit or protection, rolls the twin out.
 """
 
 from __future__ import annotations
@@ -23,6 +30,7 @@ from typing import Any
 
 from burstscaler.api import podpatch
 from burstscaler.cluster import providers
+from burstscaler.cluster import spot as spot_module
 
 TIER_LABEL = "burstscaler.io/tier"
 POLICY_LABEL = "burstscaler.io/policy"
@@ -79,12 +87,20 @@ def patch_problems(base: Mapping[str, Any], *, provider: str, patch: Mapping[str
             f"spec.burst.podTemplatePatch.spec.nodeSelector.{key}: overrides provider {provider}'s routing to the "
             f"virtual node ({key}={routing[key]}); remove it, or use provider generic and route pods yourself"
         )
+    annotations = (patch.get("metadata") or {}).get("annotations") or {}
+    for key in sorted(key for key in annotations if key in spot_module.OWNED_ANNOTATIONS):
+        problems.append(
+            f"spec.burst.podTemplatePatch.metadata.annotations.{key}: spot instances are set with spec.burst.spot "
+            "(the operator renders them and falls back to on-demand when spot is refused); remove it"
+        )
     return problems
 
 
-def template(base: Mapping[str, Any], *, provider: str, patch: Mapping[str, Any]) -> dict[str, Any]:
+def template(
+    base: Mapping[str, Any], *, provider: str, patch: Mapping[str, Any], spot: Mapping[str, str] | None = None
+) -> dict[str, Any]:
     """The twin's pod template alone (what the virtual node will run), for linting."""
-    return _twin_template((base.get("spec") or {}).get("template") or {}, provider=provider, patch=patch)
+    return _twin_template((base.get("spec") or {}).get("template") or {}, provider=provider, patch=patch, spot=spot)
 
 
 def twin_name(base_name: str) -> str:
@@ -99,16 +115,21 @@ def render(
     provider: str,
     pod_template_patch: Mapping[str, Any],
     replicas: int,
+    spot: Mapping[str, str] | None = None,
+    spot_fallback_until: str | None = None,
 ) -> dict[str, Any]:
     """Return the twin object for `base` (a Deployment or StatefulSet as the API returns it).
 
     `policy` is the owning BurstPolicy (its metadata gives the owner reference); `replicas` is the
-    twin's replica count to write.
+    twin's replica count to write; `spot` the spot annotations of its pods (none: on-demand), and
+    `spot_fallback_until` the end of a spot fallback's cool-down, recorded on the twin for a restart.
     """
     base_meta = base.get("metadata") or {}
     base_spec = base.get("spec") or {}
     policy_meta = policy.get("metadata") or {}
-    pod_template = _twin_template(base_spec.get("template") or {}, provider=provider, patch=pod_template_patch)
+    pod_template = _twin_template(
+        base_spec.get("template") or {}, provider=provider, patch=pod_template_patch, spot=spot
+    )
     policy_label = policy_label_value(str(policy_meta.get("name", "")))
     pod_template.setdefault("metadata", {}).setdefault("labels", {})[POLICY_LABEL] = policy_label
     selector = copy.deepcopy(base_spec.get("selector") or {})
@@ -124,7 +145,10 @@ def render(
             "name": twin_name(str(base_meta.get("name", ""))),
             "namespace": base_meta.get("namespace", "default"),
             "labels": labels,
-            "annotations": {SOURCE_HASH_ANNOTATION: source_hash(base, provider=provider, patch=pod_template_patch)},
+            "annotations": {
+                SOURCE_HASH_ANNOTATION: source_hash(base, provider=provider, patch=pod_template_patch, spot=spot),
+                **({spot_module.FALLBACK_UNTIL_ANNOTATION: spot_fallback_until} if spot_fallback_until else {}),
+            },
             "ownerReferences": [owner_reference(policy)],
         },
         "spec": spec,
@@ -144,19 +168,36 @@ def owner_reference(policy: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
-def source_hash(base: Mapping[str, Any], *, provider: str, patch: Mapping[str, Any]) -> str:
-    """A short digest of what the twin's template is made from; it changes when any of them changes."""
-    source = {"template": (base.get("spec") or {}).get("template"), "provider": provider, "patch": patch}
+def source_hash(
+    base: Mapping[str, Any], *, provider: str, patch: Mapping[str, Any], spot: Mapping[str, str] | None = None
+) -> str:
+    """A short digest of what the twin's template is made from; it changes when any of them changes.
+
+    Spot annotations join only when there are some, so an on-demand twin keeps the hash it always had.
+    """
+    source: dict[str, Any] = {"template": (base.get("spec") or {}).get("template"), "provider": provider}
+    source["patch"] = patch
+    if spot:
+        source["spot"] = dict(spot)
     return hashlib.sha256(json.dumps(source, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
 
-def is_stale(twin: Mapping[str, Any], *, base: Mapping[str, Any], provider: str, patch: Mapping[str, Any]) -> bool:
-    """True when the twin's template no longer follows the base's template, provider or patch."""
+def is_stale(
+    twin: Mapping[str, Any],
+    *,
+    base: Mapping[str, Any],
+    provider: str,
+    patch: Mapping[str, Any],
+    spot: Mapping[str, str] | None = None,
+) -> bool:
+    """True when the twin's template no longer follows the base's template, provider, patch or spot mode."""
     annotations = (twin.get("metadata") or {}).get("annotations") or {}
-    return annotations.get(SOURCE_HASH_ANNOTATION) != source_hash(base, provider=provider, patch=patch)
+    return annotations.get(SOURCE_HASH_ANNOTATION) != source_hash(base, provider=provider, patch=patch, spot=spot)
 
 
-def _twin_template(template: Mapping[str, Any], *, provider: str, patch: Mapping[str, Any]) -> dict[str, Any]:
+def _twin_template(
+    template: Mapping[str, Any], *, provider: str, patch: Mapping[str, Any], spot: Mapping[str, str] | None = None
+) -> dict[str, Any]:
     # The allowlist again, at the last step: whatever the caller hands in, only routing fields are merged
     # (a ValidationError here is a bug upstream, never a pod spec the policy's author could not write).
     patch = podpatch.PodTemplatePatch.model_validate(dict(patch)).as_template()
@@ -166,6 +207,8 @@ def _twin_template(template: Mapping[str, Any], *, provider: str, patch: Mapping
     metadata.pop("creationTimestamp", None)
     metadata.setdefault("labels", {}).update({**profile.labels, TIER_LABEL: "burst"})
     annotations = metadata.setdefault("annotations", {})
+    for key in spot_module.OWNED_ANNOTATIONS:
+        annotations.pop(key, None)  # what burst pods bid is spec.burst.spot's, not the base's
     annotations.update(profile.annotations)
     spec = rendered.setdefault("spec", {})
     if profile.routes:
@@ -183,7 +226,12 @@ def _twin_template(template: Mapping[str, Any], *, provider: str, patch: Mapping
         else:
             spec.pop("affinity", None)
     spec["tolerations"] = _union(spec.get("tolerations") or [], profile.tolerations)
-    return _merge(rendered, patch)
+    merged = _merge(rendered, patch)
+    owned = merged.setdefault("metadata", {}).setdefault("annotations", {})
+    for key in spot_module.OWNED_ANNOTATIONS:
+        owned.pop(key, None)  # patch_problems refuses them; the last word is the operator's anyway
+    owned.update(spot or {})
+    return merged
 
 
 def _merge(target: dict[str, Any], patch: Mapping[str, Any]) -> dict[str, Any]:

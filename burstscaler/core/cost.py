@@ -13,6 +13,14 @@ savings report) always come from the policy. The operator may also cap each name
 per hour (split equally among the namespace's bursting policies) and give policies without a budget a
 default one.
 
+Spot (issue 16): a burst pod on a spot instance is charged at the price profile's expectation, the ECI price
+less ``pricing.eciSpotDiscount`` (the operator's, like every ECI price, unless it allows policy prices); the
+market moves within the protection period's fixed price and afterwards, so the discount is an expectation,
+not a bill. The budget bounds the worst case instead (``budget_price_per_second``): under ``SpotAsPriceGo``
+ECI bids at most the pay-as-you-go price, so a spot replica is bounded like an on-demand one; under
+``SpotWithPriceLimit`` it never pays more than the limit, per instance and hour. Whatever the market does,
+the replicas the budget allows cannot cost more than the budget.
+
 Drain-back savings: a replica moved back to ECS would otherwise have stayed on ECI until the load fell
 enough for scale-in (burst first) to remove it. The ledger keeps how many such replicas are still
 running on ECS (`drained_outstanding`) and credits, each second, the ECI cost they avoid minus their ECS
@@ -70,6 +78,24 @@ def price_replica(
         pricing.ecs_per_gib_hour or 0
     )
     return ReplicaPrice(vcpu=eci.vcpu, gib=eci.memory_gib, eci_per_second=eci_second, ecs_per_second=ecs_hour / 3600)
+
+
+def spot_price_per_second(price: ReplicaPrice, *, discount: float) -> float:
+    """The expected per-second price of one replica on a spot instance: ``(1 - discount)`` of ECI's."""
+    if not 0 <= discount < 1:
+        raise ValueError(f"pricing.eciSpotDiscount must be at least 0 and below 1, got {discount}")
+    return price.eci_per_second * (1.0 - discount)
+
+
+def budget_price_per_second(price: ReplicaPrice, *, spot: spec.Spot, spot_rendered: bool) -> float:
+    """The most one burst replica can cost per second: what a budget is divided by.
+
+    On-demand and ``SpotAsPriceGo``: the pay-as-you-go price (ECI's bid never exceeds it). A twin rendered
+    with ``SpotWithPriceLimit``: the limit per hour, whether above or below the on-demand price.
+    """
+    if spot_rendered and spot.strategy == "SpotWithPriceLimit" and spot.price_limit_per_hour is not None:
+        return float(spot.price_limit_per_hour) / 3600.0
+    return price.eci_per_second
 
 
 @dataclasses.dataclass(frozen=True)
@@ -141,20 +167,32 @@ class CostLedger:
         return cls(since=now, last=now)
 
 
-def accrue(ledger: CostLedger, *, now: float, burst_replicas: int, price: ReplicaPrice) -> CostLedger:
+def accrue(
+    ledger: CostLedger,
+    *,
+    now: float,
+    burst_replicas: int,
+    price: ReplicaPrice,
+    spot_replicas: int = 0,
+    spot_discount: float = 0.0,
+) -> CostLedger:
     """Charge `burst_replicas` running since the ledger's last entry, and credit drain-back savings.
 
-    Time never runs backwards: a `now` earlier than the last entry charges nothing.
+    `spot_replicas` of them (at most all) run on spot instances and are charged ``(1 - spot_discount)``
+    of the ECI price (the expectation, see the module docstring). Time never runs backwards: a `now`
+    earlier than the last entry charges nothing.
     """
     seconds = max(0.0, now - ledger.last)
     replica_seconds = max(0, burst_replicas) * seconds
+    spot_seconds = min(max(0, spot_replicas), max(0, burst_replicas)) * seconds
+    spot_saving = spot_seconds * (price.eci_per_second - spot_price_per_second(price, discount=spot_discount))
     saved = ledger.drained_outstanding * seconds * (price.eci_per_second - price.ecs_per_second)
     return dataclasses.replace(
         ledger,
         last=max(now, ledger.last),
         eci_vcpu_seconds=ledger.eci_vcpu_seconds + replica_seconds * price.vcpu,
         eci_gib_seconds=ledger.eci_gib_seconds + replica_seconds * price.gib,
-        eci_cost=ledger.eci_cost + replica_seconds * price.eci_per_second,
+        eci_cost=ledger.eci_cost + replica_seconds * price.eci_per_second - spot_saving,
         drain_back_savings=ledger.drain_back_savings + max(0.0, saved),
     )
 

@@ -184,3 +184,101 @@ def test_patch_or_provider_change_makes_the_twin_stale() -> None:
     rendered = twin.render(base, policy=POLICY, provider="alibaba-eci", pod_template_patch={}, replicas=1)
     assert twin.is_stale(rendered, base=base, provider="azure-aci", patch={})
     assert twin.is_stale(rendered, base=base, provider="alibaba-eci", patch={"metadata": {"labels": {"a": "b"}}})
+
+
+# -- spot (issue 16) ------------------------------------------------------------------------------
+
+SPOT = {"k8s.aliyun.com/eci-spot-strategy": "SpotAsPriceGo", "k8s.aliyun.com/eci-spot-duration": "1"}
+
+
+def test_spot_annotations_are_rendered_on_the_twins_pods() -> None:
+    rendered = twin.render(
+        make_deployment(), policy=POLICY, provider="alibaba-eci", pod_template_patch={}, replicas=1, spot=SPOT
+    )
+    annotations = rendered["spec"]["template"]["metadata"]["annotations"]
+    assert {key: annotations[key] for key in SPOT} == SPOT
+
+
+@pytest.mark.parametrize(
+    ("base_annotations", "patch_annotations", "spot", "expected"),
+    [
+        pytest.param(
+            {"k8s.aliyun.com/eci-spot-strategy": "SpotAsPriceGo"}, {}, None, {}, id="base-spot-dropped-on-demand"
+        ),
+        pytest.param(
+            {"k8s.aliyun.com/eci-spot-price-limit": "9.999", "k8s.aliyun.com/eci-spot-fallback": "true"},
+            {},
+            SPOT,
+            SPOT,
+            id="base-limit-and-eci-fallback-dropped",
+        ),
+        pytest.param(
+            {},
+            {"k8s.aliyun.com/eci-spot-strategy": "SpotWithPriceLimit"},
+            SPOT,
+            SPOT,
+            id="patch-cannot-override-the-operator",
+        ),
+        pytest.param({}, {"k8s.aliyun.com/eci-spot-strategy": "SpotAsPriceGo"}, None, {}, id="patch-cannot-add-spot"),
+    ],
+)
+def test_spot_annotations_are_the_operators_alone(
+    base_annotations: dict[str, str],
+    patch_annotations: dict[str, str],
+    spot: dict[str, str] | None,
+    expected: dict[str, str],
+) -> None:
+    base = make_deployment()
+    base["spec"]["template"]["metadata"]["annotations"] = dict(base_annotations)
+    patch = {"metadata": {"annotations": patch_annotations}}
+    rendered = twin.template(base, provider="alibaba-eci", patch=patch, spot=spot)
+    annotations = rendered["metadata"]["annotations"]
+    assert {key: value for key, value in annotations.items() if key.startswith("k8s.aliyun.com/eci-spot")} == expected
+
+
+def test_a_patch_with_spot_annotations_is_refused_with_its_path() -> None:
+    problems = twin.patch_problems(
+        make_deployment(),
+        provider="alibaba-eci",
+        patch={"metadata": {"annotations": {"k8s.aliyun.com/eci-spot-strategy": "SpotAsPriceGo"}}},
+    )
+    assert len(problems) == 1
+    assert problems[0].startswith("spec.burst.podTemplatePatch.metadata.annotations.k8s.aliyun.com/eci-spot-strategy")
+    assert "spec.burst.spot" in problems[0]
+
+
+@pytest.mark.parametrize(
+    ("before", "after", "stale"),
+    [
+        pytest.param(None, None, False, id="on-demand-stays"),
+        pytest.param(None, SPOT, True, id="spot-on-rolls-out"),
+        pytest.param(SPOT, None, True, id="fallback-rolls-out"),
+        pytest.param(SPOT, {**SPOT, "k8s.aliyun.com/eci-spot-duration": "0"}, True, id="protection-change"),
+        pytest.param(SPOT, dict(SPOT), False, id="same-spot-stays"),
+    ],
+)
+def test_source_hash_follows_the_spot_mode(
+    before: dict[str, str] | None, after: dict[str, str] | None, stale: bool
+) -> None:
+    base = make_deployment()
+    rendered = twin.render(base, policy=POLICY, provider="alibaba-eci", pod_template_patch={}, replicas=1, spot=before)
+    assert twin.is_stale(rendered, base=base, provider="alibaba-eci", patch={}, spot=after) is stale
+
+
+def test_on_demand_hash_is_unchanged_by_the_spot_argument() -> None:
+    base = make_deployment()
+    assert twin.source_hash(base, provider="alibaba-eci", patch={}) == twin.source_hash(
+        base, provider="alibaba-eci", patch={}, spot={}
+    ), "upgrading the operator must not roll out every on-demand twin"
+
+
+def test_fallback_until_is_recorded_on_the_twin() -> None:
+    rendered = twin.render(
+        make_deployment(),
+        policy=POLICY,
+        provider="alibaba-eci",
+        pod_template_patch={},
+        replicas=1,
+        spot_fallback_until="2026-12-02T06:00:00Z",
+    )
+    assert rendered["metadata"]["annotations"]["burstscaler.io/spot-fallback-until"] == "2026-12-02T06:00:00Z"

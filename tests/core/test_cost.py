@@ -159,3 +159,82 @@ def test_the_namespace_cap_is_split_among_its_bursting_policies() -> None:
         sum(b for b, ns, burst in zip(budgets, "aaab", [True, True, False, True], strict=True) if ns == "a" and burst)
         <= 0.01
     )
+
+
+# -- spot (issue 16) ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("replicas", "spot", "discount", "expected_share"),
+    [
+        pytest.param(4, 0, 0.3, 4.0, id="all-on-demand"),
+        pytest.param(4, 4, 0.3, 4 * 0.7, id="all-spot-at-the-discount"),
+        pytest.param(4, 1, 0.5, 3 + 0.5, id="mixed"),
+        pytest.param(2, 5, 0.3, 2 * 0.7, id="spot-never-more-than-burst"),
+        pytest.param(3, 3, 0.0, 3.0, id="no-discount-is-on-demand"),
+    ],
+)
+def test_accrue_prices_spot_replicas_at_the_expected_discount(
+    replicas: int, spot: int, discount: float, expected_share: float
+) -> None:
+    price = cost.ReplicaPrice.of(vcpu=2, gib=4, pricing=PRICING)
+    ledger = cost.accrue(
+        cost.CostLedger.start(0.0),
+        now=100.0,
+        burst_replicas=replicas,
+        price=price,
+        spot_replicas=spot,
+        spot_discount=discount,
+    )
+    assert ledger.eci_cost == pytest.approx(100 * expected_share * price.eci_per_second)
+    # Resources used do not depend on how they are paid for.
+    assert ledger.eci_vcpu_seconds == pytest.approx(100 * replicas * 2)
+
+
+@pytest.mark.parametrize(
+    ("spot", "rendered", "expected_per_hour"),
+    [
+        pytest.param(spec.Spot(), False, None, id="spot-off-on-demand"),
+        pytest.param(spec.Spot(enabled=True), True, None, id="price-go-bounded-by-on-demand"),
+        pytest.param(
+            spec.Spot(enabled=True, strategy="SpotWithPriceLimit", price_limit_per_hour=decimal.Decimal("0.01")),
+            True,
+            0.01,
+            id="limit-below-on-demand",
+        ),
+        pytest.param(
+            spec.Spot(enabled=True, strategy="SpotWithPriceLimit", price_limit_per_hour=decimal.Decimal("9")),
+            True,
+            9.0,
+            id="limit-above-on-demand-is-still-the-bound",
+        ),
+        pytest.param(
+            spec.Spot(enabled=True, strategy="SpotWithPriceLimit", price_limit_per_hour=decimal.Decimal("0.01")),
+            False,
+            None,
+            id="limit-while-falling-back-is-on-demand",
+        ),
+    ],
+)
+def test_budget_price_is_the_worst_case(spot: spec.Spot, rendered: bool, expected_per_hour: float | None) -> None:
+    price = cost.ReplicaPrice.of(vcpu=2, gib=4, pricing=PRICING)
+    bound = cost.budget_price_per_second(price, spot=spot, spot_rendered=rendered)
+    expected = price.eci_per_second if expected_per_hour is None else expected_per_hour / 3600
+    assert bound == pytest.approx(expected)
+    # The expectation is never above what the budget is bounded with.
+    if expected_per_hour is None:
+        assert cost.spot_price_per_second(price, discount=PRICING.eci_spot_discount) < bound
+
+
+def test_operator_spot_discount_wins_unless_policy_prices_allowed() -> None:
+    operator = cost.SpendLimits(pricing=spec.Pricing(eci_spot_discount=0.5))
+    policy = spec.Pricing(eci_spot_discount=0.9)
+    assert operator.pricing_for(policy).eci_spot_discount == 0.5
+    allowing = cost.SpendLimits(pricing=spec.Pricing(eci_spot_discount=0.5), allow_policy_prices=True)
+    assert allowing.pricing_for(policy).eci_spot_discount == 0.9
+
+
+def test_spot_discount_out_of_range_is_refused() -> None:
+    price = cost.ReplicaPrice.of(vcpu=1, gib=1, pricing=PRICING)
+    with pytest.raises(ValueError, match="eciSpotDiscount"):
+        cost.spot_price_per_second(price, discount=1.0)
