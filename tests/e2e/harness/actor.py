@@ -45,6 +45,9 @@ tests must not check the core against itself). Every duration is on the actor's 
    availableReplicas (Ready for ``minReadySeconds``), updatedReplicas and observedGeneration;
    Deployments also ``unavailableReplicas`` and the ``Available`` condition (available >= replicas -
    maxUnavailable), as upstream. Terminating pods are not counted.
+8. **Node autoscaler** (optional, :mod:`.autoscaler`): after the other phases, one
+   cluster-autoscaler pass: a node group grown from a template for pods that stay Pending and
+   shrunk by its empty nodes.
 
 Not modelled: Services' Endpoints/EndpointSlices (the operator reads Services only, never their
 endpoints, so a terminating pod's removal from them is not observable here), DaemonSets, Jobs.
@@ -67,7 +70,7 @@ from typing import Any
 
 import attrs
 
-from . import binding, client, faults, ranking, rollout
+from . import autoscaler, binding, client, faults, ranking, rollout
 
 logger = logging.getLogger(__name__)
 
@@ -101,7 +104,9 @@ class ClusterActor:
     """Controllers, scheduler and kubelet in one loop (see the module docstring).
 
     `termination_seconds`: when set, every pod being deleted is removed after that many seconds
-    instead of its own grace period (its containers exit promptly on SIGTERM).
+    instead of its own grace period (its containers exit promptly on SIGTERM). `node_autoscaler`:
+    when set, it runs at the end of every pass (:mod:`.autoscaler`: nodes added for pods that stay
+    Pending, empty ones removed).
     """
 
     api: client.RestClient
@@ -109,6 +114,7 @@ class ClusterActor:
     clock: Callable[[], float] = time.monotonic
     interval: float = 0.05
     termination_seconds: float | None = None
+    node_autoscaler: autoscaler.NodeAutoscaler | None = None
     errors: list[Exception] = attrs.field(factory=list, init=False)
 
     _bound_at: dict[str, float] = attrs.field(factory=dict, init=False)
@@ -136,6 +142,8 @@ class ClusterActor:
             pods = self._schedule(nodes)  # the scheduler's listing, with its own bindings applied
             self._run_kubelet(nodes, pods)
             self._write_statuses()
+            if self.node_autoscaler is not None:
+                self.node_autoscaler.run(self.api, now=self.clock(), nodes=nodes, pods=pods, order=self._created)
 
     def start(self) -> ClusterActor:
         """Run `step()` every `interval` seconds in a daemon thread until `stop()`."""

@@ -28,6 +28,7 @@ KINDS: dict[str, tuple[str, str, bool]] = {
     "Deployment": ("apps/v1", "deployments", True),
     "StatefulSet": ("apps/v1", "statefulsets", True),
     "ReplicaSet": ("apps/v1", "replicasets", True),
+    "DaemonSet": ("apps/v1", "daemonsets", True),
     "CustomResourceDefinition": ("apiextensions.k8s.io/v1", "customresourcedefinitions", False),
     "BurstPolicy": ("burstscaler.io/v1alpha1", "burstpolicies", True),
 }
