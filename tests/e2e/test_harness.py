@@ -6,13 +6,14 @@ from __future__ import annotations
 import json
 import subprocess
 import threading
+from typing import Any
 
 import kopf
 import kopf.testing
 import pytest
 import requests
 
-from .harness import actor, client, hosting, objects
+from .harness import actor, admission, client, hosting, objects
 from .harness import apiserver as apiserver_module
 from .harness.waiting import eventually
 
@@ -486,3 +487,90 @@ def test_the_request_log_is_bounded_and_reactions_still_route(
     assert api.list("Namespace")  # the path KMock cannot parse, swapped in the (trimmed) log
     size = apiserver.call(lambda emulator: len(emulator._requests))
     assert size <= apiserver.emulator.request_log_size + 1  # trimmed before the newest is appended
+
+
+# -- admission: a mesh's sidecar injector -----------------------------------------------------
+
+
+def mesh_pod(name: str, *, namespace: str = "default", labels: dict[str, str] | None = None) -> dict[str, Any]:
+    return {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {"name": name, "namespace": namespace, "labels": labels or {"app": name}},
+        "spec": {"containers": [{"name": "app", "image": "app:1", "resources": {"requests": {"cpu": "400m"}}}]},
+    }
+
+
+@pytest.mark.parametrize(
+    ("injector", "pod", "expected"),
+    [
+        pytest.param(admission.SidecarInjector(), mesh_pod("a"), ["app", "istio-proxy"], id="every-pod-by-default"),
+        pytest.param(
+            admission.SidecarInjector(namespaces=frozenset({"mesh"})), mesh_pod("a"), ["app"], id="other-namespace"
+        ),
+        pytest.param(
+            admission.SidecarInjector(namespaces=frozenset({"mesh"})),
+            mesh_pod("a", namespace="mesh"),
+            ["app", "istio-proxy"],
+            id="its-namespace",
+        ),
+        pytest.param(
+            admission.SidecarInjector(selector={"mesh": "on"}),
+            mesh_pod("a", labels={"mesh": "on"}),
+            ["app", "istio-proxy"],
+            id="object-selector-matches",
+        ),
+        pytest.param(
+            admission.SidecarInjector(selector={"mesh": "on"}), mesh_pod("a"), ["app"], id="object-selector-misses"
+        ),
+        pytest.param(
+            admission.SidecarInjector(native=True), mesh_pod("a"), ["init:istio-proxy", "app"], id="native-sidecar"
+        ),
+    ],
+)
+def test_a_sidecar_injector_mutates_pods_in_its_scope_at_creation(
+    apiserver: hosting.ApiServer,
+    api: client.RestClient,
+    injector: admission.SidecarInjector,
+    pod: dict[str, Any],
+    expected: list[str],
+) -> None:
+    apiserver.admit_with(injector)
+    created = api.create(pod)
+    spec = created["spec"]
+    names = [f"init:{c['name']}" for c in spec.get("initContainers") or []] + [c["name"] for c in spec["containers"]]
+    assert names == expected
+    injected = [c for c in (spec.get("initContainers") or []) + spec["containers"] if c["name"] == "istio-proxy"]
+    for sidecar in injected:
+        assert sidecar["resources"]["requests"] == {"cpu": "100m", "memory": "128Mi"}
+        assert sidecar.get("restartPolicy") == ("Always" if injector.native else None)
+    opted_out = mesh_pod("b", namespace=pod["metadata"]["namespace"], labels=pod["metadata"]["labels"])
+    opted_out["metadata"]["annotations"] = {admission.ISTIO_INJECT_ANNOTATION: "false"}
+    assert [c["name"] for c in api.create(opted_out)["spec"]["containers"]] == ["app"]
+
+
+def test_a_pod_injected_already_is_not_injected_twice(apiserver: hosting.ApiServer, api: client.RestClient) -> None:
+    injector = admission.SidecarInjector()
+    apiserver.admit_with(injector)
+    apiserver.admit_with(injector)  # two webhooks of the same mesh (a re-invocation)
+    assert [c["name"] for c in api.create(mesh_pod("a"))["spec"]["containers"]] == ["app", "istio-proxy"]
+
+
+@pytest.mark.parametrize("native", [pytest.param(False, id="sidecar-container"), pytest.param(True, id="native")])
+def test_the_actor_schedules_admitted_pods_with_their_sidecars_requests(
+    apiserver: hosting.ApiServer, api: client.RestClient, cluster_actor: actor.ClusterActor, native: bool
+) -> None:
+    apiserver.admit_with(admission.SidecarInjector(native=native))  # 100m: four 500m pods fit 2 CPU, not 600m
+    api.create(objects.ecs_node("ecs-a", cpu="2"))
+    deploy = objects.deployment("web", replicas=4, cpu="500m")
+    api.create(deploy)
+    cluster_actor.step()
+    pods = api.list("Pod", labels="app=web")
+    assert sorted(pod["spec"].get("nodeName", "") for pod in pods) == ["", "ecs-a", "ecs-a", "ecs-a"]
+    template = api.get("Deployment", "web")["spec"]["template"]["spec"]
+    assert [c["name"] for c in template["containers"]] == ["app"] and "initContainers" not in template
+
+
+def test_a_sidecar_injector_refuses_a_namespace_string() -> None:
+    with pytest.raises(ValueError, match="namespaces"):
+        admission.SidecarInjector(namespaces="mesh")  # type: ignore[arg-type]

@@ -72,8 +72,11 @@ the built-in behaviour) and its ``objects`` array with the full version history 
   ``node.kubernetes.io/not-ready`` and ``unreachable`` for ``default_toleration_seconds`` (300)
   unless they tolerate those already.
 
+- **mutating admission webhooks** (not in KMock): :attr:`Emulator.mutations` mutate pods being
+  created, after the built-in plugins, as a mesh's sidecar injector does (:mod:`.admission`).
+
 Not emulated: namespace lifecycle (namespaces are not
-required to exist), admission other than DefaultTolerationSeconds, validation of built-in kinds
+required to exist), built-in admission other than DefaultTolerationSeconds, validation of built-in kinds
 and of custom resources' specs, server-side apply, ``dryRun``, pagination
 (``limit`` is ignored: everything comes in one page), BOOKMARKs.
 """
@@ -95,7 +98,7 @@ import aiohttp.web
 import attrs
 import kmock
 
-from . import faults, patching, selectors, structural
+from . import admission, faults, patching, selectors, structural
 
 Key = tuple[kmock.resource, str | None, str]
 
@@ -169,6 +172,8 @@ class Emulator(kmock.KubernetesEmulator):
     graceful_pods: bool = True
     # The DefaultTolerationSeconds admission plugin's default (--default-not-ready-toleration-seconds).
     default_toleration_seconds: int = 300
+    # Mutating admission webhooks for pods being created, in order (:mod:`.admission`); none by default.
+    mutations: list[admission.Mutation] = attrs.field(factory=list)
     # KMock's request log is kept to its last entries (None: all, as KMock does; see __call__).
     request_log_size: int | None = 64
     # Requests served per client identity (faults.client_of): shows who talks to the API.
@@ -257,6 +262,8 @@ class Emulator(kmock.KubernetesEmulator):
         _default(resource, obj)
         if resource == PODS:
             _admit_tolerations(obj, self.default_toleration_seconds)
+            for mutation in self.mutations:  # MutatingAdmissionWebhook runs after the built-in plugins
+                mutation(obj, namespace=meta["namespace"])
         if resource == CRDS:
             obj["status"] = _crd_status(obj)
         return self._commit(key, "ADDED", obj, None)

@@ -28,7 +28,7 @@ import aiohttp.test_utils
 import attrs
 import yaml
 
-from . import apiserver, faults
+from . import admission, apiserver, faults
 
 T = TypeVar("T")
 
@@ -103,6 +103,10 @@ class ApiServer:
     def install_crd(self, crd: dict[str, Any]) -> dict[str, Any]:
         """Create a CustomResourceDefinition; its resource is served at once."""
         return self.call(lambda emulator: emulator.install_crd(crd))
+
+    def admit_with(self, mutation: admission.Mutation) -> None:
+        """Register a mutating admission step for pods created from now on (:mod:`.admission`)."""
+        self.call(lambda emulator: emulator.mutations.append(mutation))
 
     def kubernetes_client(self) -> Any:
         """A ``kubernetes.client.ApiClient`` configured from this kubeconfig (not from $KUBECONFIG)."""
