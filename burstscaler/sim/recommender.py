@@ -6,6 +6,12 @@ where replicas run and how capacity is bought, never in how many are asked for. 
 metric of the policy reads the workload's request rate as the engine's metric shows it (the window's
 mean, one scrape old); schedules see the trace's wall clock; a step without trace data is a failed
 metric read, which the policy's ``fallback`` handles.
+
+With ``spec.forecast.enabled`` the recommender keeps the metric values it has seen (``LoadHistory``,
+one per workload, shared by the strategies of a run: they see the same metric at the same steps) and
+hands them to ``core.recommend`` as the metric's history, as the operator hands it Prometheus's range
+query: only past steps, never the trace ahead. The lead is the one for an unknown tier
+(``forecast.lead_for``: the burst start-up when burst is enabled), the same for every strategy.
 """
 
 from __future__ import annotations
@@ -14,9 +20,47 @@ import dataclasses
 import datetime
 import math
 
+import numpy as np
+
 from burstscaler.api import spec
-from burstscaler.core import fallback, recommend
+from burstscaler.core import fallback, forecast, recommend
 from burstscaler.sim import errors
+
+
+class LoadHistory:
+    """The metric values one workload's recommender has seen, at most ``lookback`` seconds of them."""
+
+    def __init__(self, *, lookback: float) -> None:
+        self.lookback = lookback
+        self._times = np.zeros(64)
+        self._values = np.zeros(64)
+        self._size = 0
+        self._first = 0
+
+    def observe(self, *, time: float, value: float) -> None:
+        """Record the metric's ``value`` at ``time`` (ignored when missing or not newer than the last)."""
+        if math.isnan(value) or (self._size and time <= self._times[self._size - 1]):
+            return
+        if self._size == self._times.size:
+            # Drop what fell out of the lookback before growing: the arrays stay about one lookback long.
+            self._first = int(np.searchsorted(self._times[: self._size], time - self.lookback, side="left"))
+            kept = self._size - self._first
+            grown = max(64, 2 * kept + 1)
+            times, values = np.zeros(grown), np.zeros(grown)
+            times[:kept], values[:kept] = self._times[self._first : self._size], self._values[self._first : self._size]
+            self._times, self._values, self._size, self._first = times, values, kept, 0
+        self._times[self._size], self._values[self._size] = time, value
+        self._size += 1
+
+    def series(self, *, now: float) -> forecast.Series:
+        """The samples of the last ``lookback`` seconds up to ``now`` (views, not copies)."""
+        times = self._times[: self._size]
+        first = int(np.searchsorted(times, now - self.lookback, side="left"))
+        last = int(np.searchsorted(times, now, side="right"))
+        return forecast.Series(times=times[first:last], values=self._values[first:last])
+
+    def __len__(self) -> int:
+        return self._size
 
 
 class _Key:
@@ -68,10 +112,15 @@ class StepCache:
         self.hits = 0
         self.misses = 0
         self._initial: dict[int, recommend.State] = {}
+        self._histories: dict[int, LoadHistory] = {}
 
     def initial(self, workload: int) -> recommend.State:
         """The one starting state every strategy's recommender of ``workload`` begins from."""
         return self._initial.setdefault(workload, recommend.State())
+
+    def history(self, workload: int, *, lookback: float) -> LoadHistory:
+        """The metric history of ``workload`` every strategy's recommender shares (see the module docstring)."""
+        return self._histories.setdefault(workload, LoadHistory(lookback=lookback))
 
     def key(self, parts: tuple[object, ...], *, state: recommend.State) -> _Key | None:
         """The key of one call (None when the cache is off)."""
@@ -105,6 +154,7 @@ class CoreRecommender:
     state: recommend.State = dataclasses.field(default_factory=recommend.State)
     cache: StepCache | None = None
     workload: int = 0  # which of the run's workloads (the cache key's policy)
+    history: LoadHistory | None = None  # set when the policy's forecast is on
 
     def __post_init__(self) -> None:
         if any(metric.cpu is not None for metric in self.policy.metrics):
@@ -112,12 +162,27 @@ class CoreRecommender:
                 "the simulator replays request rates: a policy's cpu metric cannot be simulated; "
                 "use a prometheus metric with an AverageValue target per replica"
             )
+        if self.policy.forecast.enabled and self.history is None:
+            lookback = float(self.policy.forecast.lookback_seconds)
+            self.history = (
+                self.cache.history(self.workload, lookback=lookback)
+                if self.cache is not None
+                else LoadHistory(lookback=lookback)
+            )
 
     def recommend(self, *, load: float, current: int, ready: int, now: float) -> int:
         """The recommender's total for ``load`` requests/s (NaN: the metric failed this tick)."""
+        clock = self.start + now
+        past: tuple[forecast.Series | None, ...] = ()
+        if self.history is not None:
+            # The history before this step (the reading itself is added by the core), then this step's.
+            series = self.history.series(now=clock - 1e-6)
+            past = (series,) * len(self.policy.metrics)
+            self.history.observe(time=clock, value=load)
         key = None
         if self.cache is not None and not math.isnan(load):
-            key = self.cache.key((self.workload, load, current, ready), state=self.state)
+            size = len(past[0]) if past else 0
+            key = self.cache.key((self.workload, load, current, ready, size), state=self.state)
         if key is not None and self.cache is not None:
             found = self.cache.get(key, now=now)
             if found is not None:
@@ -131,8 +196,9 @@ class CoreRecommender:
             ready=ready,
             readings=(reading,) * len(self.policy.metrics),
             state=self.state,
+            history=past,
         )
-        result = recommend.recommend(request, now=datetime.datetime.fromtimestamp(self.start + now, tz=datetime.UTC))
+        result = recommend.recommend(request, now=datetime.datetime.fromtimestamp(clock, tz=datetime.UTC))
         if key is not None and self.cache is not None:
             self.cache.put(key, (result.replicas, result.state))
         self.state = result.state
