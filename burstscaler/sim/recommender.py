@@ -174,14 +174,14 @@ class CoreRecommender:
         """The recommender's total for ``load`` requests/s (NaN: the metric failed this tick)."""
         clock = self.start + now
         past: tuple[forecast.Series | None, ...] = ()
+        size = 0
         if self.history is not None:
             # The history before this step (the reading itself is added by the core), then this step's.
             series = self.history.series(now=clock - 1e-6)
-            past = (series,) * len(self.policy.metrics)
+            past, size = (series,) * len(self.policy.metrics), len(series)
             self.history.observe(time=clock, value=load)
         key = None
         if self.cache is not None and not math.isnan(load):
-            size = len(past[0]) if past else 0
             key = self.cache.key((self.workload, load, current, ready, size), state=self.state)
         if key is not None and self.cache is not None:
             found = self.cache.get(key, now=now)
