@@ -24,6 +24,10 @@ from earlier ticks, so one namespace's slow servers cannot take the whole pool; 
 returns at the tick's deadline (``tick_deadline_seconds``): a reading not in by then is a
 ``PrometheusTimeout`` for its own policy while every other policy plans.
 
+Histories for the forecast (``spec.forecast``): ``fetch_history_all`` reads each metric's range
+(``sources.history``) the same way, through the same server choice, tenancy pinning, pool, namespace
+slots and tick deadline; its cache keeps only the histories that tick asked for.
+
 Credentials and servers: the operator-wide bearer token goes only to the operator-wide URL. A policy's
 own ``serverUrl`` gets the same TLS settings but no token (a namespace user must not be able to point
 the operator's credentials at a server of their choosing), is used only when it matches one of the
@@ -43,11 +47,11 @@ import logging
 import threading
 import urllib.parse
 from collections.abc import Callable, Sequence
-from typing import Literal, Protocol
+from typing import Literal, Protocol, TypeVar
 
 from burstscaler.api import spec
 from burstscaler.core import fallback, recommend
-from burstscaler.sources import cpu, prometheus, tenancy
+from burstscaler.sources import cpu, history, prometheus, tenancy
 
 logger = logging.getLogger(__name__)
 
@@ -56,6 +60,8 @@ DEFAULT_CONCURRENCY = 8
 TENANCIES = ("none", "namespace")
 #: Distinct servers whose sources (and kept-alive connections) are kept; more are closed LRU-first.
 MAX_SOURCES = 64
+Q = TypeVar("Q")
+R = TypeVar("R")
 
 
 class MetricSource(Protocol):
@@ -76,6 +82,15 @@ class MetricQuery:
     namespace: str
     target: spec.TargetRef
     metric: spec.MetricSpec
+
+
+@dataclasses.dataclass(frozen=True)
+class HistoryQuery:
+    """One metric's history over ``lookback`` seconds before ``now`` (``spec.forecast``)."""
+
+    metric: MetricQuery
+    now: float
+    lookback: float
 
 
 def _prometheus_query(query: MetricQuery) -> str:
@@ -175,6 +190,8 @@ class Fetcher:
         self.tick_deadline_seconds = tick_deadline_seconds or defaults.timeout_seconds + 1.0
         self._gates: dict[str, _Gate] = {}
         self._gates_loop: asyncio.AbstractEventLoop | None = None
+        self._ranges: collections.OrderedDict[prometheus.Settings, history.RangeSource] = collections.OrderedDict()
+        self.histories = history.HistoryCache()
 
     def refusal(self, metric: spec.MetricSpec) -> str | None:
         """Why the operator will not read `metric` from its own ``serverUrl``, or None when it will."""
@@ -211,50 +228,122 @@ class Fetcher:
             old.close()
         return source
 
+    def resolve(self, query: MetricQuery) -> tuple[prometheus.Settings, str] | fallback.MetricsFailure:
+        """The server and the PromQL as sent for ``query`` (tenancy pinning applied), or why it is not read."""
+        why = self.refusal(query.metric)
+        if why is not None:
+            return fallback.MetricsFailure("PrometheusUnreachable", why)
+        settings = self.settings_for(query.metric)
+        promql = promql_for(query)
+        if self.tenancy == "namespace" and settings is self.defaults and kind_of(query.metric) == "prometheus":
+            # The operator's server sees every namespace: the tenant's query sees only its own.
+            try:
+                promql = tenancy.pin(promql, namespace=query.namespace)
+            except tenancy.Unpinnable as error:
+                return fallback.MetricsFailure(
+                    "QueryError", f"the query cannot be pinned to namespace {query.namespace}: {error}"
+                )
+        return settings, promql
+
     def fetch(self, query: MetricQuery) -> recommend.Reading:
         """Read one metric, blocking; never raises."""
         try:
-            why = self.refusal(query.metric)
-            if why is not None:
-                return recommend.Reading(failure=fallback.MetricsFailure("PrometheusUnreachable", why))
-            settings = self.settings_for(query.metric)
-            promql = promql_for(query)
-            if self.tenancy == "namespace" and settings is self.defaults and kind_of(query.metric) == "prometheus":
-                # The operator's server sees every namespace: the tenant's query sees only its own.
-                try:
-                    promql = tenancy.pin(promql, namespace=query.namespace)
-                except tenancy.Unpinnable as error:
-                    message = f"the query cannot be pinned to namespace {query.namespace}: {error}"
-                    return recommend.Reading(failure=fallback.MetricsFailure("QueryError", message))
+            resolved = self.resolve(query)
+            if isinstance(resolved, fallback.MetricsFailure):
+                return recommend.Reading(failure=resolved)
+            settings, promql = resolved
             return self.source_for(settings).fetch(promql)
         except Exception as error:  # a bug in a source must cost one reading, not the operator's tick
             logger.exception("metric source failed for %s", query.policy)
             return recommend.Reading(failure=fallback.MetricsFailure("PrometheusError", type(error).__name__))
 
+    # -- histories for the forecast (``sources.history``) -------------------------------------------
+
+    def range_source_for(self, settings: prometheus.Settings) -> history.RangeSource:
+        """The shared range-query source of one server (the least recently used beyond the cap closed)."""
+        evicted = []
+        with self._lock:
+            source = self._ranges.get(settings)
+            if source is None:
+                source = self._ranges[settings] = history.RangeSource(settings)
+                while len(self._ranges) > self._max_sources:
+                    evicted.append(self._ranges.popitem(last=False)[1])
+            self._ranges.move_to_end(settings)
+        for old in evicted:
+            old.close()
+        return source
+
+    def fetch_history(self, query: HistoryQuery) -> history.HistoryReading:
+        """Read one metric's history (cached between ticks), blocking; never raises."""
+        try:
+            resolved = self.resolve(query.metric)
+            if isinstance(resolved, fallback.MetricsFailure):
+                return history.HistoryReading(failure=resolved)
+            settings, promql = resolved
+            return self.histories.read(self.range_source_for(settings), promql, now=query.now, lookback=query.lookback)
+        except Exception as error:  # a bug here must cost one policy's forecast, not the tick
+            logger.exception("history read failed for %s", query.metric.policy)
+            return history.HistoryReading(failure=fallback.MetricsFailure("PrometheusError", type(error).__name__))
+
+    async def fetch_history_all(self, queries: Sequence[HistoryQuery]) -> list[history.HistoryReading]:
+        """Read the histories of a tick like ``fetch_all`` reads readings: same pool, slots and deadline.
+
+        The cache keeps only the histories asked for here: a policy gone, or its forecast turned off,
+        frees its entries at this tick.
+        """
+        keys = []
+        for query in queries:
+            resolved = self.resolve(query.metric)
+            if not isinstance(resolved, fallback.MetricsFailure):
+                keys.append(resolved)
+        self.histories.retain(keys)
+        late = fallback.MetricsFailure(
+            "PrometheusTimeout", f"no history within the tick's {self.tick_deadline_seconds:g}s deadline"
+        )
+        return await self._gather(
+            queries,
+            read=self.fetch_history,
+            namespace=lambda query: query.metric.namespace,
+            late=history.HistoryReading(failure=late),
+        )
+
     async def fetch_all(self, queries: Sequence[MetricQuery]) -> list[recommend.Reading]:
         """Read all metrics of a tick concurrently; one reading per query, in order, by the tick's deadline."""
+        late = fallback.MetricsFailure(
+            "PrometheusTimeout", f"no reading within the tick's {self.tick_deadline_seconds:g}s deadline"
+        )
+        return await self._gather(
+            queries, read=self.fetch, namespace=lambda query: query.namespace, late=recommend.Reading(failure=late)
+        )
+
+    async def _gather(
+        self,
+        queries: Sequence[Q],
+        *,
+        read: Callable[[Q], R],
+        namespace: Callable[[Q], str],
+        late: R,
+    ) -> list[R]:
+        """``read`` every query in the pool, a namespace's slots held, by the tick's deadline (``late`` after)."""
         if not queries:
             return []
         loop = asyncio.get_running_loop()
         gates = self._gates_for(loop)
 
-        async def read(query: MetricQuery) -> recommend.Reading:
-            gate = gates.setdefault(query.namespace, _Gate(self._per_namespace))
+        async def one(query: Q) -> R:
+            gate = gates.setdefault(namespace(query), _Gate(self._per_namespace))
             await gate.acquire()
             # The slot is held until the read itself ends (by its own deadline), not until this tick
             # gives up on it: a read still running from an earlier tick counts against its namespace.
-            future = loop.run_in_executor(self._pool, self.fetch, query)
+            future = loop.run_in_executor(self._pool, read, query)
             future.add_done_callback(lambda _: gate.release())
             return await asyncio.shield(future)
 
-        tasks = [asyncio.ensure_future(read(query)) for query in queries]
+        tasks = [asyncio.ensure_future(one(query)) for query in queries]
         done, pending = await asyncio.wait(tasks, timeout=self.tick_deadline_seconds)
         for task in pending:
             task.cancel()  # a read not started is dropped; a started one ends by its own deadline
-        late = fallback.MetricsFailure(
-            "PrometheusTimeout", f"no reading within the tick's {self.tick_deadline_seconds:g}s deadline"
-        )
-        return [task.result() if task in done else recommend.Reading(failure=late) for task in tasks]
+        return [task.result() if task in done else late for task in tasks]
 
     def _gates_for(self, loop: asyncio.AbstractEventLoop) -> dict[str, _Gate]:
         """The per-namespace slots, kept across ticks (semaphores belong to one event loop)."""
@@ -273,3 +362,6 @@ class Fetcher:
             for source in self._sources.values():
                 source.close()
             self._sources.clear()
+            for ranges in self._ranges.values():
+                ranges.close()
+            self._ranges.clear()
