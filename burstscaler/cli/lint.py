@@ -19,7 +19,7 @@ import typer
 import yaml
 
 from burstscaler.api import spec, validation
-from burstscaler.cluster import twin
+from burstscaler.cluster import providers, twin
 from burstscaler.core import compat
 
 WORKLOAD_KINDS = {"Deployment", "StatefulSet", "DaemonSet", "Job", "CronJob", "Pod"}
@@ -59,7 +59,13 @@ def lint(
     targeting: dict[tuple[str, str, str], spec.BurstPolicy] = {}
     for document in policies:
         model, found = validation.validate_policy(document.body)
-        _report(document.label, [str(problem) for problem in found])
+        lines = [str(problem) for problem in found]
+        if model is not None:
+            burst = model.spec.burst
+            no_spot = providers.profile(burst.provider).no_spot
+            spot = compat.lint_spot(enabled=burst.spot.enabled, provider=burst.provider, no_spot=no_spot)
+            lines += [f"{finding} [{finding.severity}, {burst.provider}]" for finding in spot]
+        _report(document.label, lines)
         problems += len(found)
         if model is not None:
             target = model.spec.target_ref

@@ -6,6 +6,9 @@ nodeSelector and node affinity, which name ECS/EC2 pools) are dropped. `generic`
 your own carries whatever labels and taints its operator chose, so the policy's podTemplatePatch states
 them. Each convention names its source; they change, so check them against the provider's current page.
 
+``Profile.no_spot`` says why a provider's virtual-node pods cannot run on spot instances (empty for the two
+ECI profiles, whose spot annotations ``cluster.spot`` renders); lint reports it when a policy asks for spot.
+
 ``VIRTUAL_NODE_LABELS`` is how the operator tells a virtual node from an ordinary one (its room is the
 provider's, not ECS capacity): the default of ``--virtual-node-label``, covering every profile below.
 """
@@ -50,6 +53,8 @@ class Profile:
     node_terms: tuple[dict[str, Any], ...] = ()
     #: Drop the base's nodeSelector and node affinity even with no selector of our own (Fargate places by profile).
     drops_node_pins: bool = False
+    #: Why pods on this provider's virtual node cannot be spot instances; empty when they can.
+    no_spot: str = ""
 
     @property
     def routes(self) -> bool:
@@ -106,6 +111,10 @@ PROFILES: dict[str, Profile] = {
         ],
         labels={},
         annotations={},
+        # ACI's Spot containers (preview) are standalone container groups created with priority Spot; the
+        # AKS virtual node does not create them (an open request: virtual-kubelet/azure-aci#195).
+        # https://learn.microsoft.com/en-us/azure/container-instances/container-instances-spot-containers-overview
+        no_spot="ACI Spot containers exist only as standalone container groups, not for AKS virtual-node pods",
     ),
     # EKS Fargate places a pod that a Fargate profile selects (namespace + labels); a nodeSelector or node
     # affinity naming EC2 node groups would keep it Pending, so the twin drops them and carries the label.
@@ -118,8 +127,19 @@ PROFILES: dict[str, Profile] = {
         annotations={},
         note="create a Fargate profile selecting label burstscaler.io/fargate=true in the namespace",
         drops_node_pins=True,
+        # Fargate Spot is a capacity provider of ECS clusters; EKS Fargate profiles run pods on-demand only
+        # (https://docs.aws.amazon.com/AmazonECS/latest/userguide/fargate-capacity-providers.html; the EKS
+        # request is aws/containers-roadmap#622).
+        no_spot="Fargate Spot is an ECS capacity provider; EKS Fargate pods run on-demand only",
     ),
-    "generic": Profile(name="generic", node_selector={}, tolerations=[], labels={}, annotations={}),
+    "generic": Profile(
+        name="generic",
+        node_selector={},
+        tolerations=[],
+        labels={},
+        annotations={},
+        no_spot="a virtual node of your own has no spot convention burstscaler knows",
+    ),
 }
 
 

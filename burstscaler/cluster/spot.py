@@ -51,7 +51,7 @@ import re
 from collections.abc import Iterable, Mapping
 
 from burstscaler.api import spec as api
-from burstscaler.cluster import objects
+from burstscaler.cluster import objects, providers
 
 STRATEGY_ANNOTATION = objects.SPOT_STRATEGY_ANNOTATION
 PRICE_LIMIT_ANNOTATION = "k8s.aliyun.com/eci-spot-price-limit"
@@ -62,8 +62,9 @@ OWNED_ANNOTATIONS = (STRATEGY_ANNOTATION, PRICE_LIMIT_ANNOTATION, DURATION_ANNOT
 #: On the twin: until when its pods run on-demand after a spot refusal (RFC 3339), so a restart keeps it.
 FALLBACK_UNTIL_ANNOTATION = "burstscaler.io/spot-fallback-until"
 
-#: Providers whose virtual-node pods can run on spot: ECI behind ACK's virtual node or a self-built VNode.
-PROVIDERS_WITH_SPOT = ("alibaba-eci", "alibaba-vnode")
+#: Providers whose virtual-node pods can run on spot: ECI behind ACK's virtual node or a self-built VNode
+#: (every other profile says why not in ``Profile.no_spot``).
+PROVIDERS_WITH_SPOT = tuple(name for name, profile in providers.PROFILES.items() if not profile.no_spot)
 
 #: How long the twin stays on-demand after a refusal before spot is tried again: one hour, ECI's default
 #: protection period. A spot pod created on a retry is guaranteed that long, and an hour keeps a failing

@@ -210,6 +210,24 @@ def _lint_size(pod_spec: Mapping[str, Any], *, provider: str, path: str) -> list
     return []
 
 
+def lint_spot(*, enabled: bool, provider: str, no_spot: str) -> list[Finding]:
+    """A warning when a policy asks for spot on a provider without it (`no_spot`: why; empty: it has spot).
+
+    Not an error: the twin then simply runs on-demand (and is priced and budgeted so).
+    """
+    if not enabled or not no_spot:
+        return []
+    return [
+        Finding(
+            path="spec.burst.spot.enabled",
+            feature="spot",
+            message=f"provider {provider} has no spot for virtual-node pods ({no_spot}); burst pods run "
+            "on-demand and are priced so: remove spec.burst.spot or use alibaba-eci / alibaba-vnode",
+            severity="warning",
+        )
+    ]
+
+
 def lint_services(
     services: Iterable[Mapping[str, Any]], *, pod_labels: Mapping[str, str], namespace: str | None = None
 ) -> list[Finding]:

@@ -84,3 +84,44 @@ def test_the_same_workload_passes_where_its_provider_allows_it(tmp_path: pathlib
     path.write_text(yaml.safe_dump_all([make_policy(burst={"provider": "azure-aci"}), CROWDED]))
     result = runner.invoke(cli.app, ["lint", str(path)])
     assert result.exit_code == 0, result.output
+
+
+@pytest.mark.parametrize(
+    ("provider", "why"),
+    [
+        pytest.param("azure-aci", "ACI Spot containers exist only as standalone container groups", id="azure-aci"),
+        pytest.param("aws-fargate", "Fargate Spot is an ECS capacity provider", id="aws-fargate"),
+        pytest.param("generic", "a virtual node of your own has no spot convention", id="generic"),
+    ],
+)
+def test_spot_on_a_provider_without_it_is_a_warning(provider: str, why: str, tmp_path: pathlib.Path) -> None:
+    path = tmp_path / "app.yaml"
+    burst: dict[str, Any] = {"provider": provider, "spot": {"enabled": True}}
+    if provider == "generic":  # a generic virtual node is routed by the patch
+        burst["podTemplatePatch"] = {"spec": {"nodeSelector": {"vk": "mine"}, "tolerations": [{"operator": "Exists"}]}}
+    path.write_text(yaml.safe_dump_all([make_policy(burst=burst)]))
+    result = runner.invoke(cli.app, ["lint", str(path)])
+    assert result.exit_code == 0, result.output  # the twin runs on-demand: nothing breaks
+    lines = [line for line in result.output.splitlines() if "spec.burst.spot.enabled" in line]
+    assert len(lines) == 1, result.output
+    assert f"provider {provider} has no spot for virtual-node pods ({why}" in lines[0]
+    assert lines[0].endswith(f"[warning, {provider}]")
+
+
+@pytest.mark.parametrize("provider", ["alibaba-eci", "alibaba-vnode"])
+def test_spot_on_eci_says_nothing(provider: str, tmp_path: pathlib.Path) -> None:
+    path = tmp_path / "app.yaml"
+    path.write_text(yaml.safe_dump_all([make_policy(burst={"provider": provider, "spot": {"enabled": True}})]))
+    result = runner.invoke(cli.app, ["lint", str(path)])
+    assert result.exit_code == 0 and "spec.burst.spot" not in result.output, result.output
+
+
+def test_a_patch_setting_spot_annotations_is_refused(tmp_path: pathlib.Path) -> None:
+    patch = {"metadata": {"annotations": {"k8s.aliyun.com/eci-spot-strategy": "SpotAsPriceGo"}}}
+    path = tmp_path / "app.yaml"
+    path.write_text(yaml.safe_dump_all([make_policy(burst={"podTemplatePatch": patch}), deployment()]))
+    result = runner.invoke(cli.app, ["lint", str(path)])
+    assert result.exit_code == 1, result.output
+    assert "metadata.annotations.k8s.aliyun.com/eci-spot-strategy: spot instances are set with spec.burst.spot" in (
+        result.output
+    )
