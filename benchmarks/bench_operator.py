@@ -3,10 +3,12 @@
 ``scale``: 5,000 nodes and 50,000 pods turned into index records exactly as the Kopf indexers do
 (``cluster.objects.node_record`` / ``pod_record`` from API-shaped dicts), 1,000 BurstPolicies over
 1,000 Deployments, then the planner's tick (validation, lint, recommendation, snapshot, one core
-call) run repeatedly. Prints the records' memory (tracemalloc and RSS growth), the tick's
-median/min/max, the core's plan time and the snapshot build's within those same ticks (timed
-around ``core.plan.plan`` and ``cluster.snapshot.build``), and RSS after every round of ticks (it must
-stay flat: nothing accumulates).
+call) run repeatedly, with ``--churn`` of the pod records rebuilt between ticks as watch events do
+(the snapshot keeps its pod table between ticks, so an unchanged cluster would flatter it). Prints
+the records' memory (tracemalloc and RSS growth), the tick's median/min/max, the core's plan time
+and the snapshot build's within those same ticks (timed around ``core.plan.plan`` and
+``cluster.snapshot.build``), and RSS after every round of ticks (it must stay flat: nothing
+accumulates).
 
 ``emulator``: the real operator process with ``--nodes`` nodes and ``--policies`` BurstPolicies in the
 API emulator (scaled down: KMock keeps every object version in memory), watched for ``--seconds``:
@@ -24,9 +26,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
 import json
 import os
 import pathlib
+import random
 import resource
 import statistics
 import sys
@@ -89,7 +93,7 @@ def _pod(index: int, *, app: str, node: str, template: dict[str, Any]) -> dict[s
     }
 
 
-def scale(*, nodes: int, pods: int, policies: int, ticks: int, rounds: int) -> dict[str, Any]:
+def scale(*, nodes: int, pods: int, policies: int, ticks: int, rounds: int, churn: float) -> dict[str, Any]:
     """Index records for a large cluster, then the planner's tick, with memory over rounds."""
     rss_start = _rss_mib()
     tracemalloc.start()
@@ -154,9 +158,16 @@ def scale(*, nodes: int, pods: int, policies: int, ticks: int, rounds: int) -> d
 
     core_plan.plan = timed(original_plan, core_times)  # the planner calls plan.plan / build by module attribute
     cluster_snapshot.build = timed(original_build, build_times)
+    churned = max(0, round(churn * len(pod_records)))
+    shuffle = random.Random(0)
     try:
         for round_ in range(rounds):
             for tick in range(ticks):
+                # Watch events between ticks: the index rebuilds those pods' records (new objects; the
+                # same content, so every tick plans the same cluster). Not timed: Kopf does it on events.
+                for position in shuffle.sample(range(len(pod_records)), churned):
+                    pod_records[position] = dataclasses.replace(pod_records[position])
+                inputs = dataclasses.replace(inputs, pods=list(pod_records))
                 started = time.perf_counter()
                 asyncio.run(planner_.tick(inputs, now=NOW + 5 * (round_ * ticks + tick)))
                 times.append((time.perf_counter() - started) * 1000)
@@ -167,6 +178,7 @@ def scale(*, nodes: int, pods: int, policies: int, ticks: int, rounds: int) -> d
         "nodes": nodes,
         "pods": len(pod_records),
         "policies": policies,
+        "pods_changed_per_tick": churned,
         "records_traced_mib": round(traced_records / 2**20, 1),
         "rss_start_mib": round(rss_start, 1),
         "rss_after_records_mib": round(rss_records, 1),
@@ -344,11 +356,25 @@ def main() -> None:
     parser.add_argument("--ticks", type=int, default=5)
     parser.add_argument("--rounds", type=int, default=4)
     parser.add_argument("--runs", type=int, default=10)
+    parser.add_argument(
+        "--churn",
+        type=float,
+        default=0.01,
+        help="scale: fraction of pod records rebuilt between ticks, as watch events do (default 1%%: 500 of "
+        "50,000 pods every 5 s tick, a busy cluster's status updates)",
+    )
     parser.add_argument("--tick-seconds", type=float, default=5.0)
     parser.add_argument("--seconds", type=float, default=120.0, help="emulator: how long to watch the operator")
     args = parser.parse_args()
     if args.which == "scale":
-        result = scale(nodes=args.nodes, pods=args.pods, policies=args.policies, ticks=args.ticks, rounds=args.rounds)
+        result = scale(
+            nodes=args.nodes,
+            pods=args.pods,
+            policies=args.policies,
+            ticks=args.ticks,
+            rounds=args.rounds,
+            churn=args.churn,
+        )
     elif args.which == "reaction":
         result = reaction(runs=args.runs, tick_seconds=args.tick_seconds)
     else:

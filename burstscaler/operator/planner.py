@@ -210,6 +210,8 @@ class Planner:
         self._hashes: dict[Key, tuple[tuple[tuple[str, str, str], int, int], str]] = {}
         self.memory: dict[Key, PolicyMemory] = {}
         self._history: snapshot.History | None = None
+        # The pods and nodes as the last snapshot saw them: a tick's build costs what changed since.
+        self._snapshot_cache = cluster_snapshot.Cache()
 
     async def tick(self, inputs: TickInputs, *, now: float) -> dict[Key, Outcome]:
         """Decide for every policy in ``inputs`` at ``now`` (seconds since the epoch)."""
@@ -464,7 +466,12 @@ class Planner:
         ]
         history = self._restore_history(outcomes, views)
         built, pods = cluster_snapshot.build(
-            nodes=inputs.nodes, pods=inputs.pods, policies=views, history=history, now=now
+            nodes=inputs.nodes,
+            pods=inputs.pods,
+            policies=views,
+            history=history,
+            now=now,
+            cache=self._snapshot_cache,
         )
         result = plan.plan(built, now=now)
         self._history = result.history

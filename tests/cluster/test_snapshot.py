@@ -334,3 +334,179 @@ def test_a_rolling_update_does_not_burst_for_terminating_pods_room(
         nodes=nodes, pods=[objects.pod_record(p) for p in [*old, *running]], policies=[view], history=None, now=NOW
     )
     assert int(plan.plan(built, now=NOW).burst[0]) == burst
+
+
+# -- the pod table: a tick's build equals a from-scratch pass, after rounds of changes ------------------
+
+_APPS = ("web0", "web1", "web2")
+
+
+def _generated_pod(rng: np.random.Generator, index: int, *, nodes: list[str]) -> objects.PodRecord:
+    """One pod of a base, a twin or a stranger, in any phase, bound, unbound or on a node that is gone."""
+    app = _APPS[int(rng.integers(len(_APPS)))]
+    kind = int(rng.integers(3))
+    workload_name = (app, f"{app}-burst", "db")[kind]
+    revision = ("r1", "r2")[int(rng.integers(2))]
+    node = ("", "gone", *nodes)[int(rng.integers(len(nodes) + 2))]
+    phase = "Running" if node else "Pending"
+    if rng.random() < 0.15:
+        phase = ("Succeeded", "Failed")[int(rng.integers(2))]
+    requests = {"cpu": float(rng.integers(1, 8) * 250), "memory": float(rng.integers(1, 4) * 2**28), "pods": 1.0}
+    if rng.random() < 0.05:
+        requests["nvidia.com/gpu"] = 1.0
+    labels = {"app": app, "pod-template-hash": revision}
+    burst = kind == 1 or rng.random() < 0.05  # a base pod wrongly labelled burst is no base pod
+    if burst:
+        labels[objects.TIER_LABEL] = "burst"
+    return objects.PodRecord(
+        namespace="shop",
+        name=f"{workload_name}-{revision}-{index}",
+        node_name=node,
+        phase=phase,
+        ready=bool(node) and rng.random() < 0.8,
+        deleting=rng.random() < 0.1,
+        requests=requests,
+        owner_kind="Deployment",
+        owner_name=workload_name,
+        workload=("shop", "Deployment", workload_name),
+        burst=burst,
+        started=None if rng.random() < 0.1 else NOW - float(rng.integers(0, 3600)),
+        unschedulable_since=None,
+        labels=labels,
+    )
+
+
+def _generated_views() -> list[cluster_snapshot.PolicyView]:
+    views = []
+    for row, app in enumerate(_APPS):
+        policy_spec = spec.BurstPolicySpec.model_validate({"targetRef": {"name": app}, "maxReplicas": 50})
+        views.append(
+            dataclasses.replace(
+                make_view(base_replicas=6 + row, twin_replicas=2, recommended=10, base_unschedulable=row),
+                name=app,
+                spec=policy_spec,
+            )
+        )
+    return views
+
+
+def _reference(
+    nodes: list[objects.NodeRecord],
+    pods: list[objects.PodRecord],
+    views: list[cluster_snapshot.PolicyView],
+    *,
+    resources: tuple[str, ...],
+) -> dict[str, Any]:
+    """The plain pass the table replaced: every pod read once per tick, each policy filtering the list."""
+    names = [node.name for node in nodes]
+    live = [pod for pod in pods if pod.phase not in ("Succeeded", "Failed")]
+    requested: dict[tuple[str, str], float] = {}
+    for pod in live:
+        if pod.node_name in names:
+            for resource, value in pod.requests.items():
+                if resource not in resources:
+                    continue  # a column only for what some policy's replica requests
+                requested[(pod.node_name, resource)] = requested.get((pod.node_name, resource), 0.0) + value
+    owned = {w for view in views for w in (view.base_workload, view.twin_workload)}
+    policies = []
+    for view in views:
+        base = [p for p in live if not p.deleting and p.workload == view.base_workload and not p.burst]
+        twin_pods = [p for p in live if not p.deleting and p.workload == view.twin_workload]
+        terminating = sum(
+            1 for p in live if p.deleting and p.workload == view.base_workload and not p.burst and p.node_name in names
+        )
+        unbound = sum(1 for p in base if not p.node_name)
+        waiting = min(view.base_unschedulable, terminating)
+        policies.append(
+            {
+                "base_ready": sum(p.ready for p in base),
+                "base_unschedulable": view.base_unschedulable - waiting,
+                "base_unplaced": max(0, unbound - view.base_unschedulable) + max(0, view.base_replicas - len(base)),
+                "burst_ready": sum(p.ready for p in twin_pods),
+                "burst_started": sorted(NOW if p.started is None else p.started for p in twin_pods),
+                "requests_source": "pods" if base else "template",
+            }
+        )
+    strangers = sum(1 for p in live if not p.deleting and p.workload not in owned and not p.node_name)
+    return {"requested": requested, "policies": policies, "stranger_pods": strangers}
+
+
+def _observed(built: Any, views: list[cluster_snapshot.PolicyPods], policies: int) -> dict[str, Any]:
+    nodes = built.nodes
+    requested = {
+        (name, resource): float(nodes.requested[row, column])
+        for row, name in enumerate(nodes.names)
+        for column, resource in enumerate(nodes.resources)
+        if nodes.requested[row, column]
+    }
+    unplaced = sum(view.base_unplaced for view in views)
+    return {
+        "requested": requested,
+        "policies": [
+            {
+                "base_ready": view.base_ready,
+                "base_unschedulable": view.base_unschedulable,
+                "base_unplaced": view.base_unplaced,
+                "burst_ready": view.burst_ready,
+                "burst_started": sorted(view.burst_started),
+                "requests_source": view.requests_source,
+            }
+            for view in views
+        ],
+        "stranger_pods": int(built.reservations.counts.sum()) - unplaced,
+    }
+
+
+def _mutate(
+    rng: np.random.Generator, pods: list[objects.PodRecord], *, nodes: list[str], serial: int, duplicates: bool
+) -> None:
+    """One tick's churn, as the index hands it over. Round by round: records replaced in place and one
+    pod deleted near the end while another is created (the list keeps its length, most records their
+    place); pods created and deleted anywhere; the whole list reordered."""
+    kind = serial % 3
+    if kind == 0:
+        for _ in range(int(rng.integers(1, 6))):
+            position = int(rng.integers(len(pods)))
+            replaced = dataclasses.replace(pods[position], ready=not pods[position].ready, deleting=rng.random() < 0.3)
+            pods[position] = replaced
+        del pods[len(pods) - 3]  # the two records after it move up one place
+        pods.append(_generated_pod(rng, serial * 100, nodes=nodes))
+    elif kind == 1:
+        for _ in range(int(rng.integers(0, 4))):
+            pods.append(_generated_pod(rng, serial * 100 + len(pods), nodes=nodes))
+        for _ in range(int(rng.integers(0, 4))):
+            del pods[int(rng.integers(len(pods)))]
+        if duplicates and rng.random() < 0.5:
+            pods.append(pods[int(rng.integers(len(pods)))])  # the same record twice counts once
+    else:
+        rng.shuffle(pods)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("seed", "duplicates"),
+    [
+        *(pytest.param(seed, False, id=f"seed-{seed}") for seed in range(3)),
+        pytest.param(3, True, id="seed-3-records-listed-twice"),
+    ],
+)
+def test_the_kept_table_equals_a_plain_pass_after_rounds_of_changes(seed: int, duplicates: bool) -> None:
+    rng = np.random.default_rng(seed)
+    node_names = [f"n{i}" for i in range(6)]
+    nodes = [
+        objects.node_record(make_node(name, cpu="64", memory="256Gi"), virtual_labels=VIRTUAL) for name in node_names
+    ]
+    views = _generated_views()
+    pods = [_generated_pod(rng, index, nodes=node_names) for index in range(120)]
+    cache = cluster_snapshot.Cache()
+    for round_ in range(25):
+        unique = list({id(p): p for p in pods}.values())
+        kept, kept_views = cluster_snapshot.build(
+            nodes=nodes, pods=pods, policies=views, history=None, now=NOW, cache=cache
+        )
+        fresh, fresh_views = cluster_snapshot.build(nodes=nodes, pods=unique, policies=views, history=None, now=NOW)
+        expected = _reference(nodes, unique, views, resources=fresh.nodes.resources)
+        assert _observed(kept, kept_views, len(views)) == expected, f"round {round_}"
+        assert _observed(fresh, fresh_views, len(views)) == expected, f"round {round_}"
+        np.testing.assert_array_equal(kept.policies.requests, fresh.policies.requests)
+        np.testing.assert_array_equal(kept.policies.eligible, fresh.policies.eligible)
+        _mutate(rng, pods, nodes=node_names, serial=round_ + 2, duplicates=duplicates)
