@@ -22,7 +22,7 @@ from burstscaler.cli import choices
 from burstscaler.reports import formats, htmlpage, simulation, table
 from burstscaler.sim import engine, errors, placement, prices, realism, scenario, settings, strategies, traces
 
-_SWEEPABLE = ("node_price", "eci_discount")
+_SWEEPABLE = ("node_price", "eci_discount", "spot_reclaim")
 
 
 def simulate(
@@ -120,6 +120,21 @@ def simulate(
         str | None,
         typer.Option(help=f"PARAM=LO:HI:N with PARAM one of {', '.join(_SWEEPABLE)}: rerun over the range."),
     ] = None,
+    spot: Annotated[
+        bool,
+        typer.Option(
+            "--spot",
+            help="Spot ECI for every replica on the virtual node (burst.spot.enabled on the policy in force), "
+            "billed at the profile's least spot discount and reclaimed at its assumed rate.",
+        ),
+    ] = False,
+    fixed_pool: Annotated[
+        bool,
+        typer.Option(
+            "--fixed-pool",
+            help="burstscaler on the fixed pool only (no node growth; the default grows it as hpa-ca's).",
+        ),
+    ] = False,
     placement_choice: Annotated[
         str, typer.Option("--placement", help=f"Who places base pods: {', '.join(placement.CHOICES)}.")
     ] = "auto",
@@ -159,6 +174,8 @@ def simulate(
             min_replicas=min_replicas,
             max_replicas=max_replicas,
             placement=placement_choice,
+            spot=spot,
+            node_autoscaling_for_burstscaler=not fixed_pool,
         )
         make = _scenario_maker(
             trace=trace,

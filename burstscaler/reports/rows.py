@@ -32,6 +32,8 @@ COLUMNS: tuple[tuple[str, str], ...] = (
     ("mean_ecs_nodes", "nodes mean"),
     ("burst_pod_seconds", "burst pod·s"),
     ("drain_back_moves", "drain-back moves"),
+    ("placeholder_pod_seconds", "placeholder pod·s"),
+    ("spot_reclaims", "spot reclaims"),
     ("demand_request_seconds", "demand req·s"),
 )
 

@@ -35,6 +35,8 @@ class StrategySummary:
     mean_ecs_nodes: float
     burst_pod_seconds: float
     drain_back_moves: int
+    placeholder_pod_seconds: float = 0.0  # the bridge's placeholder pods (Pending or bound) over time
+    spot_reclaims: int = 0  # spot burst pods released by the provider (the cluster's total only)
 
 
 @dataclasses.dataclass(frozen=True)

@@ -12,6 +12,17 @@ What it models, and why that much:
 - Scale-in as a ReplicaSet does it: unscheduled pods first, then not-ready ones (newest first), then
   Ready ones, from the node with the fewest pods (which empties nodes the way cluster-autoscaler's
   consolidation would, without modelling evictions); burst pods go newest first.
+- Placeholder pods (the bridge, issue 16): per workload, pods with the workload's requests at the
+  lowest priority (``placement.PLACEHOLDER_PRIORITY``). They are placed by the same ``Placer`` after
+  every workload pod (kube-scheduler's queue: lowest priority last), stay Pending when no node fits
+  (and then drive the same node growth as Pending workload pods: one model for both), and are
+  preempted by any workload pod that needs their room (evicted, then Pending again: their owner
+  recreates them). They cost nothing; a node holding only placeholders is not empty, so it stays.
+- Spot burst pods (``spot[w]``): billed at ``eci_per_second`` (the caller discounts it); after the
+  protection period each may be reclaimed (a per-hour probability, drawn per step). With
+  ``spot_make_before_break`` (the operator) the replacement is created when the pod reports its
+  release and the old pod serves until the replacement is Ready (at most ``spot_notice_seconds``),
+  both billed; without it (a ReplicaSet) the pod goes at the release and its replacement starts then.
 - Cost as billed: an ECS node from its creation until removal at its hourly price; an ECI pod per
   second from the start of its successful creation (image pull) until deletion, on its effective spec.
 """
@@ -57,6 +68,17 @@ class NodeAutoscaling:
     max_nodes: int = 500
 
 
+@dataclasses.dataclass(frozen=True)
+class Spot:
+    """Spot burst pods: which workloads, when reclamation may start, how often, and who replaces them."""
+
+    workloads: tuple[bool, ...]
+    protection_seconds: float = 3600.0
+    reclaim_per_hour: float = 0.0
+    make_before_break: bool = True
+    notice_seconds: float = 300.0
+
+
 def requests_of(pod: scenario.PodShape) -> FloatArray:
     """A pod's requests on the model's resource axes."""
     return np.array([pod.cpu * 1000.0, pod.memory_gib * _GIB, 1.0])
@@ -93,6 +115,7 @@ class ModelCluster:
         pool_price_per_hour: float,
         autoscaling: NodeAutoscaling | None = None,
         placer: placement.Placer | None = None,
+        spot: Spot | None = None,
     ) -> None:
         self.pods = tuple(pods)
         self.requests = np.array([requests_of(pod) for pod in pods])
@@ -110,6 +133,14 @@ class ModelCluster:
         self.placed: IntArray = np.zeros((0, workloads), dtype=np.int64)
         self.ready_on: IntArray = np.zeros((0, workloads), dtype=np.int64)
         self.pending: IntArray = np.zeros(workloads, dtype=np.int64)
+        # Placeholder pods: bound per node (like ``placed``) and Pending per workload.
+        self.ph_placed: IntArray = np.zeros((0, workloads), dtype=np.int64)
+        self.ph_pending: IntArray = np.zeros(workloads, dtype=np.int64)
+        self.spot = spot
+        self.spot_reclaimed = 0  # spot burst pods reclaimed so far
+        # Spot pods being replaced: until when each still serves (and is billed), per workload.
+        self._outgoing: list[FloatArray] = [np.zeros(0) for _ in range(workloads)]
+        self._outgoing_billed: list[FloatArray] = [np.zeros(0) for _ in range(workloads)]
         # Kept in step with ``placed`` and ``active`` (read every step, so not summed every step).
         self.placed_total: IntArray = np.zeros(workloads, dtype=np.int64)
         self._nodes = 0
@@ -119,6 +150,7 @@ class ModelCluster:
         self._burst_billed_from: list[FloatArray] = [np.zeros(0) for _ in range(workloads)]
         self._burst_created: list[FloatArray] = [np.zeros(0) for _ in range(workloads)]
         self._booted: BoolArray = np.zeros(0, dtype=np.bool_)
+        self._last_advance = 0.0
         self.pool_shape, self.pool_price_per_hour = pool_shape, pool_price_per_hour
         self.add_ready_nodes(pool)
         self._order = np.arange(workloads)  # the queue's order; set_priorities sorts it
@@ -143,8 +175,18 @@ class ModelCluster:
         return int(self._burst_ready_at[workload].size)
 
     def burst_ready(self, workload: int, now: float) -> int:
-        """Burst replicas Ready at ``now``."""
-        return int(np.count_nonzero(self._burst_ready_at[workload] <= now))
+        """Burst replicas Ready at ``now`` (a spot pod being replaced counts until it goes)."""
+        ready = int(np.count_nonzero(self._burst_ready_at[workload] <= now))
+        outgoing = self._outgoing[workload]
+        return ready + (int(np.count_nonzero(outgoing > now)) if outgoing.size else 0)
+
+    def placeholders(self, workload: int) -> int:
+        """Placeholder pods of ``workload`` that exist (Pending or bound)."""
+        return int(self.ph_pending[workload] + self.ph_placed[:, workload].sum())
+
+    def placeholders_bound(self, workload: int) -> int:
+        """Placeholder pods of ``workload`` bound to a node (room its base pods can take by preemption)."""
+        return int(self.ph_placed[:, workload].sum())
 
     def burst_started(self, workload: int) -> FloatArray:
         """When each burst replica was created, oldest first."""
@@ -161,7 +203,7 @@ class ModelCluster:
 
     def free(self, now: float) -> FloatArray:
         """Unrequested allocatable per schedulable node (zero rows for the others)."""
-        room = self.allocatable - self.placed @ self.requests
+        room = self.allocatable - (self.placed + self.ph_placed) @ self.requests
         return np.where(self.schedulable(now)[:, None], room, 0.0)
 
     def room_for(self, workload: int, *, now: float) -> int:
@@ -215,7 +257,7 @@ class ModelCluster:
                     keep.append(cohort)
             self._starting = keep
         if self.autoscaling is not None:
-            empty = self.placed.sum(axis=1) == 0
+            empty = (self.placed.sum(axis=1) == 0) & (self.ph_placed.sum(axis=1) == 0)
             idle = self.active & self.autoscaled & empty & (self.empty_since <= now - self.autoscaling.idle_seconds)
             for row in np.flatnonzero(idle):
                 self.active[row] = False
@@ -223,21 +265,73 @@ class ModelCluster:
                 self._ecs_per_hour -= float(self.price[row])
                 self._booted[row] = False
                 self.placer.remove_node(int(row))
+        if self.spot is not None:
+            self._reclaim(now, seconds=now - self._last_advance)
+        self._last_advance = now
 
-    def scale(self, workload: int, *, base: int, burst: int, now: float) -> None:
-        """Set one workload's replica counts of the base and of the burst twin."""
+    def _reclaim(self, now: float, *, seconds: float) -> None:
+        # Each spot pod past its protection period is released with the per-hour probability, scaled to
+        # the time since the last step: p(dt) = 1 - (1 - p_hour)^(dt / 1 h).
+        spot = self.spot
+        assert spot is not None
+        for workload in range(self.workloads):
+            outgoing = self._outgoing[workload]
+            if outgoing.size:
+                keep = outgoing > now
+                self._outgoing[workload] = outgoing[keep]
+                self._outgoing_billed[workload] = self._outgoing_billed[workload][keep]
+            if not spot.workloads[workload] or seconds <= 0 or spot.reclaim_per_hour <= 0:
+                continue
+            billed = self._burst_billed_from[workload]
+            exposed = np.flatnonzero(
+                (billed + spot.protection_seconds <= now) & (self._burst_ready_at[workload] <= now)
+            )
+            if not exposed.size:
+                continue
+            chance = 1.0 - (1.0 - spot.reclaim_per_hour) ** (seconds / 3600.0)
+            hit = exposed[self.draws.rng.random(exposed.size) < chance]
+            if hit.size:
+                self._replace_spot(workload, hit, now=now)
+
+    def _replace_spot(self, workload: int, hit: IntArray, *, now: float) -> None:
+        spot = self.spot
+        assert spot is not None
+        count = int(hit.size)
+        self.spot_reclaimed += count
+        delay, waited = self.draws.eci_ready_after(count)
+        # The operator starts the replacement at the release event and lets the old pod go once the
+        # replacement is Ready (at the latest at the release); a ReplicaSet starts it after the release.
+        starts = now if spot.make_before_break else now + spot.notice_seconds
+        ends = np.minimum(now + delay, now + spot.notice_seconds) if spot.make_before_break else np.full(count, starts)
+        self._outgoing[workload] = np.concatenate([self._outgoing[workload], ends])
+        self._outgoing_billed[workload] = np.concatenate([self._outgoing_billed[workload], np.full(count, now)])
+        keep = np.ones(self._burst_ready_at[workload].size, dtype=np.bool_)
+        keep[hit] = False
+        # The replacements are the newest burst pods: appended, so scale-in (newest first) sees them so.
+        self._burst_ready_at[workload] = np.concatenate([self._burst_ready_at[workload][keep], starts + delay])
+        self._burst_billed_from[workload] = np.concatenate([self._burst_billed_from[workload][keep], starts + waited])
+        self._burst_created[workload] = np.concatenate([self._burst_created[workload][keep], np.full(count, starts)])
+
+    def scale(self, workload: int, *, base: int, burst: int, now: float, placeholders: int = 0) -> None:
+        """Set one workload's replica counts of the base and of the burst twin, and its placeholders."""
         self._scale_base(workload, max(0, base), now=now)
         self._scale_burst(workload, max(0, burst), now=now)
+        self._scale_placeholders(workload, max(0, placeholders), now=now)
 
     def schedule(self, now: float) -> None:
-        """Place unscheduled base pods (highest priority first); with autoscaling, ask for nodes."""
-        if not self.pending.any():
+        """Place unscheduled pods: base pods highest priority first (preempting placeholders where
+        they must), then placeholders; with autoscaling, ask for nodes for what is still Pending."""
+        if not self.pending.any() and not self.ph_pending.any():
             return
         for workload in self._order:
             count = int(self.pending[workload])
             if not count:
                 continue
-            rows = self.placer.place(int(workload), count, free=self.free(now))
+            held = self.ph_placed if self.ph_placed.any() else None
+            rows = self.placer.place(int(workload), count, free=self.free(now), placeholders=held)
+            for victim, row in self.placer.take_victims():
+                self.ph_placed[row, victim] -= 1
+                self.ph_pending[victim] += 1  # recreated by its owner: Pending again
             if not rows.size:
                 continue
             nodes, counts = np.unique(rows, return_counts=True)
@@ -248,7 +342,15 @@ class ModelCluster:
                     _Starting(now + self.draws.realism.pod_startup_seconds, node, int(workload), placed)
                 )
             self.pending[workload] -= rows.size
-        if self.pending.any() and self.autoscaling is not None:
+        for workload in self._order:
+            count = int(self.ph_pending[workload])
+            if not count:
+                continue
+            rows = self.placer.place(int(workload), count, free=self.free(now), placeholder=True)
+            if rows.size:
+                np.add.at(self.ph_placed[:, workload], rows, 1)
+                self.ph_pending[workload] -= rows.size
+        if (self.pending.any() or self.ph_pending.any()) and self.autoscaling is not None:
             self._provision(now)
 
     def cost_of(self, *, now: float, seconds: float) -> tuple[float, FloatArray]:
@@ -257,9 +359,12 @@ class ModelCluster:
         eci = np.zeros(self.workloads)
         for workload in range(self.workloads):
             billed = self._burst_billed_from[workload]
-            if billed.size:
-                paid = np.clip(now + seconds - billed, 0.0, seconds).sum()
-                eci[workload] = float(paid) * self.eci_per_second[workload]
+            paid = float(np.clip(now + seconds - billed, 0.0, seconds).sum()) if billed.size else 0.0
+            outgoing = self._outgoing[workload]
+            if outgoing.size:  # spot pods being replaced, billed until they go
+                since = np.maximum(self._outgoing_billed[workload], now)
+                paid += float(np.clip(np.minimum(outgoing, now + seconds) - since, 0.0, seconds).sum())
+            eci[workload] = paid * self.eci_per_second[workload]
         return ecs, eci
 
     # --- internals -------------------------------------------------------------------------------
@@ -294,8 +399,30 @@ class ModelCluster:
         self.placed[node, workload] -= count
         self.placed_total[workload] -= count
         self.placer.remove(workload, node, count)
-        if not self.placed[node].any():
+        self._maybe_empty(node, now=now)
+
+    def _maybe_empty(self, node: int, *, now: float) -> None:
+        if not self.placed[node].any() and not self.ph_placed[node].any():
             self.empty_since[node] = max(now, self.ready_at[node])
+
+    def _scale_placeholders(self, workload: int, target: int, *, now: float) -> None:
+        # As a ReplicaSet scales in: Pending ones first, then bound ones from the node with the fewest pods.
+        remove = self.placeholders(workload) - target
+        if remove <= 0:
+            self.ph_pending[workload] -= remove
+            return
+        pending = min(remove, int(self.ph_pending[workload]))
+        self.ph_pending[workload] -= pending
+        remove -= pending
+        while remove:
+            occupied = np.flatnonzero(self.ph_placed[:, workload])
+            pods = (self.placed[occupied] + self.ph_placed[occupied]).sum(axis=1)
+            node = int(occupied[np.argmin(pods)])
+            gone = min(remove, int(self.ph_placed[node, workload]))
+            self.ph_placed[node, workload] -= gone
+            self.placer.remove(workload, node, gone, placeholder=True)
+            self._maybe_empty(node, now=now)
+            remove -= gone
 
     def _scale_burst(self, workload: int, target: int, *, now: float) -> None:
         change = target - self._burst_ready_at[workload].size
@@ -308,13 +435,21 @@ class ModelCluster:
             self._burst_ready_at[workload] = self._burst_ready_at[workload][:target]
             self._burst_billed_from[workload] = self._burst_billed_from[workload][:target]
             self._burst_created[workload] = self._burst_created[workload][:target]
+            outgoing = self._outgoing[workload]
+            if outgoing.size:
+                # Each outgoing spot pod stands beside one replacement not yet Ready; fewer of those, fewer of it.
+                waiting = int(np.count_nonzero(self._burst_ready_at[workload] > now))
+                self._outgoing[workload] = outgoing[:waiting]
+                self._outgoing_billed[workload] = self._outgoing_billed[workload][:waiting]
 
     def _provision(self, now: float) -> None:
         autoscaling = self.autoscaling
         assert autoscaling is not None
         booting = self.active & (self.ready_at > now)
         # What the unschedulable pods need beyond what booting nodes will offer, on every axis.
-        need = self.pending @ self.requests - (self.allocatable[booting] - self.placed[booting] @ self.requests).sum(0)
+        need = (self.pending + self.ph_pending) @ self.requests - (
+            self.allocatable[booting] - (self.placed[booting] + self.ph_placed[booting]) @ self.requests
+        ).sum(0)
         per_node = autoscaling.shape.allocatable
         wanted = math.ceil(float(np.max(need / per_node)) - 1e-9) if (need > 0).any() else 0
         wanted = min(wanted, autoscaling.max_nodes - self.node_count)
@@ -336,6 +471,7 @@ class ModelCluster:
             self.autoscaled = np.append(self.autoscaled, False)
             self.empty_since = np.append(self.empty_since, 0.0)
             self.placed = np.vstack([self.placed, np.zeros((1, self.workloads), dtype=np.int64)])
+            self.ph_placed = np.vstack([self.ph_placed, np.zeros((1, self.workloads), dtype=np.int64)])
             self.ready_on = np.vstack([self.ready_on, np.zeros((1, self.workloads), dtype=np.int64)])
         self.allocatable[row] = shape.allocatable
         self.price[row] = price
@@ -346,6 +482,7 @@ class ModelCluster:
         self.autoscaled[row] = autoscaled
         self.empty_since[row] = ready_at
         self.placed[row] = 0
+        self.ph_placed[row] = 0
         self.ready_on[row] = 0
         self.placer.add_node(row, shape.allocatable, schedulable=ready_at <= 0.0)
         self._booted[row] = ready_at <= 0.0

@@ -182,6 +182,7 @@ class _Recorder:
         self.base_ready, self.burst_ready = np.zeros(shape, dtype=np.int64), np.zeros(shape, dtype=np.int64)
         self.base_total, self.burst_total = np.zeros(shape, dtype=np.int64), np.zeros(shape, dtype=np.int64)
         self.moves = np.zeros(shape, dtype=np.int64)
+        self.placeholders = np.zeros(shape, dtype=np.int64)
         self.nodes = np.zeros(steps, dtype=np.int64)
         self.ecs_cost, self.eci_cost, self.ecs_share = np.zeros(steps), np.zeros(shape), np.zeros(shape)
 
@@ -190,7 +191,7 @@ class _Recorder:
         state.advance(now)
         targets = self.strategy.decide(state=state, loads=loads, now=now)
         for index, target in enumerate(targets):
-            state.scale(index, base=target.base, burst=target.burst, now=now)
+            state.scale(index, base=target.base, burst=target.burst, now=now, placeholders=target.placeholders)
             self.moves[k, index] = target.moves
         state.schedule(now)
         placed = state.placed_total
@@ -199,6 +200,7 @@ class _Recorder:
             self.burst_ready[k, index] = state.burst_ready(index, now)
             self.burst_total[k, index] = state.burst_total(index)
         self.base_total[k] = placed + state.pending
+        self.placeholders[k] = state.ph_pending + state.ph_placed.sum(axis=0)
         used = placed * state.requests[:, 0]
         total = used.sum()
         if total > 0:
@@ -218,6 +220,8 @@ class _Recorder:
             ecs_share=self.ecs_share,
             eci_cost=self.eci_cost,
             moves=self.moves,
+            placeholders=self.placeholders,
+            spot_reclaims=self.state.spot_reclaimed,
         )
 
 

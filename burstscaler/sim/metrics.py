@@ -14,7 +14,9 @@ Definitions (they are what the numbers mean, so they are spelled out):
   went unserved (for the cluster: of all workloads' demand together).
 - *replicas per tier*: replicas that exist (Pending and starting included) on ECS (base) and on the
   virtual node (burst). *Burst pod-seconds*: the integral of burst replicas over time.
-  *Drain-back moves*: burst replicas moved back to ECS.
+  *Drain-back moves*: burst replicas moved back to ECS. *Placeholder pod-seconds*: the integral of
+  placeholder pods (Pending or bound) over time; they cost nothing, the nodes they bring are billed.
+  *Spot reclaims*: spot burst pods the provider released (each replaced by a new pod).
 """
 
 from __future__ import annotations
@@ -45,6 +47,8 @@ class Recording:
     ecs_share: FloatArray  # [K, W] each workload's share of the vCPU requested on ECS
     eci_cost: FloatArray  # [K, W]
     moves: IntArray
+    placeholders: IntArray | None = None  # [K, W]; None: none recorded
+    spot_reclaims: int = 0
 
 
 @dataclasses.dataclass(frozen=True)
@@ -99,12 +103,14 @@ def summarize(
         unserved = np.sum([j.unserved for j in judged], axis=0)
         base_total, burst_total = recording.base_total.sum(axis=1), recording.burst_total.sum(axis=1)
         moves = int(recording.moves.sum())
+        placeholders = float(recording.placeholders.sum()) if recording.placeholders is not None else 0.0
         ecs = float(recording.ecs_cost.sum())
         eci = float(recording.eci_cost.sum())
     else:
         demand, unserved = judged[workload].demand, judged[workload].unserved
         base_total, burst_total = recording.base_total[:, workload], recording.burst_total[:, workload]
         moves = int(recording.moves[:, workload].sum())
+        placeholders = float(recording.placeholders[:, workload].sum()) if recording.placeholders is not None else 0.0
         ecs = float((recording.ecs_cost * recording.ecs_share[:, workload]).sum())
         eci = float(recording.eci_cost[:, workload].sum())
     total_demand, total_unserved = float(demand.sum()), float(unserved.sum())
@@ -125,6 +131,8 @@ def summarize(
         mean_ecs_nodes=float(recording.nodes.mean()) if recording.nodes.size else 0.0,
         burst_pod_seconds=float(burst_total.sum() * step),
         drain_back_moves=moves,
+        placeholder_pod_seconds=placeholders * step,
+        spot_reclaims=recording.spot_reclaims if workload is None else 0,
     )
 
 

@@ -11,6 +11,13 @@ taint); base pods carry no toleration, so the model's TaintToleration filter kee
 pods are not placed through the model: their only feasible node is the virtual node by construction
 (nodeSelector and toleration of the twin), and the virtual node never runs out of room.
 
+Placeholder pods (the bridge, issue 16) are placed through the same ``Placer``: the workload's
+requests at ``PLACEHOLDER_PRIORITY``, below every workload pod. A workload pod that fits nowhere may
+preempt them (kube-scheduler's DefaultPreemption: the scheduler model finds the victims; first fit
+evicts the fewest placeholders on the first node where evicting them makes room); the victims are
+handed back by ``take_victims`` so the model cluster can make them Pending again (their owner
+recreates them, as a Deployment of placeholders does).
+
 Speed: pods of one workload are identical, so when a workload's next pod was unschedulable and the
 cluster has not changed since, the answer is reused (``SchedulerPlacer`` keeps that per-step cache);
 a pod that was placed changed the cluster, so the next one is asked again.
@@ -26,6 +33,9 @@ import numpy.typing as npt
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
 VIRTUAL_NODE = "virtual-kubelet"
+#: Placeholder pods' priority: below every workload pod (0 in the model), above cluster-autoscaler's
+#: default ``--expendable-pods-priority-cutoff`` (-10), so the node autoscaler still adds nodes for them.
+PLACEHOLDER_PRIORITY = -1
 
 
 def fit_counts(free: FloatArray, request: FloatArray) -> IntArray:
@@ -50,12 +60,28 @@ class Placer(Protocol):
     def remove_node(self, row: int) -> None:
         """The node in ``row`` is gone (it was empty)."""
 
-    def place(self, workload: int, count: int, *, free: FloatArray) -> IntArray:
-        """Bind up to ``count`` pods of ``workload``; return the row of each bound pod, in order."""
+    def place(
+        self,
+        workload: int,
+        count: int,
+        *,
+        free: FloatArray,
+        placeholders: IntArray | None = None,
+        placeholder: bool = False,
+    ) -> IntArray:
+        """Bind up to ``count`` pods of ``workload``; return the row of each bound pod, in order.
+
+        ``placeholder``: they are placeholder pods (lowest priority, never preempt). Otherwise a pod that
+        does not fit in ``free`` may preempt placeholders (``placeholders[row, w]``: bound ones).
+        """
         ...
 
-    def remove(self, workload: int, row: int, count: int) -> None:
-        """``count`` pods of ``workload`` on ``row`` were deleted."""
+    def remove(self, workload: int, row: int, count: int, *, placeholder: bool = False) -> None:
+        """``count`` pods (placeholders when ``placeholder``) of ``workload`` on ``row`` were deleted."""
+
+    def take_victims(self) -> list[tuple[int, int]]:
+        """The placeholders (workload, row) that preemption evicted since the last call."""
+        ...
 
 
 class FirstFit:
@@ -65,6 +91,7 @@ class FirstFit:
 
     def __init__(self, requests: FloatArray) -> None:
         self.requests = requests
+        self._victims: list[tuple[int, int]] = []
 
     def add_node(self, row: int, allocatable: FloatArray, *, schedulable: bool) -> None:
         """Nothing to keep: ``free`` is handed to ``place``."""
@@ -75,15 +102,52 @@ class FirstFit:
     def remove_node(self, row: int) -> None:
         """Nothing to keep."""
 
-    def place(self, workload: int, count: int, *, free: FloatArray) -> IntArray:
-        """First fit, vectorised: cumulative room in row order."""
-        room = fit_counts(free, self.requests[workload])
+    def place(
+        self,
+        workload: int,
+        count: int,
+        *,
+        free: FloatArray,
+        placeholders: IntArray | None = None,
+        placeholder: bool = False,
+    ) -> IntArray:
+        """First fit, vectorised: cumulative room in row order; then preemption of placeholders."""
+        request = self.requests[workload]
+        room = fit_counts(free, request)
         before = np.cumsum(room) - room
         take = np.minimum(room, np.maximum(0, count - before))
-        return np.repeat(np.arange(room.size), take)
+        rows = np.repeat(np.arange(room.size), take)
+        left = count - rows.size
+        if placeholder or not left or placeholders is None or not placeholders.any():
+            return rows
+        extra: list[int] = []
+        free = free - take[:, None] * request[None, :]
+        held = placeholders.copy()
+        for node in np.flatnonzero(held.sum(axis=1)).tolist():
+            while left:
+                if bool(np.all(free[node] + 1e-9 >= request)):
+                    free[node] -= request
+                    extra.append(node)
+                    left -= 1
+                    continue
+                # Evict only if evicting every placeholder here would make room (else no victim here).
+                if not np.all(free[node] + held[node] @ self.requests + 1e-9 >= request):
+                    break
+                victim = int(np.argmax(held[node]))
+                held[node, victim] -= 1
+                free[node] += self.requests[victim]
+                self._victims.append((victim, node))
+            if not left:
+                break
+        return np.concatenate([rows, np.array(extra, dtype=np.int64)]).astype(np.int64)
 
-    def remove(self, workload: int, row: int, count: int) -> None:
+    def remove(self, workload: int, row: int, count: int, *, placeholder: bool = False) -> None:
         """Nothing to keep."""
+
+    def take_victims(self) -> list[tuple[int, int]]:
+        """The placeholders evicted since the last call."""
+        victims, self._victims = self._victims, []
+        return victims
 
 
 #: The ``placement`` choices: the scheduler model where importable, either one by name.
@@ -115,9 +179,12 @@ class SchedulerPlacer:
         self.requests = requests
         self._nodes: dict[int, Any] = {}
         self._pods: dict[tuple[int, int], list[str]] = {}
+        self._placeholders: dict[tuple[int, int], list[str]] = {}
+        self._placeholder_of: dict[str, tuple[int, int]] = {}
+        self._victims: list[tuple[int, int]] = []
         self._serial = 0
         self._version = 0
-        self._unschedulable_at: dict[int, int] = {}  # workload -> cluster version of its last miss
+        self._unschedulable_at: dict[tuple[int, bool], int] = {}  # (workload, placeholder) -> version of its last miss
         self.calls = 0
         # The virtual node is just a Node to the model: huge allocatable, the provider's taint. Base
         # pods do not tolerate it, so the model (not this code) keeps them off it.
@@ -160,35 +227,71 @@ class SchedulerPlacer:
         self._cluster.remove_node(f"ecs-{row:05d}")
         self._version += 1
 
-    def place(self, workload: int, count: int, *, free: FloatArray) -> IntArray:
-        """Ask the model for each pod in turn; stop at the first that fits nowhere."""
-        if self._unschedulable_at.get(workload) == self._version:
+    def place(
+        self,
+        workload: int,
+        count: int,
+        *,
+        free: FloatArray,
+        placeholders: IntArray | None = None,
+        placeholder: bool = False,
+    ) -> IntArray:
+        """Ask the model for each pod in turn (evicting its preemption victims); stop at the first misfit."""
+        kind = (workload, placeholder)
+        if self._unschedulable_at.get(kind) == self._version:
             return np.zeros(0, dtype=np.int64)  # identical pod, unchanged cluster: same answer
         cpu, memory, _ = self.requests[workload]
         container = self._scheduler.Container(name="app", requests={"cpu": int(cpu), "memory": int(memory)})
+        prefix = "p" if placeholder else "w"
+        priority = PLACEHOLDER_PRIORITY if placeholder else 0
         rows: list[int] = []
         for _ in range(count):
             self._serial += 1
             pod = self._scheduler.Pod(
-                name=f"w{workload}-{self._serial}", labels={"workload": str(workload)}, containers=(container,)
+                name=f"{prefix}{workload}-{self._serial}",
+                labels={"placeholder-of" if placeholder else "workload": str(workload)},
+                containers=(container,),
+                priority=priority,
             )
             self.calls += 1
             decision = self._cluster.schedule(pod)
             if decision.node is None:
-                self._unschedulable_at[workload] = self._version
+                self._unschedulable_at[kind] = self._version
                 break
             if decision.node == VIRTUAL_NODE:  # pragma: no cover - the taint forbids it; kept loud
                 raise AssertionError(f"the scheduler model put base pod {pod.key} on the virtual node")
+            for key in decision.victims:
+                self._evict(key)
             self._cluster.bind(pod, decision.node)
             row = int(decision.node.removeprefix("ecs-"))
-            self._pods.setdefault((workload, row), []).append(pod.key)
+            self._keys(placeholder).setdefault((workload, row), []).append(pod.key)
+            if placeholder:
+                self._placeholder_of[pod.key] = (workload, row)
             rows.append(row)
             self._version += 1
         return np.array(rows, dtype=np.int64)
 
-    def remove(self, workload: int, row: int, count: int) -> None:
-        """Delete the newest ``count`` pods of ``workload`` on ``row``."""
-        keys = self._pods.get((workload, row), [])
+    def _keys(self, placeholder: bool) -> dict[tuple[int, int], list[str]]:
+        return self._placeholders if placeholder else self._pods
+
+    def _evict(self, key: str) -> None:
+        where = self._placeholder_of.pop(key, None)
+        if where is None:  # pragma: no cover - workload pods share one priority: only placeholders are victims
+            raise AssertionError(f"the scheduler model preempted workload pod {key}")
+        self._placeholders[where].remove(key)
+        self._cluster.delete_pod(key)
+        self._victims.append(where)
+
+    def remove(self, workload: int, row: int, count: int, *, placeholder: bool = False) -> None:
+        """Delete the newest ``count`` pods (or placeholders) of ``workload`` on ``row``."""
+        keys = self._keys(placeholder).get((workload, row), [])
         for _ in range(count):
-            self._cluster.delete_pod(keys.pop())
+            key = keys.pop()
+            self._placeholder_of.pop(key, None)
+            self._cluster.delete_pod(key)
         self._version += 1
+
+    def take_victims(self) -> list[tuple[int, int]]:
+        """The placeholders evicted since the last call."""
+        victims, self._victims = self._victims, []
+        return victims

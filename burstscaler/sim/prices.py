@@ -36,6 +36,7 @@ _FIGURES = (
     "ecs_node_payg_per_hour",
     "ecs_node_subscription_per_hour",
 )
+
 _GRADES = ("official", "maintainer", "third-party", "assumption", "override")
 
 
@@ -57,6 +58,19 @@ class Figure:
         return values
 
 
+#: A spot ECI's chance per hour of being released after its protection period. No vendor publishes
+#: one, so it is an assumption, chosen on the pessimistic side; a profile file may state its own.
+SPOT_RECLAIM_ASSUMED = Figure(
+    0.02,
+    "no published reclamation rate (Alibaba: released when the market price exceeds the bid or stock runs "
+    "out, checked every 5 minutes after the protection period)",
+    "2026-12-02",
+    "assumption",
+    "2% per hour after the protection period, ~14 releases per pod-month: pessimistic against AWS Spot "
+    "Advisor's most common '<5% per month' interruption bucket. Sweep it with --sweep spot_reclaim=LO:HI:N.",
+)
+
+
 @dataclasses.dataclass(frozen=True)
 class Profile:
     """A price profile for one provider and region, for nodes of ``node_vcpu`` / ``node_memory_gib``.
@@ -75,6 +89,7 @@ class Profile:
     eci_spot_discount_max: Figure
     ecs_node_payg_per_hour: Figure
     ecs_node_subscription_per_hour: Figure
+    eci_spot_reclaim_per_hour: Figure = dataclasses.field(default_factory=lambda: SPOT_RECLAIM_ASSUMED)
     eci_discount: float = 0.0
 
     def eci_per_second(self, *, vcpu: float, memory_gib: float) -> float:
@@ -92,6 +107,11 @@ class Profile:
             if not 0 <= value < 1:
                 raise errors.SettingsError(f"eci_discount must lie in [0, 1), not {value}")
             return dataclasses.replace(self, eci_discount=value)
+        if parameter == "spot_reclaim":
+            if not 0 <= value <= 1:
+                raise errors.SettingsError(f"spot_reclaim must lie in [0, 1] (a per-hour probability), not {value}")
+            figure = Figure(value, f"set by the user (was {self.eci_spot_reclaim_per_hour.value})", "", "override")
+            return dataclasses.replace(self, eci_spot_reclaim_per_hour=figure)
         if parameter == "node_price":
             if value < 0:
                 raise errors.SettingsError(f"node_price must not be negative, not {value}")
@@ -103,7 +123,9 @@ class Profile:
                 ecs_node_subscription_per_hour=Figure(value, note, "", "override"),
                 ecs_node_payg_per_hour=Figure(value * ratio, note, "", "override"),
             )
-        raise errors.SettingsError(f"unknown price parameter {parameter!r}; choose node_price or eci_discount")
+        raise errors.SettingsError(
+            f"unknown price parameter {parameter!r}; choose node_price, eci_discount or spot_reclaim"
+        )
 
     def as_dict(self) -> dict[str, Any]:
         """The profile as printed with results: every figure with its source."""
@@ -112,7 +134,7 @@ class Profile:
             "currency": self.currency,
             "node": {"vcpu": self.node_vcpu, "memory_gib": self.node_memory_gib},
             "eci_discount": self.eci_discount,
-            **{name: getattr(self, name).as_dict() for name in _FIGURES},
+            **{name: getattr(self, name).as_dict() for name in (*_FIGURES, "eci_spot_reclaim_per_hour")},
         }
 
 
@@ -141,6 +163,11 @@ def parse(document: Any, *, origin: str) -> Profile:
         raise errors.SettingsError(f"{origin}: a price profile is a mapping")
     node = document.get("node") or {}
     figures = {name: _figure(document.get(name), origin=origin, name=name) for name in _FIGURES}
+    if document.get("eci_spot_reclaim_per_hour") is not None:
+        reclaim = _figure(document["eci_spot_reclaim_per_hour"], origin=origin, name="eci_spot_reclaim_per_hour")
+        if reclaim.value > 1:
+            raise errors.SettingsError(f"{origin}: eci_spot_reclaim_per_hour is a probability, at most 1")
+        figures["eci_spot_reclaim_per_hour"] = reclaim
     try:
         return Profile(
             name=str(document.get("name", origin)),

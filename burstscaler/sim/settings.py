@@ -8,6 +8,18 @@ the same recommender (``core.recommend``) with the same BurstPolicy per workload
 policy, else ``--policy FILE``, else the default written here (an AverageValue target of
 ``target_utilization`` x what a replica serves, scale-up tolerance 0, a 600 s scale-down window).
 Strategies then differ only in where replicas run and how capacity is bought.
+
+Spot (``spec.burst.spot.enabled`` in the policy, or ``spot=True``: ``--spot``): every replica a
+strategy runs on the virtual node is a spot ECI, billed at ``1 - eci_spot_discount_min`` of the
+on-demand price (the conservative end of Alibaba's published 30-90%), and may be reclaimed after the
+protection period (``eci_spot_reclaim_per_hour``, an assumption of the profile). The policy is one
+for all, so eci-only and resourcepolicy get the same discount; only burstscaler's operator replaces a
+pod make-before-break at the release event (``SPOT_NOTICE_SECONDS`` ahead); the others' ReplicaSet
+starts the replacement after the release.
+
+burstscaler runs on a growable pool by default (``node_autoscaling_for_burstscaler``): the fixed
+subscription pool plus the same pay-as-you-go node growth as hpa-ca (issue 16: "the same node-growth
+model serves burstscaler's pool as hpa-ca's").
 """
 
 from __future__ import annotations
@@ -28,6 +40,10 @@ SCALE_UP_TOLERANCE = 0.0
 SCALE_DOWN_WINDOW_SECONDS = 600
 MIN_REPLICAS = 2
 MAX_REPLICAS = 1000
+#: How long before a spot ECI's release its "to be released" event comes: about 3 minutes (official:
+#: https://www.alibabacloud.com/help/doc-detail/186545.htm, "A Kubernetes event occurs 3 minutes
+#: before a preemptible instance is released").
+SPOT_NOTICE_SECONDS = 180.0
 
 
 @dataclasses.dataclass(frozen=True)
@@ -46,9 +62,10 @@ class Settings:
     scale_down_window_seconds: int = SCALE_DOWN_WINDOW_SECONDS
     min_replicas: int = MIN_REPLICAS
     max_replicas: int = MAX_REPLICAS
-    node_autoscaling_for_burstscaler: bool = False  # like-for-like: burstscaler on hpa-ca's nodes
+    node_autoscaling_for_burstscaler: bool = True  # burstscaler's pool grows as hpa-ca's (issue 16)
     placement: str = "auto"  # placement.CHOICES: who decides where base pods land
     burst_enabled: bool = True  # the default policy's burst.enabled (off: the like-for-like check)
+    spot: bool = False  # --spot: burst.spot.enabled on whatever policy is in force
 
     def __post_init__(self) -> None:
         if not self.step_seconds > 0:
@@ -69,6 +86,13 @@ class Settings:
 
     def policy_for(self, workload: scenario.Workload) -> spec.BurstPolicySpec:
         """The BurstPolicy every autoscaled strategy runs for ``workload`` (see the module docstring)."""
+        policy = self._policy_for(workload)
+        if self.spot and not policy.burst.spot.enabled:
+            spot = policy.burst.spot.model_copy(update={"enabled": True})
+            policy = policy.model_copy(update={"burst": policy.burst.model_copy(update={"spot": spot})})
+        return policy
+
+    def _policy_for(self, workload: scenario.Workload) -> spec.BurstPolicySpec:
         if workload.policy is not None:
             return workload.policy
         if self.policy is not None:
@@ -99,8 +123,11 @@ class Settings:
         )
 
     def eci_per_second(self, workload: scenario.Workload) -> float:
-        """What one burst replica of ``workload`` costs per second (its effective ECI spec)."""
-        return self.prices.eci_per_second(vcpu=workload.pod.eci.vcpu, memory_gib=workload.pod.eci.memory_gib)
+        """What one burst replica of ``workload`` costs per second (its effective ECI spec; spot if asked)."""
+        price = self.prices.eci_per_second(vcpu=workload.pod.eci.vcpu, memory_gib=workload.pod.eci.memory_gib)
+        if self.policy_for(workload).burst.spot.enabled:
+            price *= 1.0 - self.prices.eci_spot_discount_min.value
+        return price
 
     def as_dict(self) -> dict[str, Any]:
         """The settings as plain JSON-friendly values, for printing next to results."""
@@ -115,6 +142,13 @@ class Settings:
             "ecs_subscription_per_node_hour": self.prices.ecs_node_subscription_per_hour.value,
             "ecs_payg_per_node_hour": self.prices.ecs_node_payg_per_hour.value,
             "eci_discount": self.prices.eci_discount,
+            "spot": self.spot or (self.policy is not None and self.policy.burst.spot.enabled),
+            "spot_discount": self.prices.eci_spot_discount_min.value,
+            "spot_reclaim_per_hour": self.prices.eci_spot_reclaim_per_hour.value,
+            "spot_notice_seconds": SPOT_NOTICE_SECONDS,
+            "burstscaler_pool": "growable (fixed pool + pay-as-you-go nodes)"
+            if self.node_autoscaling_for_burstscaler
+            else "fixed pool only",
             "policy_source": self.policy_source,
             **({"policy_target_utilization": self.target_utilization} if self.policy is None else {}),
             **{f"realism_{key}": value for key, value in self.realism.as_dict().items()},

@@ -98,8 +98,22 @@ def test_drain_back_savings_are_the_cost_of_not_draining_back(builtin_report: si
     assert savings[-1] == pytest.approx(expected)
 
 
-def test_default_scenario_drains_back_on_a_contended_shared_pool() -> None:
-    run = engine.prepare(scenario.builtin(seed=0), config=factories.config(realism=realism.Realism()))
+_GROWABLE_DRAIN = pytest.mark.xfail(
+    strict=True,
+    raises=AssertionError,
+    reason="core.bridge.marginal_ecs_cost prices every ECS replica of a growable pool at an added node's "
+    "pay-as-you-go share (above the ECI price at the sourced prices), also on the subscription pool's room "
+    "that is paid whether used or not (issue 16: 'zero on nodes already paid for'), so drain-back is never "
+    "worth it there: 0 moves on the built-in day (a core change, reported)",
+)
+
+
+@pytest.mark.parametrize(
+    "growable", [pytest.param(False, id="fixed-pool"), pytest.param(True, id="growable-pool", marks=_GROWABLE_DRAIN)]
+)
+def test_default_scenario_drains_back_on_a_contended_shared_pool(growable: bool) -> None:
+    config = factories.config(realism=realism.Realism(), node_autoscaling_for_burstscaler=growable)
+    run = engine.prepare(scenario.builtin(seed=0), config=config)
     recording = engine.run_strategy(strategies.lookup("burstscaler"), run=run)
     assert int(recording.moves.sum()) > 0
     # Contended: at some step at least two workloads hold ECS pods while some workload overflows.
@@ -160,14 +174,6 @@ def test_without_an_ecs_pool_burstscaler_and_resourcepolicy_are_eci_only() -> No
     _rough(report.summaries["resourcepolicy"], report.summaries["eci-only"])
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="core.plan never creates base pods it cannot place (they are 'unplaceable'), so a node "
-    "autoscaler is never triggered: with burst disabled on hpa-ca's autoscaled pool, burstscaler leaves "
-    "12.3% of the built-in cluster's first 14 hours unserved where hpa-ca leaves 0.26% (a core change, "
-    "reported; this test passes when the core asks for Pending pods that a node autoscaler can act on)",
-)
 def test_burst_disabled_on_the_same_node_autoscaling_is_hpa_ca() -> None:
     config = factories.config(burst_enabled=False, node_autoscaling_for_burstscaler=True)
     report = engine.simulate(functools.partial(_first_hours, hours=14), config=config, names=["hpa-ca", "burstscaler"])

@@ -12,15 +12,33 @@ Kubernetes API:
    workloads (priorities decide who gets ECS room); drain-back is make-before-break inside the core;
    ``moves_completed`` is what the report counts as drain-back moves.
 
-The ECS pool is the run's fixed pool (``protocol.Run.pool``); with
-``settings.node_autoscaling_for_burstscaler`` it also gets hpa-ca's node autoscaler (the like-for-like
-check). The scheduler model decides where base pods land; the core's fit only decides how many to ask
-for, so a disagreement between the two shows up as base pods left unschedulable.
+The ECS pool is the run's fixed pool (``protocol.Run.pool``) and, by default
+(``settings.node_autoscaling_for_burstscaler``), hpa-ca's node autoscaler on top: the same
+pay-as-you-go node growth, driven by Pending pods, placeholders included. The scheduler model decides
+where base pods land; the core's fit only decides how many to ask for, so a disagreement between the
+two shows up as base pods left unschedulable.
+
+The bridge's inputs (``snapshot.Economics``, built each step by ``economics``):
+- ``pool_growable``: the cluster has node growth and the policy's ``bridge.enabled`` is not false
+  (unset means the operator's ``--node-growth``, which the simulator's growable pool stands for);
+- ``ecs_cost_per_second``: one replica's share of an added node's pay-as-you-go price, the share being
+  the replica's *dominant resource share* of the node's allocatable (the largest of vCPU, memory and
+  pod-count fractions: the same rule as the newsvendor pool's node-equivalents);
+- ``node_boot_seconds``: the realism model's expected CA reaction plus boot (means of its uniform and
+  log-normal), ``scale_down_delay_seconds`` the autoscaler's idle removal time,
+  ``pod_startup_seconds`` the model's ECS pod start-up: the simulator tells the core the model's true
+  expected delays, as an SRE who measured them would write them into the policy;
+- ``min_savings`` and ``max_placeholders`` from the policy; ``placeholders`` and
+  ``placeholders_bound`` from the model cluster; ``window_ends`` from the policy's schedules (the end
+  of the active window that sets the floor now, in simulation seconds).
+``nodes.requested`` counts workload pods only, never placeholders (the core's contract): the room a
+placeholder holds is room a base pod can take by preemption.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import datetime
 import math
 from collections.abc import Sequence
 
@@ -28,7 +46,7 @@ import numpy as np
 import numpy.typing as npt
 
 from burstscaler.api import spec
-from burstscaler.core import plan, snapshot
+from burstscaler.core import plan, schedules, snapshot
 from burstscaler.sim import cluster, recommender
 from burstscaler.sim.strategies import hpa_ca, protocol
 
@@ -37,6 +55,7 @@ SUMMARY = "the real core: base on the shared ECS pool, overflow to ECI, make-bef
 
 _RESOURCES = ("cpu", "memory", snapshot.PODS)
 _Policies = snapshot.Policies  # named here: inside the class, ``snapshot`` is the method
+_Economics = snapshot.Economics
 
 
 @dataclasses.dataclass
@@ -47,11 +66,13 @@ class Burstscaler:
     policies: tuple[spec.BurstPolicySpec, ...]
     names: tuple[str, ...]
     eci_per_second: npt.NDArray[np.float64]
+    start: float = 0.0  # epoch second of the trace's step 0 (the schedules' wall clock)
     history: snapshot.History | None = None
     #: Reuse the last plan while ``_Memo.still_holds``; off only to prove it changes nothing.
     skip_unchanged: bool = True
     _memo: _Memo | None = None
     _static: snapshot.Policies | None = None
+    _bridge: bool | None = None
 
     def decide(
         self, *, state: cluster.ModelCluster, loads: protocol.FloatArray, now: float
@@ -77,13 +98,24 @@ class Burstscaler:
         before = self.history
         result = plan.plan(self.snapshot(state, recommended=recommended, now=now), now=now)
         self.history = result.history
+        placeholders = result.placeholders if result.placeholders.size else np.zeros(state.workloads, dtype=np.int64)
         targets = [
-            protocol.Targets(base=int(result.base[w]), burst=int(result.burst[w]), moves=int(result.moves_completed[w]))
+            protocol.Targets(
+                base=int(result.base[w]),
+                burst=int(result.burst[w]),
+                moves=int(result.moves_completed[w]),
+                placeholders=int(placeholders[w]),
+            )
             for w in range(state.workloads)
         ]
         bursting = any(target.burst for target in targets)
-        reusable = self.skip_unchanged and _Memo.still_holds(
-            before, result.history, now=now, bursting=bursting, policies=self.policies
+        # The bridge and drain-back by cost read burst ages and the time left in schedule windows: no
+        # reuse while they may act, i.e. where an ECS replica on added nodes is cheaper than on ECI.
+        bridging = self._bridge_possible(state) and (bursting or bool(placeholders.any()) or self._scheduled)
+        reusable = (
+            self.skip_unchanged
+            and not bridging
+            and _Memo.still_holds(before, result.history, now=now, bursting=bursting, policies=self.policies)
         )
         self._memo = _Memo(key=key, targets=targets) if reusable else None
         return targets
@@ -123,7 +155,60 @@ class Burstscaler:
             policies=policies,
             reservations=snapshot.Reservations.empty(nodes=rows.size + 1, resources=len(_RESOURCES)),
             history=self.history,
+            economics=self.economics(state, now=now),
         )
+
+    def _bridge_possible(self, state: cluster.ModelCluster) -> bool:
+        # Where c >= e on every growable policy, R* is infinite and no move onto the pool pays: the
+        # plan no longer depends on how long a burst has lasted.
+        if self._bridge is None:
+            econ = self.economics(state, now=0.0)
+            cheaper = econ.pool_growable & (np.nan_to_num(econ.ecs_cost_per_second, nan=np.inf) < self.eci_per_second)
+            self._bridge = bool(cheaper.any())
+        return self._bridge
+
+    @property
+    def _scheduled(self) -> bool:
+        return any(p.schedules for p in self.policies)
+
+    def economics(self, state: cluster.ModelCluster, *, now: float) -> _Economics:
+        """The bridge's prices and delays for each policy (see the module docstring for each rule)."""
+        w = state.workloads
+        scaler = state.autoscaling
+        growable = np.array([scaler is not None and p.bridge.enabled is not False for p in self.policies])
+        if scaler is not None:
+            share = np.max(state.requests / scaler.shape.allocatable[None, :], axis=1)
+            ecs = np.where(growable, share * scaler.price_per_hour / 3600.0, np.nan)
+            idle = scaler.idle_seconds
+        else:
+            ecs, idle = np.full(w, np.nan), 0.0
+        r = state.draws.realism
+        reaction = (r.node_reaction_low + r.node_reaction_high) / 2.0
+        boot = reaction + r.node_boot_median * math.exp(r.node_boot_sigma**2 / 2.0)  # log-normal mean
+        return _Economics(
+            pool_growable=growable,
+            ecs_cost_per_second=ecs.astype(np.float64),
+            node_boot_seconds=np.full(w, boot),
+            scale_down_delay_seconds=np.full(w, idle),
+            pod_startup_seconds=np.full(w, r.pod_startup_seconds),
+            min_savings=np.array([_money(p.drain_back.min_savings) for p in self.policies]),
+            max_placeholders=np.array([_cap(p.bridge.max_placeholders) for p in self.policies], dtype=np.int64),
+            placeholders=np.array([state.placeholders(i) for i in range(w)], dtype=np.int64),
+            placeholders_bound=np.array([state.placeholders_bound(i) for i in range(w)], dtype=np.int64),
+            window_ends=self._window_ends(now),
+        )
+
+    def _window_ends(self, now: float) -> npt.NDArray[np.float64]:
+        ends = np.full(len(self.policies), np.nan)
+        if not self._scheduled:
+            return ends
+        wall = datetime.datetime.fromtimestamp(self.start + now, tz=datetime.UTC)
+        for index, policy in enumerate(self.policies):
+            found = schedules.floor(policy.schedules, now=wall)
+            raising = [window.end for window in found.windows if window.min_replicas == found.replicas]
+            if found.replicas and raising:
+                ends[index] = max(raising).timestamp() - self.start
+        return ends
 
     def _static_policies(self, state: cluster.ModelCluster) -> _Policies:
         # The fields that follow from the specs alone: built once.
@@ -189,7 +274,7 @@ class _Memo:
         policies: Sequence[spec.BurstPolicySpec],
     ) -> bool:
         """Whether a plan that turned ``before`` into ``after`` at ``now`` is the plan of any later tick."""
-        fields = ("room_since", "drain_moves", "drain_since", "drain_ready_goal", "ecs_full_until")
+        fields = ("room_since", "drain_moves", "drain_since", "drain_ready_goal", "ecs_full_until", "burst_since")
         fixed = after.names == before.names and all(
             np.array_equal(getattr(after, name), getattr(before, name), equal_nan=True) for name in fields
         )
@@ -215,11 +300,17 @@ def _inputs(state: cluster.ModelCluster, *, recommended: npt.NDArray[np.int64], 
     return b"".join(
         (
             np.array(counts, dtype=np.int64).tobytes(),
+            state.ph_pending.tobytes(),
+            state.ph_placed[rows].tobytes(),
             rows.tobytes(),
             state.placed[rows].tobytes(),
             (state.ready_at[rows] > now).tobytes(),
         )
     )
+
+
+def _money(value: object | None) -> float:
+    return math.nan if value is None else float(value)  # type: ignore[arg-type]  # Money is a Decimal
 
 
 def _cap(limit: int | None) -> int:
@@ -241,10 +332,11 @@ def build_without_drain_back(run: protocol.Run) -> protocol.Setup:
 def build(run: protocol.Run) -> protocol.Setup:
     """burstscaler on the shared pool: the initial replicas on ECS where they fit, the rest on burst."""
     autoscaled = run.settings.node_autoscaling_for_burstscaler
-    state = run.cluster(pool=run.pool, autoscaling=autoscaled)
+    state = run.cluster(pool=run.pool, autoscaling=autoscaled, make_before_break=True)
     replicas = [run.initial_replicas(w) for w in range(state.workloads)]
     priorities = [w.priority for w in run.scenario.workloads]
-    if autoscaled:
+    if autoscaled and not all(p.burst.enabled for p in run.policies):
+        # Burst disabled on a growable pool: the steady state is hpa-ca's (the like-for-like check).
         hpa_ca.start_on_ecs(state, replicas, priorities=priorities)
     else:
         for index in np.argsort([-p for p in priorities], kind="stable"):
@@ -260,5 +352,6 @@ def build(run: protocol.Run) -> protocol.Setup:
         policies=run.policies,
         names=tuple(f"default/{w.name}" for w in workloads),
         eci_per_second=np.array([run.settings.eci_per_second(w) for w in workloads]),
+        start=run.scenario.start,
     )
     return protocol.Setup(strategy=strategy, state=state)

@@ -24,12 +24,14 @@ FloatArray = npt.NDArray[np.float64]
 class Targets:
     """What a strategy wants now for one workload: replicas of the base (ECS) and of the burst twin.
 
-    ``moves`` counts drain-back moves (burst replicas moved to ECS) completed at this step.
+    ``moves`` counts drain-back moves (burst replicas moved to ECS) completed at this step;
+    ``placeholders`` is how many placeholder pods to keep on ECS (the bridge: only burstscaler asks).
     """
 
     base: int
     burst: int
     moves: int = 0
+    placeholders: int = 0
 
 
 class Strategy(Protocol):
@@ -74,10 +76,33 @@ class Run:
             for index, policy in enumerate(self.policies)
         ]
 
+    def spot(self, *, make_before_break: bool) -> cluster.Spot | None:
+        """The spot settings of the policies (None when no policy asks for spot burst pods)."""
+        enabled = tuple(policy.burst.spot.enabled for policy in self.policies)
+        if not any(enabled):
+            return None
+        protection = min(p.burst.spot.protection_hours for p, on in zip(self.policies, enabled, strict=True) if on)
+        return cluster.Spot(
+            workloads=enabled,
+            protection_seconds=3600.0 * protection,
+            reclaim_per_hour=self.settings.prices.eci_spot_reclaim_per_hour.value,
+            make_before_break=make_before_break,
+            notice_seconds=settings.SPOT_NOTICE_SECONDS,
+        )
+
     def cluster(
-        self, *, pool: int, autoscaling: bool = False, placer: placement.Placer | None = None
+        self,
+        *,
+        pool: int,
+        autoscaling: bool = False,
+        placer: placement.Placer | None = None,
+        make_before_break: bool = False,
     ) -> cluster.ModelCluster:
-        """A model cluster of ``pool`` subscription nodes, optionally with pay-as-you-go autoscaling."""
+        """A model cluster of ``pool`` subscription nodes, optionally with pay-as-you-go autoscaling.
+
+        Spot burst pods (where the policy asks) are replaced make-before-break only with
+        ``make_before_break`` (burstscaler's operator); otherwise as a ReplicaSet does, after the release.
+        """
         config, workloads = self.settings, self.scenario.workloads
         scaler = None
         requests = np.array([cluster.requests_of(workload.pod) for workload in workloads])
@@ -91,6 +116,7 @@ class Run:
         state = cluster.ModelCluster(
             pods=[workload.pod for workload in workloads],
             eci_per_second=[config.eci_per_second(workload) for workload in workloads],
+            spot=self.spot(make_before_break=make_before_break),
             draws=realism.Draws.seeded(config.realism, seed=self.seed),
             pool=pool,
             pool_shape=config.node,
