@@ -16,9 +16,16 @@ Semantics, from Alibaba Cloud's "Configure priority-based scheduling for elastic
   towards a unit's max. Pods here are gone when deleted, so that is what happens.
 - No drain-back: a pod stays in its unit until scale-in removes it; no cross-workload planning
   (each workload's policy acts alone, in the order pods arrive, highest priority first).
-It runs on the same fixed ECS pool as burstscaler (subscription, no node autoscaler: the documented
-advice is to keep an elastic node pool in a unit without ``max``, which the hpa-ca strategy covers),
-with the same recommender and policy as every autoscaled strategy.
+It runs on the same fixed ECS pool as burstscaler, with the same recommender and policy as every
+autoscaled strategy, and no node growth. May ACK's ECS unit be an auto-scaling node pool? Yes: the
+Chinese page (https://help.aliyun.com/document_detail/212216.htm, "注意事项") warns that combined with
+an elastic node pool the pool may scale out nodes to no purpose, and advises putting the elastic pool
+in a unit of its own without ``max``; ``whenTryNextUnits`` with a timeout policy lets a pod wait in a
+unit before it tries the next. Under the default ``LackResourceOrExceedMax`` modelled here a pod that
+finds no ECS room goes to ECI at once, so it never stays Pending and a node autoscaler is never asked
+for a node: growth would change nothing but the (wasted) scale-outs ACK warns about, which are not
+modelled. The wait-for-nodes variant (a timeout unit) is what hpa-ca shows, without the ECI fallback.
+No placeholders, no drain-back: ResourcePolicy has neither.
 """
 
 from __future__ import annotations
