@@ -13,6 +13,7 @@ Kopf-free on purpose: the handlers feed it the indices, so it is tested with pla
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import datetime
 import json
@@ -25,7 +26,7 @@ from burstscaler.api import spec as api
 from burstscaler.api import validation
 from burstscaler.cluster import apply, objects, twin
 from burstscaler.cluster import snapshot as cluster_snapshot
-from burstscaler.core import compat, cost, ecispec, fallback, plan, recommend, snapshot
+from burstscaler.core import compat, cost, ecispec, fallback, forecast, plan, recommend, snapshot
 from burstscaler.operator import conflicts
 from burstscaler.sources import metrics as metric_sources
 
@@ -385,7 +386,8 @@ class Planner:
                 for metric in outcome.spec.metrics
             )
             spans.append((start, len(queries)))
-        readings = await self._read(queries)
+        # The forecast's histories (spec.forecast) are read beside the readings, within the same deadline.
+        readings, histories = await asyncio.gather(self._read(queries), self._read_histories(outcomes, now=now))
         pods_by_workload: dict[tuple[str, str, str], list[objects.PodRecord]] = {}
         for pod in inputs.pods:
             pods_by_workload.setdefault(pod.workload, []).append(pod)
@@ -406,11 +408,43 @@ class Planner:
                 readings=tuple(readings[start:end]),
                 pending_pods=tuple(objects.pending_pod(pod) for pod in base_pods if not pod.node_name),
                 state=memory.recommend_state,
+                history=histories.get(outcome.key, ()),
+                # Burst replicas running: ECS is full for this workload (else drain-back would move them).
+                ecs_full=True if twin_replicas > 0 else None,
             )
             recommendation = recommend.recommend(request, now=now)
             memory.recommend_state = recommendation.state
             results.append(recommendation)
         return results
+
+    async def _read_histories(
+        self, outcomes: Sequence[Outcome], *, now: datetime.datetime
+    ) -> dict[Key, tuple[forecast.Series | None, ...]]:
+        """Each forecasting policy's metric histories (None where a read failed or missed the deadline:
+        that policy's forecast falls back to reactive, the others' do not)."""
+        if self._fetcher is None:
+            return {}
+        keys: list[Key] = []
+        queries: list[metric_sources.HistoryQuery] = []
+        for outcome in outcomes:
+            assert outcome.spec is not None
+            if not outcome.spec.forecast.enabled:
+                continue
+            for metric in outcome.spec.metrics:
+                keys.append(outcome.key)
+                query = metric_sources.MetricQuery(
+                    policy=f"{outcome.namespace}/{outcome.name}",
+                    namespace=outcome.namespace,
+                    target=outcome.spec.target_ref,
+                    metric=metric,
+                )
+                lookback = float(outcome.spec.forecast.lookback_seconds)
+                queries.append(metric_sources.HistoryQuery(metric=query, now=now.timestamp(), lookback=lookback))
+        got = await self._fetcher.fetch_history_all(queries)
+        histories: dict[Key, tuple[forecast.Series | None, ...]] = {}
+        for key, reading in zip(keys, got, strict=True):
+            histories[key] = (*histories.get(key, ()), reading.series)
+        return histories
 
     async def _read(self, queries: Sequence[metric_sources.MetricQuery]) -> list[recommend.Reading]:
         if not queries:
@@ -545,6 +579,8 @@ class Planner:
         memory = self.memory.setdefault(outcome.key, PolicyMemory())
         decision = plan.explain(result, row)
         decision["requests_from"] = pods.requests_source  # status inputs say whose requests were planned
+        if recommendation.reason == "forecast" and decision.get("desired_reason") == "recommended":
+            decision["desired_reason"] = "forecast"  # the total is the forecast's, above the reactive one
         drain = None
         if int(result.moves_started[row]) > 0:
             # Written on the base atomically with its scale-up, so a restart knows the move is in flight.
