@@ -70,7 +70,7 @@ from typing import Any
 
 import attrs
 
-from . import autoscaler, binding, client, faults, ranking, rollout
+from . import autoscaler, binding, client, faults, ranking, rollout, spot
 
 logger = logging.getLogger(__name__)
 
@@ -115,6 +115,7 @@ class ClusterActor:
     interval: float = 0.05
     termination_seconds: float | None = None
     node_autoscaler: autoscaler.NodeAutoscaler | None = None
+    spot_rules: spot.SpotRules | None = None  # the virtual node refusing or releasing spot pods (harness/spot.py)
     errors: list[Exception] = attrs.field(factory=list, init=False)
 
     _bound_at: dict[str, float] = attrs.field(factory=dict, init=False)
@@ -479,6 +480,11 @@ class ClusterActor:
             if meta.get("deletionTimestamp"):
                 self._terminate(pod)
                 continue
+            spot_rules = self.spot_rules
+            if spot_rules is not None and spot_rules.intercept(
+                self.api, pod, virtual=_is_virtual(node), now=self.clock()
+            ):
+                continue  # refused, announced or released by the virtual node's spot rules
             if status.get("phase") not in (None, "Pending"):
                 continue
             bound_at = self._bound_at.setdefault(meta["uid"], self.clock())  # bound by someone else
