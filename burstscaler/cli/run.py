@@ -11,7 +11,7 @@ import pydantic
 import typer
 
 from burstscaler.api import spec
-from burstscaler.cluster import providers
+from burstscaler.cluster import economics, placeholders, providers
 from burstscaler.core import cost
 
 
@@ -149,6 +149,37 @@ def run(
             "among its bursting policies); default: none.",
         ),
     ] = None,
+    node_growth: Annotated[
+        bool,
+        typer.Option(
+            envvar="BURSTSCALER_NODE_GROWTH",
+            help="A node autoscaler (cluster-autoscaler, Karpenter, an ACK node pool with auto scaling) adds ECS "
+            "nodes for Pending pods: bursts expected to outlast a new node's break-even get placeholder pods "
+            "that ask it for nodes. A policy's spec.bridge.enabled overrides this. Default: off.",
+        ),
+    ] = False,
+    ecs_price_per_vcpu_hour: Annotated[
+        str | None,
+        typer.Option(
+            envvar="BURSTSCALER_ECS_PRICE_PER_VCPU_HOUR",
+            help="Price of one vCPU-hour of an added ECS node, for the bridge's break-even (wins over a policy's "
+            "pricing.ecsPerVCPUHour unless --allow-policy-prices); default: none (then the policy's).",
+        ),
+    ] = None,
+    ecs_price_per_gib_hour: Annotated[
+        str | None,
+        typer.Option(
+            envvar="BURSTSCALER_ECS_PRICE_PER_GIB_HOUR",
+            help="Price of one GiB-hour of memory of an added ECS node (see --ecs-price-per-vcpu-hour).",
+        ),
+    ] = None,
+    placeholder_image: Annotated[
+        str,
+        typer.Option(
+            envvar="BURSTSCALER_PLACEHOLDER_IMAGE",
+            help="Image of the placeholder pods' one container (a pause image; mirror it for air-gapped clusters).",
+        ),
+    ] = placeholders.DEFAULT_IMAGE,
     default_burst_budget_per_hour: Annotated[
         str | None,
         typer.Option(
@@ -182,6 +213,15 @@ def run(
         namespace_cap=max_burst_cost_per_hour_per_namespace,
         default_budget=default_burst_budget_per_hour,
     )
+    bridge = _bridge_defaults(
+        node_growth=node_growth,
+        vcpu_hour=ecs_price_per_vcpu_hour,
+        gib_hour=ecs_price_per_gib_hour,
+        allow_policy_prices=allow_policy_prices,
+    )
+    if not placeholder_image.strip():
+        typer.echo("--placeholder-image must name an image", err=True)
+        raise typer.Exit(code=2)
     operator_config = config.OperatorConfig(
         prometheus=config.PrometheusConfig(
             url=prometheus_url or None,
@@ -206,6 +246,8 @@ def run(
         verbose=verbose,
         dry_run=dry_run,
         spend=spend,
+        bridge=bridge,
+        placeholder_image=placeholder_image,
     )
     try:
         main.run(operator_config)
@@ -252,3 +294,25 @@ def _spend_limits(
     except ValueError as error:
         typer.echo(f"--eci-price-per-*: {error}", err=True)
         raise typer.Exit(code=2) from None
+
+
+def _bridge_defaults(
+    *, node_growth: bool, vcpu_hour: str | None, gib_hour: str | None, allow_policy_prices: bool
+) -> economics.Defaults:
+    """The bridge's operator-wide settings from the flags; a bad price exits with the flag's name."""
+    prices: dict[str, decimal.Decimal | None] = {}
+    for flag, alias, field, text in (
+        ("--ecs-price-per-vcpu-hour", "ecsPerVCPUHour", "ecs_per_vcpu_hour", vcpu_hour),
+        ("--ecs-price-per-gib-hour", "ecsPerGiBHour", "ecs_per_gib_hour", gib_hour),
+    ):
+        try:
+            prices[flag] = getattr(spec.Pricing.model_validate({alias: text}), field) if text else None
+        except pydantic.ValidationError:
+            typer.echo(f"{flag} must be a non-negative decimal, got {text!r}", err=True)
+            raise typer.Exit(code=2) from None
+    return economics.Defaults(
+        node_growth=node_growth,
+        ecs_per_vcpu_hour=prices["--ecs-price-per-vcpu-hour"],
+        ecs_per_gib_hour=prices["--ecs-price-per-gib-hour"],
+        allow_policy_prices=allow_policy_prices,
+    )

@@ -1,12 +1,15 @@
 """Apply one policy's slice of a plan: which calls, in which order, then make them.
 
 `actions` is pure (targets in, ordered actions out) so the order rules are tested without an API:
+0. placeholders (the bridge) shrink first: the room they hold goes to the base pods that replace burst;
 1. the twin is created (with its replicas) when burst is wanted and there is none;
 2. a stale twin gets the base's current template (image rollouts reach burst pods);
 3. burst shrinks before base does (scale-in burst first; a completed drain-back lowers burst here);
 4. base changes next; a drain-back move raises base in the same request that records the move on the
    base workload, so a restart can never see one without the other; the record is cleared once done;
-5. burst grows last.
+5. burst grows;
+6. placeholders last: created lazily (only when some are wanted), refreshed when the base's requests or
+   placement changed, grown. Never deleted: at 0 replicas they wait, and go with their policy.
 """
 
 from __future__ import annotations
@@ -37,13 +40,18 @@ class Targets:
     drain_record: str | None = None  # set the base's drain-back record to this (a move starts)
     drain_recorded: bool = False  # the base carries a record now
     drain_in_flight: bool = False  # the plan still has a move in flight
+    placeholder_name: str | None = None  # the policy's placeholder Deployment; None: no bridge for it
+    placeholder_current: int | None = None  # None: there is no placeholder Deployment
+    placeholder_target: int = 0
+    placeholder_body: Mapping[str, Any] | None = None  # the rendered placeholder, to create or refresh it
+    placeholder_stale: bool = False
 
 
 @dataclasses.dataclass(frozen=True)
 class Action:
     """One API call: `verb` on `name`, with the replicas or body it needs."""
 
-    verb: str  # create-twin | refresh-twin | scale-twin | scale-base | patch-base
+    verb: str  # create-twin | refresh-twin | scale-twin | scale-base | patch-base | *-placeholder
     name: str
     replicas: int | None = None
     body: Mapping[str, Any] | None = None
@@ -58,6 +66,9 @@ def actions(targets: Targets) -> list[Action]:
     """The calls that take the workloads from current to target, in a make-before-break order."""
     t = targets
     result: list[Action] = []
+    held = t.placeholder_current
+    if t.placeholder_name is not None and held is not None and t.placeholder_target < held:
+        result.append(Action("scale-placeholder", t.placeholder_name, replicas=t.placeholder_target))
     twin_now = t.twin_current
     if twin_now is None and t.twin_target > 0 and t.twin_body is not None:
         result.append(Action("create-twin", t.twin_name, replicas=t.twin_target, body=t.twin_body))
@@ -74,7 +85,25 @@ def actions(targets: Targets) -> list[Action]:
         result.append(Action("scale-base", t.base_name, replicas=t.base_target))
     if twin_now is not None and t.twin_target > twin_now:
         result.append(Action("scale-twin", t.twin_name, replicas=t.twin_target))
+    result.extend(_placeholder_growth(t))
     return result
+
+
+def _placeholder_growth(t: Targets) -> list[Action]:
+    if t.placeholder_name is None:
+        return []
+    if t.placeholder_current is None:
+        if t.placeholder_target > 0 and t.placeholder_body is not None:
+            return [
+                Action("create-placeholder", t.placeholder_name, replicas=t.placeholder_target, body=t.placeholder_body)
+            ]
+        return []
+    grown: list[Action] = []
+    if t.placeholder_stale and t.placeholder_body is not None:
+        grown.append(Action("refresh-placeholder", t.placeholder_name, body=t.placeholder_body))
+    if t.placeholder_target > t.placeholder_current:
+        grown.append(Action("scale-placeholder", t.placeholder_name, replicas=t.placeholder_target))
+    return grown
 
 
 def apply(planned: list[Action], *, kind: str, namespace: str, workloads: kube.Workloads) -> None:
@@ -83,9 +112,16 @@ def apply(planned: list[Action], *, kind: str, namespace: str, workloads: kube.W
         if action.verb == "create-twin":
             assert action.body is not None
             workloads.create({**action.body, "spec": {**action.body["spec"], "replicas": action.replicas}})
-        elif action.verb == "refresh-twin":
+        elif action.verb in ("refresh-twin", "refresh-placeholder"):
             assert action.body is not None
             workloads.replace_template(action.body)
+        elif action.verb == "create-placeholder":
+            assert action.body is not None
+            workloads.create({**action.body, "spec": {**action.body["spec"], "replicas": action.replicas}})
+        elif action.verb == "scale-placeholder":
+            assert action.replicas is not None
+            # Always a Deployment, whatever the base's kind.
+            workloads.scale("Deployment", namespace, action.name, action.replicas)
         elif action.verb in ("scale-twin", "scale-base"):
             assert action.replicas is not None
             workloads.scale(kind, namespace, action.name, action.replicas)

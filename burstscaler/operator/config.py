@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 
-from burstscaler.cluster import providers
+from burstscaler.cluster import economics, placeholders, providers
 from burstscaler.core import cost
 from burstscaler.sources import prometheus
 
@@ -55,3 +55,6 @@ class OperatorConfig:
     # count a VNode, an AKS v2 or a Fargate node as ECS room.
     virtual_node_labels: tuple[tuple[str, str], ...] = providers.VIRTUAL_NODE_LABELS
     spend: cost.SpendLimits = dataclasses.field(default_factory=cost.SpendLimits)  # who prices and caps burst
+    # The bridge (issue 16): no pool growth unless declared, no ECS price unless given (no placeholders then).
+    bridge: economics.Defaults = dataclasses.field(default_factory=economics.Defaults)
+    placeholder_image: str = placeholders.DEFAULT_IMAGE

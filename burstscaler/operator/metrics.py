@@ -43,6 +43,12 @@ class Metrics:
         self.drain_in_flight = prometheus_client.Gauge(
             "burstscaler_drain_back_in_flight", "Drain-back moves awaiting Ready base pods.", POLICY_LABELS, registry=r
         )
+        self.placeholders = prometheus_client.Gauge(
+            "burstscaler_placeholder_replicas",
+            "Placeholder pods kept on ECS so a node autoscaler adds nodes for a lasting burst (the bridge).",
+            POLICY_LABELS,
+            registry=r,
+        )
         self.burst_vcpu_seconds = prometheus_client.Counter(
             "burstscaler_burst_vcpu_seconds", "vCPU-seconds requested by burst pods.", POLICY_LABELS, registry=r
         )
@@ -91,6 +97,7 @@ class Metrics:
             self.budget_limited,
             self.metrics_available,
             self.drain_in_flight,
+            self.placeholders,
         ):
             with contextlib.suppress(KeyError):
                 metric.remove(namespace, policy)
