@@ -145,6 +145,11 @@ def _cumulative_cost(recording: metrics.Recording) -> FloatArray:
     return np.cumsum(recording.ecs_cost + recording.eci_cost.sum(axis=1))
 
 
+def judge(recording: metrics.Recording, *, run: protocol.Run) -> simulation.StrategySummary:
+    """The whole cluster's totals of one strategy's recording (what ``simulate`` reports per seed)."""
+    return _judge(recording, run=run).cluster
+
+
 def _judge(recording: metrics.Recording, *, run: protocol.Run) -> _Outcome:
     workloads = run.scenario.workloads
     judged = [
