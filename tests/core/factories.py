@@ -83,12 +83,49 @@ def make_policy(name: str = "default/web", **overrides: Any) -> dict[str, Any]:
     return {"name": name, **POLICY_DEFAULTS, **overrides}
 
 
+#: One policy's economics: the API's defaults (nodeBootSeconds 180, scaleDownDelaySeconds 600,
+#: podStartupSeconds 60) on a growable pool whose added node costs a replica 0.0004 per second.
+ECONOMICS_DEFAULTS: dict[str, Any] = {
+    "pool_growable": True,
+    "ecs_cost_per_second": 0.0004,
+    "node_boot_seconds": 180.0,
+    "scale_down_delay_seconds": 600.0,
+    "pod_startup_seconds": 60.0,
+    "min_savings": math.nan,
+    "max_placeholders": snapshot.UNLIMITED,
+    "placeholders": 0,
+    "placeholders_bound": 0,
+    "window_ends": math.nan,
+}
+
+
+def make_economics(**overrides: Any) -> dict[str, Any]:
+    """One policy's row of ``snapshot.Economics``, for ``make_snapshot(economics=[...])``."""
+    unknown = set(overrides) - set(ECONOMICS_DEFAULTS)
+    if unknown:
+        raise TypeError(f"unknown economics fields: {sorted(unknown)}")
+    return {**ECONOMICS_DEFAULTS, **overrides}
+
+
+def economics_of(rows: Sequence[dict[str, Any]]) -> snapshot.Economics:
+    """``snapshot.Economics`` from one ``make_economics`` row per policy."""
+    dtypes = {"pool_growable": bool, "max_placeholders": np.int64, "placeholders": np.int64}
+    dtypes["placeholders_bound"] = np.int64
+    return snapshot.Economics(
+        **{
+            key: np.array([row[key] for row in rows], dtype=dtypes.get(key, np.float64)).reshape(len(rows))
+            for key in ECONOMICS_DEFAULTS
+        }
+    )
+
+
 def make_snapshot(
     *,
     nodes: Sequence[NodeSpec] = (),
     policies: Sequence[dict[str, Any]] = (),
     history: snapshot.History | None = None,
     pending: Sequence[tuple[dict[str, float], int]] = (),
+    economics: Sequence[dict[str, Any]] | None = None,
 ) -> snapshot.Snapshot:
     node_names = tuple(node.name for node in nodes)
     n, r = len(nodes), len(RESOURCES)
@@ -157,4 +194,5 @@ def make_snapshot(
         policies=pols,
         reservations=reservations,
         history=history if history is not None else snapshot.History.empty(names),
+        economics=None if economics is None else economics_of(economics),
     )

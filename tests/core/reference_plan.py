@@ -6,6 +6,11 @@ written from the rules in the docstrings of ``placement``, ``topology`` and ``pl
 code: slow and obvious on purpose. A policy with inter-pod terms places one replica at a time: the
 first node in node order that fits and that every term allows, where a spread term first picks the
 domain with the lowest count that may still grow (ties: lowest domain index).
+
+With ``Snapshot.economics`` it follows the rules of ``core.bridge``'s docstring too: a move only when
+``(e - c_m) * R > m`` (or no churn at all), ``R`` the burst's age or the rest of its schedule window;
+placeholders past ``R* = (e*B + c*D + m) / (e - c)``; on a growable pool, replicas with no home wait
+in base for a node.
 """
 
 from __future__ import annotations
@@ -187,7 +192,7 @@ def plan(snap: snapshot.Snapshot, *, now: float) -> dict[str, list[Any]]:
         placed=placed,
     )
     for p, s in enumerate(state):
-        _after_growth(pol, p, s, granted[p], now=now)
+        _after_growth(snap, hist, p, s, granted[p], now=now)
     room2, granted2, _ = allocate(
         free=free,
         requests=requests,
@@ -211,6 +216,9 @@ def plan(snap: snapshot.Snapshot, *, now: float) -> dict[str, list[Any]]:
             "drain_moves",
             "drain_ready_goal",
             "learned_cap",
+            "burst_since",
+            "placeholders",
+            "placeholder_reason",
         )
     }
     for p, s in enumerate(state):
@@ -238,7 +246,44 @@ def plan(snap: snapshot.Snapshot, *, now: float) -> dict[str, list[Any]]:
         out["drain_moves"].append(drain_moves)
         out["drain_ready_goal"].append(goal)
         out["learned_cap"].append(s["learned_cap"])
+        out["burst_since"].append(s["burst_began"] if s["burst"] > 0 else math.nan)
+        count_, reason = _placeholders(snap, p, s, base=base, need=s["burst"] - s["surge"] - moves)
+        out["placeholders"].append(count_)
+        out["placeholder_reason"].append(reason)
     return out
+
+
+def _placeholders(snap: snapshot.Snapshot, p: int, s: dict[str, Any], *, base: int, need: int) -> tuple[int, str]:
+    # The bridge for one policy: (placeholder count, reason).
+    econ = snap.economics
+    if econ is None:
+        return 0, "no-node-growth"
+    pol = snap.policies
+    e, c = float(pol.burst_cost_per_second[p]), float(econ.ecs_cost_per_second[p])
+    if not bool(econ.pool_growable[p]) or math.isnan(c) or math.isinf(c):
+        return 0, "no-node-growth"
+    if need <= 0:
+        return 0, "steady"
+    if c >= e:
+        return 0, "placeholders-not-worth-it"
+    boot, delay = float(econ.node_boot_seconds[p]), float(econ.scale_down_delay_seconds[p])
+    break_even = (e * boot + c * delay + s["churn"]) / (e - c)
+    if not (s["rest"] > break_even or int(econ.placeholders[p]) > 0):
+        return 0, "placeholders-not-worth-it"
+    base_room = max(int(pol.base_max[p]) - base, 0)
+    budget = float(pol.max_cost_per_second[p])
+    budget_room = UNLIMITED
+    if math.isfinite(budget) and c > 0:
+        budget_room = min(max(math.floor((budget - s["burst"] * e) / c), 0), UNLIMITED)
+    cap = max(int(econ.max_placeholders[p]), 0)
+    count = min(need, base_room, budget_room, cap)
+    if count == need:
+        return count, "placeholders"
+    if count == base_room:
+        return count, "base-cap"
+    if count == budget_room:
+        return count, "budget"
+    return count, "placeholder-cap"
 
 
 def _before_growth(snap: snapshot.Snapshot, hist: snapshot.History, p: int, *, now: float) -> dict[str, Any]:
@@ -294,7 +339,9 @@ def _before_growth(snap: snapshot.Snapshot, hist: snapshot.History, p: int, *, n
     ecs_ask = 0 if blocked else min(homeless, max(base_max - base, 0))
     failed = unschedulable > 0 or timeout
     previous_room = float(hist.room_since[p])
+    growable = snap.economics is not None and bool(snap.economics.pool_growable[p])
     return {
+        "growable": growable,
         "room_since": now if math.isnan(previous_room) else previous_room,
         "desired": desired,
         "base": base,
@@ -329,21 +376,29 @@ def _learn(
     fit_now = sum(fit_one(free[n], request) for n in range(len(free)) if eligible[n]) if free else 0
     key = hash(tuple(request))
     cap = int(hist.learned_cap[p])
+    grew = s["growable"] and int(snap.policies.base_ready[p]) > cap
     if s["failed"]:
         cap = s["running"]
-    elif cap < UNLIMITED and (fit_now > int(hist.learned_fit[p]) or key != int(hist.learned_key[p])):
+    elif cap < UNLIMITED and (fit_now > int(hist.learned_fit[p]) or key != int(hist.learned_key[p]) or grew):
         cap = UNLIMITED
     s["learned_cap"] = cap
     s["ecs_ask"] = min(s["ecs_ask"], max(cap - s["base"], 0))
 
 
-def _after_growth(pol: snapshot.Policies, p: int, s: dict[str, Any], grown: int, *, now: float) -> None:
+def _after_growth(
+    snap: snapshot.Snapshot, hist: snapshot.History, p: int, s: dict[str, Any], grown: int, *, now: float
+) -> None:
+    pol = snap.policies
     s["grown"] = grown
     s["base"] += grown
     rest = s["homeless"] - grown
     added = min(rest, max(s["burst_cap"] - s["burst"], 0))
     s["burst"] += added
-    s["unplaceable"] = rest - added
+    left = rest - added
+    waiting_for_node = min(left, max(int(pol.base_max[p]) - s["base"], 0)) if s["growable"] else 0
+    s["base"] += waiting_for_node
+    s["unplaceable"] = left - waiting_for_node
+    _burst_economics(snap, hist, p, s, now=now)
     s["may_drain"] = bool(
         pol.drain_enabled[p]
         and not s["inflight"]
@@ -364,4 +419,32 @@ def _after_growth(pol: snapshot.Policies, p: int, s: dict[str, Any], grown: int,
         if owner == p and now - started >= pol.min_burst_seconds[p]
     )
     s["movable"] = min(old, s["burst"])
-    s["move_limit"] = min(s["movable"], ask) if stable else 0
+    bought = 0 if snap.economics is None else max(int(snap.economics.placeholders_bound[p]), 0)
+    s["move_limit"] = min(s["movable"], ask) if stable else min(s["movable"], ask, bought)
+    if not s["worth_moving"]:
+        s["move_limit"] = 0
+
+
+def _burst_economics(snap: snapshot.Snapshot, hist: snapshot.History, p: int, s: dict[str, Any], *, now: float) -> None:
+    # The burst's start, its expected rest (its age, or to the window's end), a move's churn and worth.
+    pol = snap.policies
+    began = float(hist.burst_since[p])
+    if math.isnan(began):
+        starts = [float(t) for owner, t in zip(pol.burst_pod_policy, pol.burst_pod_started, strict=True) if owner == p]
+        began = min(min(starts), now) if starts else now
+    s["burst_began"] = began
+    econ = snap.economics
+    s["worth_moving"] = True
+    if econ is None:
+        return
+    rest = max(now - began, 0.0)
+    window_end = float(econ.window_ends[p])
+    if not math.isnan(window_end) and window_end > now:
+        rest = max(rest, window_end - now)
+    e = float(pol.burst_cost_per_second[p])
+    saved_min = float(econ.min_savings[p])
+    churn = e * float(econ.pod_startup_seconds[p]) if math.isnan(saved_min) else saved_min
+    c = float(econ.ecs_cost_per_second[p])
+    c_m = (0.0 if math.isnan(c) else c) if s["growable"] else 0.0
+    s["rest"], s["churn"] = rest, churn
+    s["worth_moving"] = (e - c_m) * rest > churn or (churn <= 0 and e >= c_m)

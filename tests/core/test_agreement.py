@@ -4,7 +4,9 @@ Random clusters include the corners that break vectorized code: no nodes, no ECS
 eligible node, zero and huge requests, cordoned and virtual nodes, pending pods, drain-back moves in
 flight, lowered caps and budgets, inter-pod terms (one per policy: anti-affinity, affinity or a
 hard spread, over hostname-like, zone-like or partly missing domains, matching the policy's own
-replicas or not) and a learned cap from an earlier failed prediction.
+replicas or not), a learned cap from an earlier failed prediction, and economics (none, the fixed
+pool, or growable pools with ECS dearer or cheaper than ECI or unpriced, bursts young and old,
+schedule windows, existing and bound placeholders, caps on them).
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from burstscaler.core import plan, snapshot
+from burstscaler.core import plan, reasons, snapshot
 from tests.core import factories, reference_plan
 
 NOW = 1000.0
@@ -69,7 +71,7 @@ def policies(draw: st.DrawFn, node_names: list[str]) -> list[dict[str, Any]]:
                 burst_enabled=draw(st.booleans()) or draw(st.booleans()),
                 eci_compatible=draw(st.booleans()) or draw(st.booleans()),
                 max_cost_per_second=draw(st.sampled_from([math.inf, 0.0, 1.0])),
-                burst_cost_per_second=draw(st.sampled_from([0.0, 0.3])),
+                burst_cost_per_second=draw(st.sampled_from([0.3, 0.0])),
                 priority=draw(st.integers(0, 2)),
                 drain_enabled=draw(st.booleans()) or draw(st.booleans()),
                 min_burst_seconds=draw(st.sampled_from([0.0, 100.0])),
@@ -93,7 +95,7 @@ def snapshots(draw: st.DrawFn) -> snapshot.Snapshot:
     history = snapshot.History.empty(names)
     for row in range(len(names)):
         history.room_since[row] = draw(st.sampled_from([math.nan, 900.0, 990.0]))
-        if draw(st.booleans()):
+        if draw(st.booleans()) and draw(st.booleans()):
             history.drain_moves[row] = draw(st.integers(1, 3))
             history.drain_since[row] = draw(st.sampled_from([800.0, 990.0]))
             history.drain_ready_goal[row] = draw(st.integers(0, 6))
@@ -106,8 +108,41 @@ def snapshots(draw: st.DrawFn) -> snapshot.Snapshot:
     for row in range(len(names)):
         same = draw(st.booleans())
         history.learned_key[row] = hash(tuple(snap.policies.requests[row].tolist())) if same else 7
+        history.burst_since[row] = draw(st.sampled_from([990.0, math.nan, 0.0, 400.0, math.nan]))
     terms = [draw(term_of(row, len(cluster))) for row in range(len(names)) if draw(st.booleans())]
-    return dataclasses.replace(snap, topology=snapshot.Topology(terms=tuple(terms)))
+    return dataclasses.replace(
+        snap, topology=snapshot.Topology(terms=tuple(terms)), economics=draw(economics_of(len(names)))
+    )
+
+
+@st.composite
+def economics_of(draw: st.DrawFn, count: int) -> snapshot.Economics | None:
+    # Hypothesis favours the first of a list: the drawn economics come first, so they are not rare.
+    kind = draw(st.sampled_from(["drawn", "none", "drawn", "fixed"]))
+    if kind == "none":
+        return None
+    if kind == "fixed":
+        return snapshot.Economics.fixed_pool(count)
+
+    def floats(values: list[float]) -> Any:
+        return np.array([draw(st.sampled_from(values)) for _ in range(count)], dtype=np.float64)
+
+    def ints(values: list[int]) -> Any:
+        return np.array([draw(st.sampled_from(values)) for _ in range(count)], dtype=np.int64)
+
+    return snapshot.Economics(
+        pool_growable=np.array([not (draw(st.booleans()) and draw(st.booleans())) for _ in range(count)], dtype=bool),
+        # Against a burst price of 0 or 0.3 per second: cheaper (most), equal, dearer, unpriced.
+        ecs_cost_per_second=floats([0.1, 0.0, 0.1, 0.3, 0.5, math.nan]),
+        node_boot_seconds=floats([180.0, 0.0]),
+        scale_down_delay_seconds=floats([600.0, 0.0]),
+        pod_startup_seconds=floats([60.0, 0.0]),
+        min_savings=floats([math.nan, math.nan, 0.0, 50.0]),
+        max_placeholders=ints([snapshot.UNLIMITED, 2, 0]),
+        placeholders=ints([0, 0, 1, 3]),
+        placeholders_bound=ints([0, 0, 1, 2]),
+        window_ends=floats([math.nan, math.nan, 900.0, 5000.0]),
+    )
 
 
 @st.composite
@@ -136,6 +171,11 @@ def term_of(draw: st.DrawFn, policy: int, node_count: int) -> snapshot.Term:
 @settings(max_examples=150, deadline=None)
 @given(snapshots())
 def test_core_agrees_with_reference(snap: snapshot.Snapshot) -> None:
+    assert_agree(snap)
+
+
+def assert_agree(snap: snapshot.Snapshot) -> None:
+    """The core's plan and the reference's are the same, field by field."""
     fast = plan.plan(snap, now=NOW)
     slow = reference_plan.plan(snap, now=NOW)
     for field in ("desired", "base", "burst", "moves_started", "moves_completed", "unplaceable"):
@@ -144,6 +184,51 @@ def test_core_agrees_with_reference(snap: snapshot.Snapshot) -> None:
     assert fast.history.drain_ready_goal.tolist() == slow["drain_ready_goal"]
     assert fast.history.learned_cap.tolist() == slow["learned_cap"]
     np.testing.assert_array_equal(fast.history.room_since, np.array(slow["room_since"], dtype=float))
+    np.testing.assert_array_equal(fast.history.burst_since, np.array(slow["burst_since"], dtype=float))
+    assert fast.placeholders.tolist() == slow["placeholders"]
+    assert [str(reasons.Reason.from_code(code)) for code in fast.placeholder_reason] == slow["placeholder_reason"]
+
+
+@st.composite
+def bursting(draw: st.DrawFn) -> snapshot.Snapshot:
+    # Policies already bursting beside ECS room, every one with drawn economics: the paths of the
+    # bridge and of the cost-based drain-back that random clusters rarely reach.
+    cluster = [
+        factories.make_node(f"n{i}", cpu=4000, used_cpu=draw(st.sampled_from([0.0, 2000.0, 4000.0])))
+        for i in range(draw(st.integers(0, 3)))
+    ]
+    pols = []
+    for i in range(draw(st.integers(1, 4))):
+        burst, base = draw(st.integers(1, 6)), draw(st.integers(0, 4))
+        pols.append(
+            factories.make_policy(
+                f"ns/b{i}",
+                recommended=base + burst + draw(st.integers(0, 4) | st.integers(-2, -1)),
+                base_replicas=base,
+                burst_replicas=burst,
+                base_max=draw(st.sampled_from([snapshot.UNLIMITED, base + burst, base + 1])),
+                burst_max=draw(st.sampled_from([snapshot.UNLIMITED, 3])),
+                burst_enabled=draw(st.booleans()) or draw(st.booleans()),
+                max_cost_per_second=draw(st.sampled_from([math.inf, 2.0, 1.0])),
+                burst_cost_per_second=draw(st.sampled_from([0.3, 0.0])),
+                stabilization_seconds=draw(st.sampled_from([0.0, 60.0])),
+                max_moves_per_tick=draw(st.integers(1, 3)),
+                burst_started=draw(st.lists(st.sampled_from([0.0, 950.0]), min_size=burst, max_size=burst)),
+            )
+        )
+    names = tuple(p["name"] for p in pols)
+    history = snapshot.History.empty(names)
+    for row in range(len(names)):
+        history.room_since[row] = draw(st.sampled_from([math.nan, 900.0]))
+        history.burst_since[row] = draw(st.integers(0, 1000).map(float) | st.just(math.nan))
+    snap = factories.make_snapshot(nodes=cluster, policies=pols, history=history)
+    return dataclasses.replace(snap, economics=draw(economics_of(len(names))))
+
+
+@settings(max_examples=120, deadline=None)
+@given(bursting())
+def test_core_agrees_with_reference_while_bursting(snap: snapshot.Snapshot) -> None:
+    assert_agree(snap)
 
 
 @settings(max_examples=100, deadline=None)
@@ -160,3 +245,30 @@ def test_plan_invariants(snap: snapshot.Snapshot) -> None:
     assert np.all(result.base - surge <= np.maximum(pol.base_max, pol.base_replicas))
     assert np.all((result.base >= 0) & (result.burst >= 0) & (result.unplaceable >= 0))
     assert np.all(result.burst <= np.maximum(np.where(pol.burst_enabled & pol.eci_compatible, pol.burst_max, 0), 0))
+    # The bridge: never more placeholders than burst replicas not being moved, none without burst,
+    # within base.maxReplicas and the budget (both paid while a node boots).
+    assert np.all((result.placeholders >= 0) & (result.placeholders <= result.burst - in_flight))
+    assert np.all((result.placeholders == 0) | (result.base + result.placeholders <= pol.base_max))
+    if snap.economics is None:
+        assert not result.placeholders.any()
+    else:
+        c = snap.economics.ecs_cost_per_second
+        spent = result.burst * pol.burst_cost_per_second + result.placeholders * np.nan_to_num(c)
+        assert np.all((result.placeholders == 0) | (spent <= pol.max_cost_per_second + 1e-9))
+        assert np.all(result.placeholders <= np.maximum(snap.economics.max_placeholders, 0))
+
+
+@settings(max_examples=30, deadline=None)
+@given(snapshots())
+def test_the_fixed_pool_is_no_economics(snap: snapshot.Snapshot) -> None:
+    # Economics.fixed_pool (no growth, no prices) plans exactly as no economics at all: the v0.1 plan.
+    count = len(snap.policies)
+    none = plan.plan(dataclasses.replace(snap, economics=None), now=NOW)
+    fixed = plan.plan(dataclasses.replace(snap, economics=snapshot.Economics.fixed_pool(count)), now=NOW)
+    for field in dataclasses.fields(plan.Plan):
+        if field.name in ("names", "history"):
+            continue
+        np.testing.assert_array_equal(getattr(none, field.name), getattr(fixed, field.name), err_msg=field.name)
+    for field in dataclasses.fields(snapshot.History):
+        if field.name != "names":
+            np.testing.assert_array_equal(getattr(none.history, field.name), getattr(fixed.history, field.name))

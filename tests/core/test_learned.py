@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from burstscaler.core import plan, reasons
+from burstscaler.core import plan, reasons, snapshot
 from tests.core import factories
 
 NOW = 1000.0
@@ -100,3 +100,28 @@ def test_growth_beyond_the_learned_base_goes_to_burst() -> None:
     # Steady: the cap is carried on, so the next tick says the same.
     third = plan.plan(dataclasses.replace(snap, history=second.history), now=NOW + 30)
     assert int(third.history.learned_cap[0]) == 4
+
+
+@pytest.mark.parametrize(
+    ("economics", "learned_cap"),
+    [
+        pytest.param(None, 4, id="fixed-pool-keeps-the-cap"),
+        pytest.param([factories.make_economics()], snapshot.UNLIMITED, id="growable-pool-forgets"),
+    ],
+)
+def test_a_node_added_on_a_growable_pool_forgets(economics: list[dict[str, Any]] | None, learned_cap: int) -> None:
+    # The 2 Pending pods got a node the autoscaler added (full now, so the free room fits no more than
+    # when learned): 6 base pods are Ready, more than the cap of 4 allows. On a growable pool that is
+    # the cluster changing; on a fixed pool v0.1 waits for free room.
+    first = _failed_tick()
+    snap = factories.make_snapshot(
+        nodes=[
+            factories.make_node("n1", cpu=4000, used_cpu=2000, used_pods=4),
+            factories.make_node("added", cpu=1000, used_cpu=1000, used_pods=2),
+        ],
+        policies=[factories.make_policy(recommended=6, base_replicas=6)],
+        history=first.history,
+        economics=economics,
+    )
+    second = plan.plan(snap, now=NOW + 300)
+    assert int(second.history.learned_cap[0]) == learned_cap
