@@ -33,9 +33,10 @@ import numpy.typing as npt
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
 VIRTUAL_NODE = "virtual-kubelet"
-#: Placeholder pods' priority: below every workload pod (0 in the model), above cluster-autoscaler's
-#: default ``--expendable-pods-priority-cutoff`` (-10), so the node autoscaler still adds nodes for them.
-PLACEHOLDER_PRIORITY = -1
+#: Placeholder pods' priority: the shipped PriorityClass ``burstscaler-placeholder`` (-10), below every
+#: workload pod (0 in the model) and not below cluster-autoscaler's default
+#: ``--expendable-pods-priority-cutoff`` (-10), so the node autoscaler still adds nodes for them.
+PLACEHOLDER_PRIORITY = -10
 
 
 def fit_counts(free: FloatArray, request: FloatArray) -> IntArray:
