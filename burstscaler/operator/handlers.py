@@ -19,7 +19,7 @@ from typing import Any
 import kopf
 
 from burstscaler.api import spec as api
-from burstscaler.cluster import apply, kube, objects, twin
+from burstscaler.cluster import apply, kube, objects, placeholders, twin
 from burstscaler.core import cost
 from burstscaler.operator import config as operator_config
 from burstscaler.operator import conflicts, planner, status, ticker
@@ -41,6 +41,7 @@ class Runtime:
     metrics: operator_metrics.Metrics
     status_writer: StatusWriter | None = None  # None: status through Kopf's patch (no API)
     last_reasons: dict[planner.Key, str] = dataclasses.field(default_factory=dict)
+    last_bridges: dict[planner.Key, status.Bridge] = dataclasses.field(default_factory=dict)
     exported: dict[tuple[str, ...], float] = dataclasses.field(default_factory=dict)
 
 
@@ -151,6 +152,7 @@ def register(registry: kopf.OperatorRegistry, runtime: Runtime) -> None:
     ) -> None:
         runtime.metrics.forget(str(namespace), name)
         runtime.last_reasons.pop((str(namespace), name), None)
+        runtime.last_bridges.pop((str(namespace), name), None)
         if runtime.status_writer is not None:
             runtime.status_writer.forget((str(namespace), name))
         if runtime.workloads is None or runtime.config.dry_run or spec.get("dryRun"):
@@ -200,12 +202,12 @@ async def _act(runtime: Runtime, outcome: planner.Outcome, *, policy_uid: str) -
         return
     base = outcome.base
     twin_body = None
+    policy_body = {
+        "apiVersion": f"{api.API_GROUP}/{api.API_VERSION}",
+        "kind": api.KIND,
+        "metadata": {"name": outcome.name, "uid": policy_uid},
+    }
     if outcome.eci_compatible and spec_.burst.enabled:
-        policy_body = {
-            "apiVersion": f"{api.API_GROUP}/{api.API_VERSION}",
-            "kind": api.KIND,
-            "metadata": {"name": outcome.name, "uid": policy_uid},
-        }
         twin_body = twin.render(
             base.body,
             policy=policy_body,
@@ -227,6 +229,7 @@ async def _act(runtime: Runtime, outcome: planner.Outcome, *, policy_uid: str) -
         drain_record=outcome.drain.to_annotation() if outcome.drain is not None else None,
         drain_recorded=apply.DRAIN_ANNOTATION in base.annotations,
         drain_in_flight=outcome.drain_in_flight > 0,
+        **_placeholder_targets(runtime, outcome, policy_body=policy_body),
     )
     planned = apply.actions(targets)
     if not planned:
@@ -243,6 +246,37 @@ async def _act(runtime: Runtime, outcome: planner.Outcome, *, policy_uid: str) -
     runtime.ticker.planner.confirm(outcome.key, outcome.drain, finished=outcome.drain_in_flight == 0)
 
 
+def _placeholder_targets(
+    runtime: Runtime, outcome: planner.Outcome, *, policy_body: Mapping[str, Any]
+) -> dict[str, Any]:
+    """The placeholder part of ``apply.Targets``: none at all where the placeholder's name is not the policy's.
+
+    Rendered only when there is something to create or keep in step: the Deployment is created lazily,
+    the first time the plan wants placeholders.
+    """
+    if outcome.placeholder_refused is not None or outcome.base is None:
+        return {}
+    existing = outcome.placeholder
+    body = None
+    if outcome.placeholders > 0 or existing is not None:
+        body = placeholders.render(
+            outcome.base.body,
+            policy=policy_body,
+            requests=outcome.replica_requests,
+            replicas=outcome.placeholders,
+            image=runtime.config.placeholder_image,
+        )
+    return {
+        "placeholder_name": placeholders.placeholder_name(outcome.base.name),
+        "placeholder_current": existing.replicas if existing is not None else None,
+        "placeholder_target": outcome.placeholders,
+        "placeholder_body": body,
+        "placeholder_stale": existing is not None
+        and body is not None
+        and placeholders.is_stale(existing.body, wanted=body),
+    }
+
+
 def _status_block(runtime: Runtime, outcome: planner.Outcome, *, body: kopf.Body, now: float) -> dict[str, Any]:
     """The status to write for this tick; posts the Events of what changed and exports the metrics."""
     previous = dict(body.status)
@@ -255,11 +289,18 @@ def _status_block(runtime: Runtime, outcome: planner.Outcome, *, body: kopf.Body
     if isinstance(new_decision, dict):
         # A merge patch keeps keys it does not mention: null the inputs that are gone.
         new_decision["inputs"] = {**{key: None for key in old_inputs}, **new_decision["inputs"]}
-    for event in status.events(outcome, previous_reason=runtime.last_reasons.get(outcome.key), previous=previous):
+    found = status.events(
+        outcome,
+        previous_reason=runtime.last_reasons.get(outcome.key),
+        previous=previous,
+        previous_bridge=runtime.last_bridges.get(outcome.key),
+    )
+    for event in found:
         kopf.event(body, type=event.type, reason=event.reason, message=event.message)
     if outcome.reason != runtime.last_reasons.get(outcome.key):
         runtime.metrics.decisions.labels(reason=outcome.reason).inc()
     runtime.last_reasons[outcome.key] = outcome.reason
+    runtime.last_bridges[outcome.key] = status.bridge_of(outcome)
     _export(runtime, outcome, currency=currency)
     return block
 
@@ -297,6 +338,7 @@ def _export(runtime: Runtime, outcome: planner.Outcome, *, currency: str) -> Non
     metrics.unplaceable.labels(*labels).set(outcome.unplaceable)
     metrics.budget_limited.labels(*labels).set(1 if outcome.decision.get("burst_reason") == "budget" else 0)
     metrics.drain_in_flight.labels(*labels).set(outcome.drain_in_flight)
+    metrics.placeholders.labels(*labels).set(outcome.placeholders)
     if outcome.moves_completed:
         metrics.drain_back_moves.labels(*labels).inc(outcome.moves_completed)
     ledger = outcome.ledger

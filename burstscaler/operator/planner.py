@@ -6,8 +6,11 @@ Each tick, in order:
    not own, a target another driver already scales (``conflicts``), a patch that does not fit the base;
    lint the rendered twin's template for the virtual node;
 3. read every metric of every policy concurrently, off the event loop, and recommend a total per policy;
-4. build one snapshot from the indexed nodes and pods and call ``core.plan`` once for all policies;
-5. turn each policy's slice into an ``Outcome``: targets, reasons, conditions' inputs, cost.
+4. build one snapshot from the indexed nodes and pods (placeholder pods left out: their room is free to
+   any workload pod, which preempts them), with each policy's economics (``cluster.economics``: pool
+   growth, ECS price, delays, its placeholders), and call ``core.plan`` once for all policies;
+5. turn each policy's slice into an ``Outcome``: targets (placeholders included), reasons, conditions'
+   inputs, cost.
 Kopf-free on purpose: the handlers feed it the indices, so it is tested with plain data.
 """
 
@@ -24,9 +27,9 @@ from typing import Any
 
 from burstscaler.api import spec as api
 from burstscaler.api import validation
-from burstscaler.cluster import apply, objects, twin
+from burstscaler.cluster import apply, economics, objects, placeholders, twin
 from burstscaler.cluster import snapshot as cluster_snapshot
-from burstscaler.core import compat, cost, ecispec, fallback, forecast, plan, recommend, snapshot
+from burstscaler.core import compat, cost, ecispec, fallback, forecast, plan, reasons, recommend, snapshot
 from burstscaler.operator import conflicts
 from burstscaler.sources import metrics as metric_sources
 
@@ -160,6 +163,12 @@ class Outcome:
     refused: tuple[str, str] | None = None  # (Ready condition reason, message): the policy must not act
     eci_spec: ecispec.EciSpec | None = None  # what one burst replica is billed for (the rendered twin)
     pricing: api.Pricing | None = None  # the prices its cost is counted with (the operator's, see cost)
+    placeholder: Workload | None = None  # the policy's own placeholder Deployment, when it exists
+    placeholder_refused: str | None = None  # why the policy can have no placeholders (a name taken or invalid)
+    placeholders: int = 0  # placeholder pods the plan wants (the bridge)
+    placeholder_reason: str = "no-node-growth"
+    placeholders_bound: int = 0  # of the placeholder pods that exist, those bound to a node
+    replica_requests: Mapping[str, float] = dataclasses.field(default_factory=dict)  # one replica, snapshot units
 
     @property
     def key(self) -> Key:
@@ -198,11 +207,17 @@ class Planner:
     """Runs ticks and keeps each policy's memory and the core's history between them."""
 
     def __init__(
-        self, *, fetcher: metric_sources.Fetcher | None, dry_run: bool = False, spend: cost.SpendLimits | None = None
+        self,
+        *,
+        fetcher: metric_sources.Fetcher | None,
+        dry_run: bool = False,
+        spend: cost.SpendLimits | None = None,
+        bridge: economics.Defaults | None = None,
     ) -> None:
         self._fetcher = fetcher
         self._dry_run = dry_run
         self._spend = spend or cost.SpendLimits()
+        self._bridge = bridge or economics.Defaults(allow_policy_prices=self._spend.allow_policy_prices)
         # Validation and linting depend only on a spec or a template, which change only with their
         # object's generation: at 1,000 policies, redoing them every tick costs most of the tick.
         # One entry per object, holding the version it was computed for: a new version replaces it.
@@ -296,6 +311,7 @@ class Planner:
             (twin_workload.annotations.get(twin.SOURCE_HASH_ANNOTATION))
             != self._source_hash(base, key=key, generation=generation, spec=policy_spec)
         )
+        placeholder, placeholder_refused = _placeholder_of(namespace, target.name, inputs=inputs, uid=uid)
         return Outcome(
             namespace,
             name,
@@ -307,6 +323,8 @@ class Planner:
             findings=findings,
             services_missing=tuple(missing),
             eci_spec=eci_spec,
+            placeholder=placeholder,
+            placeholder_refused=placeholder_refused,
         )
 
     def _server_refusal(self, metric: api.MetricSpec) -> str | None:
@@ -499,21 +517,56 @@ class Planner:
             dataclasses.replace(view, max_cost_per_second=budget) for view, budget in zip(views, budgets, strict=True)
         ]
         history = self._restore_history(outcomes, views)
+        # Placeholder pods are not seen as pods: their room is free to any workload pod (which preempts
+        # them), and Pending ones hold none; the economics count them instead.
+        ours = self._placeholder_workloads(inputs)
+        workload_pods = [pod for pod in inputs.pods if pod.workload not in ours]
+        placeholder_pods: dict[tuple[str, str, str], list[objects.PodRecord]] = {}
+        for pod in inputs.pods:
+            if pod.workload in ours:
+                placeholder_pods.setdefault(pod.workload, []).append(pod)
         built, pods = cluster_snapshot.build(
             nodes=inputs.nodes,
-            pods=inputs.pods,
+            pods=workload_pods,
             policies=views,
             history=history,
             now=now,
             cache=self._snapshot_cache,
         )
+        resources = built.nodes.resources
+        replica_requests = [dict(zip(resources, row.tolist(), strict=True)) for row in built.policies.requests]
+        rows = [
+            economics.PolicyInputs(
+                spec=view.spec,
+                requests=replica_request,
+                placeholder_pods=placeholder_pods.get(_placeholder_key(view.namespace, view.spec), ()),
+                placeholders_allowed=outcome.placeholder_refused is None,
+            )
+            for outcome, view, replica_request in zip(outcomes, views, replica_requests, strict=True)
+        ]
+        built = dataclasses.replace(built, economics=economics.build(rows, defaults=self._bridge, now=now))
         result = plan.plan(built, now=now)
         self._history = result.history
         planned = []
-        rows = zip(outcomes, recommendations, views, prices, strict=True)
-        for row, (outcome, recommendation, view, price) in enumerate(rows):
-            planned.append(self._slice(outcome, recommendation, view, price, pods[row], result, row, now=now))
+        slices = zip(outcomes, recommendations, views, prices, replica_requests, strict=True)
+        for row, (outcome, recommendation, view, price, replica) in enumerate(slices):
+            sliced = self._slice(outcome, recommendation, view, price, pods[row], result, row, now=now)
+            planned.append(_with_placeholders(sliced, result, row, requests=replica, economics_=built.economics))
         return planned
+
+    def _placeholder_workloads(self, inputs: TickInputs) -> set[tuple[str, str, str]]:
+        """Every valid policy's own placeholder Deployment (paused ones' too: their pods still are ours)."""
+        found = set()
+        for (namespace, name), body in inputs.policies.items():
+            metadata = body.get("metadata") or {}
+            policy_spec, _ = self._validate((namespace, name), metadata.get("generation"), body.get("spec"))
+            if policy_spec is None:
+                continue
+            key = _placeholder_key(namespace, policy_spec)
+            existing = inputs.workloads.get(key)
+            if existing is not None and placeholders.owned_by(existing.body, uid=str(metadata.get("uid") or "")):
+                found.add(key)
+        return found
 
     def _restore_history(
         self, outcomes: Sequence[Outcome], views: Sequence[cluster_snapshot.PolicyView]
@@ -633,3 +686,64 @@ class Planner:
         memory = self.memory.setdefault(key, PolicyMemory())
         if memory.ledger is None:
             memory.ledger = ledger
+
+
+def _placeholder_key(namespace: str, policy_spec: api.BurstPolicySpec) -> tuple[str, str, str]:
+    # Always a Deployment, whatever the target's kind: placeholders need no identity or order.
+    return (namespace, "Deployment", placeholders.placeholder_name(policy_spec.target_ref.name))
+
+
+def _placeholder_of(
+    namespace: str, target_name: str, *, inputs: TickInputs, uid: str
+) -> tuple[Workload | None, str | None]:
+    """The policy's own placeholder Deployment (or None), and why it can have none (or None).
+
+    As for the twin: an object of the placeholder's name that the policy does not own is someone
+    else's, never adopted, scaled or rewritten; the policy then plans without placeholders.
+    """
+    problem = placeholders.name_problem(target_name)
+    if problem is not None:
+        return None, problem
+    name = placeholders.placeholder_name(target_name)
+    existing = inputs.workloads.get((namespace, "Deployment", name))
+    if existing is None:
+        return None, None
+    if not placeholders.owned_by(existing.body, uid=uid):
+        return None, (
+            f"Deployment {namespace}/{name} exists and is not owned by this BurstPolicy; burstscaler never adopts "
+            "it, so this policy has no placeholders: rename or delete it"
+        )
+    return existing, None
+
+
+def _with_placeholders(
+    outcome: Outcome,
+    result: plan.Plan,
+    row: int,
+    *,
+    requests: Mapping[str, float],
+    economics_: snapshot.Economics | None,
+) -> Outcome:
+    """The plan's placeholders for the policy (none where its placeholder name is not its own)."""
+    wanted = int(result.placeholders[row]) if len(result.placeholders) > row else 0
+    reason = (
+        str(reasons.Reason.from_code(result.placeholder_reason[row]))
+        if len(result.placeholder_reason) > row
+        else str(reasons.Reason.NO_NODE_GROWTH)
+    )
+    if outcome.placeholder_refused is not None:
+        wanted, reason = 0, str(reasons.Reason.NO_NODE_GROWTH)
+    decision = dict(outcome.decision)
+    # Written here whether or not plan.explain carries them: a refused placeholder name overrides the plan.
+    decision["placeholders"], decision["placeholder_reason"] = wanted, reason
+    if outcome.placeholder_refused is not None:
+        decision["placeholders_refused"] = outcome.placeholder_refused
+    bound = int(economics_.placeholders_bound[row]) if economics_ is not None else 0
+    return dataclasses.replace(
+        outcome,
+        decision=decision,
+        placeholders=max(0, wanted),
+        placeholder_reason=reason,
+        placeholders_bound=bound,
+        replica_requests=dict(requests),
+    )

@@ -2,7 +2,8 @@
 
 Conditions keep their lastTransitionTime while their status stays the same, so `kubectl describe`
 shows since when a policy has been bursting or limited. Events are posted when something changes,
-never every tick.
+never every tick: a new headline reason, a condition turning bad, placeholders starting or stopping
+(the bridge), a placeholder name found taken.
 """
 
 from __future__ import annotations
@@ -23,6 +24,21 @@ class Event:
     type: str  # Normal | Warning
     reason: str
     message: str
+
+
+@dataclasses.dataclass(frozen=True)
+class Bridge:
+    """What the last tick said of a policy's placeholders, to tell when they start or stop."""
+
+    placeholders: int = 0
+    refused: str | None = None
+
+
+def bridge_of(outcome: planner.Outcome) -> Bridge:
+    """The bridge's state in `outcome` (none when it was not planned)."""
+    if not outcome.planned:
+        return Bridge()
+    return Bridge(placeholders=outcome.placeholders, refused=outcome.placeholder_refused)
 
 
 def camel(reason: str) -> str:
@@ -90,6 +106,13 @@ def conditions(outcome: planner.Outcome) -> list[tuple[str, str, str, str]]:
     else:
         drain_reason = str(decision.get("drain_reason", "steady"))
         result.append(("Draining", "False", camel(drain_reason), f"no drain-back in flight ({drain_reason})"))
+    health = outcome.twin_health
+    if health is not None and health.degraded:
+        # The reason is the commonest cause (a pod's own reason, e.g. ProviderFailed, made condition-safe).
+        cause = "".join(ch for ch in health.problems[0].reason if ch.isalnum()) or "PodsNotServing"
+        result.append(("BurstDegraded", "True", cause[0].upper() + cause[1:], health.message()))
+    else:
+        result.append(("BurstDegraded", "False", "BurstHealthy", "no burst pod reports a failure"))
     limited = burst_reason == "budget"
     message = "the spend budget caps burst replicas" if limited else "burst is within the spend budget"
     result.append(("BudgetLimited", "True" if limited else "False", "Budget" if limited else "WithinBudget", message))
@@ -128,6 +151,7 @@ def render(
             readyBase=outcome.ready_base,
             readyBurst=outcome.ready_burst,
             unplaceableReplicas=outcome.unplaceable,
+            placeholderReplicas=outcome.placeholders,
             lastDecision={
                 "time": _iso(now),
                 "reason": outcome.reason,
@@ -174,8 +198,16 @@ def _stable(block: Mapping[str, Any]) -> dict[str, Any]:
     return stable
 
 
-def events(outcome: planner.Outcome, *, previous_reason: str | None, previous: Mapping[str, Any] | None) -> list[Event]:
-    """Events for what changed since the last tick (a new headline reason, a condition turning bad)."""
+def events(
+    outcome: planner.Outcome,
+    *,
+    previous_reason: str | None,
+    previous: Mapping[str, Any] | None,
+    previous_bridge: Bridge | None = None,
+) -> list[Event]:
+    """Events for what changed since the last tick (a new headline reason, a condition turning bad,
+    placeholders starting or stopping). `previous_bridge` is what this process saw last; without it
+    (first sight after a restart) the status's ``placeholderReplicas`` stands in."""
     found: list[Event] = []
     reason = outcome.reason
     if reason != previous_reason:
@@ -194,10 +226,35 @@ def events(outcome: planner.Outcome, *, previous_reason: str | None, previous: M
     old = {c.get("type"): c.get("status") for c in (previous or {}).get("conditions") or [] if isinstance(c, Mapping)}
     for kind, state, cond_reason, message in conditions(outcome):
         bad = (kind in ("EciCompatible", "MetricsAvailable", "ServicesReachBurst") and state == "False") or (
-            kind == "BudgetLimited" and state == "True"
+            kind in ("BudgetLimited", "BurstDegraded") and state == "True"
         )
         if bad and old.get(kind) != state:
             found.append(Event("Warning", cond_reason, message))
+    if outcome.planned:
+        found.extend(
+            _bridge_events(outcome, previous_bridge or Bridge(_count((previous or {}).get("placeholderReplicas"))))
+        )
+    return found
+
+
+def _count(value: Any) -> int:
+    return value if isinstance(value, int) and value > 0 else 0
+
+
+def _bridge_events(outcome: planner.Outcome, before: Bridge) -> list[Event]:
+    now = bridge_of(outcome)
+    found = []
+    if now.refused is not None and now.refused != before.refused:
+        found.append(Event("Warning", "PlaceholderNameTaken", now.refused[:1000]))
+    if now.placeholders > 0 and before.placeholders == 0:
+        message = (
+            f"{now.placeholders} placeholder pod(s) ask the ECS pool for nodes: the burst is expected to outlast "
+            f"a new node's break-even ({outcome.placeholder_reason})"
+        )
+        found.append(Event("Normal", "PlaceholdersStarted", message))
+    elif now.placeholders == 0 and before.placeholders > 0:
+        message = f"placeholders scaled to 0 ({outcome.placeholder_reason})"
+        found.append(Event("Normal", "PlaceholdersStopped", message))
     return found
 
 
