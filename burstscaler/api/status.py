@@ -14,7 +14,14 @@ import pydantic
 from burstscaler.api import types
 
 ConditionType = Literal[
-    "Ready", "Bursting", "Draining", "MetricsAvailable", "EciCompatible", "BudgetLimited", "ServicesReachBurst"
+    "Ready",
+    "Bursting",
+    "Draining",
+    "MetricsAvailable",
+    "EciCompatible",
+    "BudgetLimited",
+    "ServicesReachBurst",
+    "BurstDegraded",
 ]
 CONDITION_TYPES: tuple[str, ...] = (
     "Ready",
@@ -24,6 +31,7 @@ CONDITION_TYPES: tuple[str, ...] = (
     "EciCompatible",
     "BudgetLimited",
     "ServicesReachBurst",
+    "BurstDegraded",  # twin pods not serving for a cause their status gives (cluster.burst_health)
 )
 
 

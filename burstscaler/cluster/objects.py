@@ -67,6 +67,9 @@ class PodRecord:
     status_message: str = ""  # status.message, kept only with a reason (and at most 300 characters)
     spot_strategy: str = ""  # the pod's k8s.aliyun.com/eci-spot-strategy annotation
     to_be_released: bool = False  # condition ContainerInstanceExpired is True
+    # Burst health (``cluster.burst_health``): a container held back for a cause, not merely starting.
+    container_reason: str = ""  # e.g. ErrImagePull, ImagePullBackOff, CrashLoopBackOff, CreateContainerConfigError
+    container_message: str = ""  # that container's message (at most 300 characters)
 
     @property
     def terminal(self) -> bool:
@@ -169,6 +172,7 @@ def pod_record(body: Mapping[str, Any]) -> PodRecord:
     annotations = metadata.get("annotations") or {}
     conditions = {str(c.get("type")): c for c in status.get("conditions") or ()}
     status_reason = str(status.get("reason") or "")
+    container_reason, container_message = _container_problem(status)
     scheduled = conditions.get("PodScheduled")
     owner_kind, owner_name = _workload_owner(metadata)
     unschedulable_since = None
@@ -197,7 +201,35 @@ def pod_record(body: Mapping[str, Any]) -> PodRecord:
         status_message=str(status.get("message") or "")[:300] if status_reason else "",
         spot_strategy=str(annotations.get(SPOT_STRATEGY_ANNOTATION) or ""),
         to_be_released=(conditions.get(SPOT_EXPIRING_CONDITION) or {}).get("status") == "True",
+        container_reason=container_reason,
+        container_message=container_message,
     )
+
+
+#: Waiting reasons of a container that will not start by itself (kubelet's image and runtime errors);
+#: ContainerCreating and PodInitializing are start-up, not failure.
+CONTAINER_FAILURES = frozenset(
+    {
+        "ErrImagePull",
+        "ImagePullBackOff",
+        "ErrImageNeverPull",
+        "InvalidImageName",
+        "CreateContainerConfigError",
+        "CreateContainerError",
+        "RunContainerError",
+        "CrashLoopBackOff",
+    }
+)
+
+
+def _container_problem(status: Mapping[str, Any]) -> tuple[str, str]:
+    # The first init or app container waiting for one of those reasons (init containers run first).
+    for container in [*(status.get("initContainerStatuses") or ()), *(status.get("containerStatuses") or ())]:
+        waiting = ((container or {}).get("state") or {}).get("waiting") or {}
+        reason = str(waiting.get("reason") or "")
+        if reason in CONTAINER_FAILURES:
+            return reason, str(waiting.get("message") or "")[:300]
+    return "", ""
 
 
 def pod_constraints(template: Mapping[str, Any]) -> podterms.PodConstraints:

@@ -15,6 +15,8 @@ This is where the conventions of ``core.snapshot`` are met for a real cluster:
   bound pods matching each term per domain (grouped by namespace and labels, so a selector is
   matched once per group); bound pods' own required anti-affinity blocks the domains it covers for
   every policy whose template it selects (kube's symmetry check).
+Twin pods count as burst capacity only when Ready; those that do not serve for a cause their status
+gives are each policy's ``burst_health`` (``cluster.burst_health``), for its ``BurstDegraded`` condition.
 Pods are read through a ``podtable.PodTable`` kept between ticks: a tick pays for the pods that
 changed, not for the 50,000 that did not.
 """
@@ -29,7 +31,7 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 
 from burstscaler.api import spec as api
-from burstscaler.cluster import nodetable, objects, podtable
+from burstscaler.cluster import burst_health, nodetable, objects, podtable
 from burstscaler.core import eligibility, podterms, snapshot
 
 BASE_RESOURCES = ("cpu", "memory", "pods", "ephemeral-storage")
@@ -79,6 +81,7 @@ class PolicyPods:
     burst_ready: int = 0
     burst_started: tuple[float, ...] = ()
     requests_source: str = "template"  # "pods": a replica's request is its admitted pods', else the template's
+    burst_health: burst_health.BurstHealth | None = None  # the twin's pods that do not serve, and why
 
 
 @dataclasses.dataclass
@@ -128,8 +131,16 @@ def build(
             now=now,
             terminating=_terminating(table, workload, node_index),
             requests_source="template" if base.admitted is None else "pods",
+            health=burst_health.assess(
+                live=twin_facts.pods,
+                failed=table.failed(twin_workload),
+                replicas=view.twin_replicas,
+                ready=twin_facts.ready,
+            )
+            if twin_facts.ready < view.twin_replicas
+            else None,
         )
-        for view, (workload, _), base, twin_facts in zip(policies, workloads, bases, twins, strict=True)
+        for view, (workload, twin_workload), base, twin_facts in zip(policies, workloads, bases, twins, strict=True)
     ]
     nodes_arrays = snapshot.Nodes(
         names=tuple(node.name for node in nodes),
@@ -182,6 +193,7 @@ def _policy_pods(
     now: float,
     terminating: int,
     requests_source: str,
+    health: burst_health.BurstHealth | None,
 ) -> PolicyPods:
     missing = max(0, view.base_replicas - len(base.pods))
     # A rolling update: new pods Pending while old ones of the same base terminate get their room when
@@ -194,6 +206,7 @@ def _policy_pods(
         burst_ready=twin.ready,
         burst_started=tuple(now if started is None else started for started in twin.started),
         requests_source=requests_source,
+        burst_health=health,
     )
 
 

@@ -27,7 +27,7 @@ from typing import Any
 
 from burstscaler.api import spec as api
 from burstscaler.api import validation
-from burstscaler.cluster import apply, economics, objects, placeholders, twin
+from burstscaler.cluster import apply, burst_health, economics, objects, placeholders, twin
 from burstscaler.cluster import snapshot as cluster_snapshot
 from burstscaler.core import compat, cost, ecispec, fallback, forecast, plan, reasons, recommend, snapshot
 from burstscaler.operator import conflicts
@@ -163,6 +163,7 @@ class Outcome:
     refused: tuple[str, str] | None = None  # (Ready condition reason, message): the policy must not act
     eci_spec: ecispec.EciSpec | None = None  # what one burst replica is billed for (the rendered twin)
     pricing: api.Pricing | None = None  # the prices its cost is counted with (the operator's, see cost)
+    twin_health: burst_health.BurstHealth | None = None  # twin pods not serving and why (None: all Ready)
     placeholder: Workload | None = None  # the policy's own placeholder Deployment, when it exists
     placeholder_refused: str | None = None  # why the policy can have no placeholders (a name taken or invalid)
     placeholders: int = 0  # placeholder pods the plan wants (the bridge)
@@ -664,6 +665,7 @@ class Planner:
             drain_in_flight=int(result.history.drain_moves[row]),
             ready_base=pods.base_ready,
             ready_burst=pods.burst_ready,
+            twin_health=pods.burst_health,
             ledger=ledger,
             price=price,
             pricing=self._spend.pricing_for(outcome.spec.pricing),

@@ -108,9 +108,8 @@ def conditions(outcome: planner.Outcome) -> list[tuple[str, str, str, str]]:
         result.append(("Draining", "False", camel(drain_reason), f"no drain-back in flight ({drain_reason})"))
     health = outcome.twin_health
     if health is not None and health.degraded:
-        # The reason is the commonest cause (a pod's own reason, e.g. ProviderFailed, made condition-safe).
-        cause = "".join(ch for ch in health.problems[0].reason if ch.isalnum()) or "PodsNotServing"
-        result.append(("BurstDegraded", "True", cause[0].upper() + cause[1:], health.message()))
+        # The reason is the pods' commonest cause (ProviderFailed, ImagePullBackOff...); the message has them all.
+        result.append(("BurstDegraded", "True", health.condition_reason(), health.message()))
     else:
         result.append(("BurstDegraded", "False", "BurstHealthy", "no burst pod reports a failure"))
     limited = burst_reason == "budget"

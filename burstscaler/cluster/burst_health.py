@@ -1,0 +1,99 @@
+"""Burst health: the twin's pods that do not serve, and the cause their status gives.
+
+A twin pod counts as burst capacity only when it is Ready (the snapshot's ``burst_ready``; the core
+never sees the others as serving). This module says *why* the rest do not serve, from the pod's own
+status, so the policy can report it (condition ``BurstDegraded``) instead of silently paying for
+capacity that is not there:
+- the virtual kubelet could not create the instance: ``status.reason`` (``ProviderFailed`` with the
+  provider's error as ``status.message``, virtual-kubelet ``node/pod.go``; ECI's ``NoStock``,
+  ``BidFailed`` for a reclaimed spot instance);
+- a container that will not start by itself: image pull and runtime errors, a crash loop
+  (``objects.CONTAINER_FAILURES``);
+- the virtual node refused it: ``PodScheduled=False`` with reason ``Unschedulable``;
+- it failed: phase ``Failed``.
+A pod merely starting (ContainerCreating, PodInitializing, not yet Ready within ECI's start-up) has no
+such cause and is not reported: only evidence counts, never a guess from elapsed time.
+Failed pods stay in the API until garbage-collected, long after their ReplicaSet replaced them, so the
+twin is degraded only while it has fewer Ready pods than its replicas: an old failure that has been
+made good says nothing about the capacity now.
+Pure: pod records in, a summary out.
+"""
+
+from __future__ import annotations
+
+import collections
+import dataclasses
+from collections.abc import Sequence
+
+from burstscaler.cluster import objects
+
+
+@dataclasses.dataclass(frozen=True)
+class Problem:
+    """One twin pod that does not serve, with the cause its status gives."""
+
+    pod: str
+    reason: str
+    message: str = ""
+
+
+@dataclasses.dataclass(frozen=True)
+class BurstHealth:
+    """The twin's pods that do not serve for a stated cause, while the twin is short of Ready pods."""
+
+    replicas: int
+    ready: int
+    problems: tuple[Problem, ...] = ()
+
+    @property
+    def degraded(self) -> bool:
+        """True when some replicas are not Ready and pods say why."""
+        return bool(self.problems)
+
+    def condition_reason(self) -> str:
+        """The commonest cause as a condition reason (CamelCase letters and digits; ties by name)."""
+        if not self.problems:
+            return "BurstHealthy"
+        cause = collections.Counter(problem.reason for problem in self.problems).most_common(1)[0][0]
+        safe = "".join(ch for ch in cause if ch.isascii() and ch.isalnum())
+        return safe[:1].upper() + safe[1:] if safe[:1].isalpha() else f"PodsNotServing{safe}"
+
+    def message(self) -> str:
+        """``3 burst pod(s) not serving (2/5 Ready): ProviderFailed x2 (the provider's words); ...``."""
+        counts = collections.Counter(problem.reason for problem in self.problems)
+        first: dict[str, Problem] = {}
+        for problem in self.problems:
+            first.setdefault(problem.reason, problem)
+        parts = []
+        for reason, count in counts.most_common():
+            words = first[reason].message
+            parts.append(f"{reason} x{count}" + (f" ({first[reason].pod}: {words})" if words else ""))
+        return f"{len(self.problems)} burst pod(s) not serving ({self.ready}/{self.replicas} Ready): " + "; ".join(
+            parts
+        )
+
+
+def problem(pod: objects.PodRecord) -> Problem | None:
+    """Why a twin pod does not serve, from its status; None when it is Ready or only starting."""
+    if pod.phase == "Failed":
+        return Problem(pod.name, pod.status_reason or pod.container_reason or "Failed", pod.status_message)
+    if pod.ready or pod.deleting:
+        return None
+    if pod.status_reason:  # the virtual kubelet's word (ProviderFailed, NoStock...)
+        return Problem(pod.name, pod.status_reason, pod.status_message)
+    if pod.container_reason:
+        return Problem(pod.name, pod.container_reason, pod.container_message)
+    if pod.scheduled is False and pod.scheduled_reason == "Unschedulable":
+        return Problem(pod.name, "Unschedulable", "the virtual node did not accept the pod")
+    return None
+
+
+def assess(
+    *, live: Sequence[objects.PodRecord], failed: Sequence[objects.PodRecord], replicas: int, ready: int
+) -> BurstHealth:
+    """The twin's health: `live` are its unfinished pods, `failed` its pods in phase Failed."""
+    if ready >= replicas:
+        return BurstHealth(replicas=replicas, ready=ready)
+    found = [found for pod in [*live, *failed] if (found := problem(pod)) is not None]
+    found.sort(key=lambda item: (item.reason, item.pod))
+    return BurstHealth(replicas=replicas, ready=ready, problems=tuple(found))
