@@ -510,3 +510,74 @@ def test_the_kept_table_equals_a_plain_pass_after_rounds_of_changes(seed: int, d
         np.testing.assert_array_equal(kept.policies.requests, fresh.policies.requests)
         np.testing.assert_array_equal(kept.policies.eligible, fresh.policies.eligible)
         _mutate(rng, pods, nodes=node_names, serial=round_ + 2, duplicates=duplicates)
+
+
+# -- burst health: twin pods that do not serve, and the cause their status gives -----------------------
+
+
+def _twin_pod(name: str, *, ready: bool = True, phase: str | None = None, **status: Any) -> dict[str, Any]:
+    pod = make_pod(name, node="vk", owner=("ReplicaSet", "web-burst-9f8e7"), burst=True, ready=ready)
+    pod["status"].update(status)
+    if phase is not None:
+        pod["status"]["phase"] = phase
+    return pod
+
+
+_PULL = {"state": {"waiting": {"reason": "ImagePullBackOff", "message": 'Back-off pulling image "app:2"'}}}
+_STARTING = {"state": {"waiting": {"reason": "ContainerCreating"}}}
+_NO_STOCK = "Create ECI failed because the specified instance is out of stock"
+
+
+@pytest.mark.parametrize(
+    ("twin_pods", "replicas", "ready", "causes"),
+    [
+        pytest.param([_twin_pod("t-1"), _twin_pod("t-2")], 2, 2, [], id="all-ready"),
+        pytest.param(
+            [
+                _twin_pod("t-1"),
+                _twin_pod("t-2", ready=False, phase="Pending", reason="ProviderFailed", message=_NO_STOCK),
+            ],
+            2,
+            1,
+            [("t-2", "ProviderFailed", _NO_STOCK)],
+            id="provider-failed-pending",
+        ),
+        pytest.param(
+            [_twin_pod("t-1", ready=False, containerStatuses=[_PULL])],
+            1,
+            0,
+            [("t-1", "ImagePullBackOff", 'Back-off pulling image "app:2"')],
+            id="image-pull-error",
+        ),
+        pytest.param(
+            [_twin_pod("t-1", ready=False, containerStatuses=[_STARTING])], 1, 0, [], id="starting-is-not-a-failure"
+        ),
+        pytest.param(
+            [_twin_pod("t-1"), _twin_pod("t-0", ready=False, phase="Failed", reason="BidFailed")],
+            2,
+            1,
+            [("t-0", "BidFailed", "")],
+            id="failed-pod-while-short",
+        ),
+        pytest.param(
+            [_twin_pod("t-1"), _twin_pod("t-0", ready=False, phase="Failed", reason="BidFailed")],
+            1,
+            1,
+            [],
+            id="old-failure-made-good",
+        ),
+    ],
+)
+def test_twin_pods_that_do_not_serve_are_not_capacity_and_say_why(
+    twin_pods: list[dict[str, Any]], replicas: int, ready: int, causes: list[tuple[str, str, str]]
+) -> None:
+    nodes = [objects.node_record(make_node("vk", virtual=True, cpu="1000"), virtual_labels=VIRTUAL)]
+    view = make_view(base_replicas=0, twin_replicas=replicas, recommended=replicas)
+    built, views = cluster_snapshot.build(
+        nodes=nodes, pods=[objects.pod_record(p) for p in twin_pods], policies=[view], history=None, now=NOW
+    )
+    assert views[0].burst_ready == ready == int(built.policies.burst_ready[0])
+    health = views[0].burst_health
+    found = [] if health is None else [(p.pod, p.reason, p.message) for p in health.problems]
+    assert found == causes
+    assert (health is not None and health.degraded) is bool(causes)
