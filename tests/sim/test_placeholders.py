@@ -11,6 +11,7 @@ from collections.abc import Sequence
 import numpy as np
 import pytest
 
+from burstscaler.api import spec
 from burstscaler.sim import cluster, engine, metrics, placement, prices, realism, strategies
 from burstscaler.sim.strategies import burstscaler, protocol
 from tests.sim import factories
@@ -133,3 +134,16 @@ def test_a_sustained_burst_buys_nodes_through_placeholders_where_ecs_is_cheaper(
     assert summary.placeholder_pod_seconds > 0
     assert summary.peak_ecs_nodes > 1
     assert summary.drain_back_moves > 0
+
+
+def test_window_ends_come_from_the_schedule_that_sets_the_floor() -> None:
+    base = factories.config()
+    workload = factories.workload(np.full(10, 10.0))
+    schedule = spec.Schedule.model_validate({"cron": "0 0 * * *", "duration": "2h", "minReplicas": 3})
+    policy = base.policy_for(workload).model_copy(update={"schedules": [schedule]})
+    run = factories.run(factories.one(np.full(10, 10.0), pool=1), policy=policy)
+    setup = burstscaler.build(run)
+    assert isinstance(setup.strategy, burstscaler.Burstscaler)
+    # The trace starts at the epoch, midnight UTC: the window runs [0, 2 h).
+    assert setup.strategy.economics(setup.state, now=60.0).window_ends[0] == pytest.approx(7200.0)
+    assert np.isnan(setup.strategy.economics(setup.state, now=7300.0).window_ends[0])
