@@ -22,7 +22,7 @@ from burstscaler.api import spec as api
 from burstscaler.cluster import apply, kube, objects, placeholders, twin
 from burstscaler.core import cost
 from burstscaler.operator import config as operator_config
-from burstscaler.operator import conflicts, planner, status, ticker
+from burstscaler.operator import conflicts, planner, spot_step, status, ticker
 from burstscaler.operator import metrics as operator_metrics
 from burstscaler.operator.status_writer import StatusWriter
 
@@ -214,6 +214,7 @@ async def _act(runtime: Runtime, outcome: planner.Outcome, *, policy_uid: str) -
             provider=spec_.burst.provider,
             pod_template_patch=spec_.burst.pod_template_patch.as_template(),
             replicas=outcome.burst_target,
+            **spot_step.render_kwargs(outcome),  # spot annotations, or none while falling back
         )
     targets = apply.Targets(
         kind=base.kind,
@@ -284,6 +285,7 @@ def _status_block(runtime: Runtime, outcome: planner.Outcome, *, body: kopf.Body
     pricing = outcome.pricing or (outcome.spec.pricing if outcome.spec is not None else None)
     currency = pricing.currency if pricing is not None else "USD"
     block = status.render(outcome, previous=previous, now=now, currency=currency)
+    block.update(spot_step.status_fields(outcome))  # spotBurstReplicas
     old_inputs = ((previous.get("lastDecision") or {}).get("inputs")) or {}
     new_decision = block.get("lastDecision")
     if isinstance(new_decision, dict):

@@ -30,7 +30,7 @@ from burstscaler.api import validation
 from burstscaler.cluster import apply, burst_health, economics, objects, placeholders, twin
 from burstscaler.cluster import snapshot as cluster_snapshot
 from burstscaler.core import compat, cost, ecispec, fallback, forecast, plan, reasons, recommend, snapshot
-from burstscaler.operator import conflicts
+from burstscaler.operator import conflicts, spot_step
 from burstscaler.sources import metrics as metric_sources
 
 logger = logging.getLogger(__name__)
@@ -130,6 +130,7 @@ class PolicyMemory:
     last_reason: str | None = None
     drain: DrainRecord | None = None  # the move in flight that was *applied* (or found on the base)
     seen: bool = False
+    spot: spot_step.Memory = dataclasses.field(default_factory=spot_step.Memory)  # spot's cool-down, surge
 
 
 @dataclasses.dataclass(frozen=True)
@@ -164,6 +165,7 @@ class Outcome:
     eci_spec: ecispec.EciSpec | None = None  # what one burst replica is billed for (the rendered twin)
     pricing: api.Pricing | None = None  # the prices its cost is counted with (the operator's, see cost)
     twin_health: burst_health.BurstHealth | None = None  # twin pods not serving and why (None: all Ready)
+    spot: spot_step.SpotOutcome | None = None  # the spot step's mode and replacements (spot enabled only)
     placeholder: Workload | None = None  # the policy's own placeholder Deployment, when it exists
     placeholder_refused: str | None = None  # why the policy can have no placeholders (a name taken or invalid)
     placeholders: int = 0  # placeholder pods the plan wants (the bridge)
@@ -257,6 +259,11 @@ class Planner:
             del self._lints[gone]
 
         active = [o for o in candidates if o.spec is not None and not o.spec.paused]
+        # Spot (its own step, ``spot_step``): this tick's spot mode, last tick's replacements hidden.
+        active = [
+            spot_step.prepare(o, inputs.pods, memory=self.memory.setdefault(o.key, PolicyMemory()).spot, now=now)
+            for o in active
+        ]
         recommendations = await self._recommend(active, inputs, now=clock)
         planned = self._plan(active, recommendations, inputs, now=now)
         outcomes.update({outcome.key: outcome for outcome in planned})
@@ -504,7 +511,7 @@ class Planner:
                     constraints=objects.pod_constraints(outcome.base.template),
                     recommended=recommendation.replicas,
                     eci_compatible=outcome.eci_compatible,
-                    burst_cost_per_second=prices[-1].eci_per_second,
+                    burst_cost_per_second=spot_step.budget_price(outcome, prices[-1]),
                     base_unschedulable=recommendation.pending.unplaceable,
                 )
             )
@@ -553,7 +560,11 @@ class Planner:
         for row, (outcome, recommendation, view, price, replica) in enumerate(slices):
             sliced = self._slice(outcome, recommendation, view, price, pods[row], result, row, now=now)
             planned.append(_with_placeholders(sliced, result, row, requests=replica, economics_=built.economics))
-        return planned
+        # Spot's second half: replacements for pods to be reclaimed, the real twin back, the explanation.
+        return [
+            spot_step.finish(outcome, view, memory=self.memory.setdefault(outcome.key, PolicyMemory()).spot)
+            for outcome, view in zip(planned, views, strict=True)
+        ]
 
     def _placeholder_workloads(self, inputs: TickInputs) -> set[tuple[str, str, str]]:
         """Every valid policy's own placeholder Deployment (paused ones' too: their pods still are ours)."""
@@ -649,7 +660,14 @@ class Planner:
         ledger = memory.ledger or cost.CostLedger.start(now)
         scale_in = max(0, (view.base_replicas + view.twin_replicas) - int(result.desired[row]))
         ledger = cost.record_moves(ledger, completed_moves=int(result.moves_completed[row]), scale_in=scale_in)
-        ledger = cost.accrue(ledger, now=now, burst_replicas=len(pods.burst_started), price=price)
+        ledger = cost.accrue(
+            ledger,
+            now=now,
+            burst_replicas=len(pods.burst_started),
+            price=price,
+            spot_replicas=spot_step.running(outcome),
+            spot_discount=self._spend.pricing_for(outcome.spec.pricing).eci_spot_discount,
+        )
         memory.ledger = ledger
         return dataclasses.replace(
             outcome,
