@@ -14,6 +14,17 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         default=False,
         help="also run tests marked `cluster` against the current kubeconfig context (kind, k3d, ACK)",
     )
+    parser.addoption(
+        "--cluster-prometheus-url",
+        default=None,
+        help="cluster tier: a Prometheus URL the operator reads (default: none, policies scale on minReplicas)",
+    )
+    parser.addoption(
+        "--cluster-emulated",
+        action="store_true",
+        default=False,
+        help="cluster tier: the cluster is the emulator stand-in (no scheduler/kubelet); tests needing one skip",
+    )
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
