@@ -130,6 +130,17 @@ def run(
         str,
         typer.Option(envvar="BURSTSCALER_ECI_PRICE_PER_GIB_SECOND", help="ECI price of one GiB-second of memory."),
     ] = "0.00000096",
+    eci_spot_discount: Annotated[
+        float,
+        typer.Option(
+            envvar="BURSTSCALER_ECI_SPOT_DISCOUNT",
+            min=0.0,
+            max=0.99,
+            help="Fraction off the ECI price a spot burst pod is counted at in cost and metrics (Alibaba "
+            "publishes 30% to 90%; the default is the least). Budgets bound spot pods on the worst case "
+            "instead (the on-demand price, or SpotWithPriceLimit's limit).",
+        ),
+    ] = 0.3,
     currency: Annotated[
         str, typer.Option(envvar="BURSTSCALER_CURRENCY", help="Currency of the prices and budgets (ISO 4217).")
     ] = "USD",
@@ -208,6 +219,7 @@ def run(
     spend = _spend_limits(
         vcpu=eci_price_per_vcpu_second,
         gib=eci_price_per_gib_second,
+        spot_discount=eci_spot_discount,
         currency=currency,
         allow_policy_prices=allow_policy_prices,
         namespace_cap=max_burst_cost_per_hour_per_namespace,
@@ -264,13 +276,16 @@ def _spend_limits(
     vcpu: str,
     gib: str,
     currency: str,
+    spot_discount: float = 0.3,
     allow_policy_prices: bool,
     namespace_cap: str | None,
     default_budget: str | None,
 ) -> cost.SpendLimits:
     """The operator's prices and caps from the flags; a bad value exits with the flag's name."""
     try:
-        pricing = spec.Pricing.model_validate({"currency": currency, "eciPerVCPUSecond": vcpu, "eciPerGiBSecond": gib})
+        pricing = spec.Pricing.model_validate(
+            {"currency": currency, "eciPerVCPUSecond": vcpu, "eciPerGiBSecond": gib, "eciSpotDiscount": spot_discount}
+        )
     except pydantic.ValidationError as error:
         typer.echo(f"--eci-price-per-*/--currency: {error.errors()[0]['msg']}", err=True)
         raise typer.Exit(code=2) from None
