@@ -39,7 +39,8 @@ class Memory:
 
     until: float | None = None  # on-demand until then (a fallback's cool-down)
     since: float | None = None  # spot last (re)tried at
-    surge: int = 0  # replacement replicas added to the twin on the last applied tick
+    surge: int = 0  # replacement replicas added to the twin's target on the last tick
+    target: int = 0  # the twin's target on the last tick before them (the core's)
     seen: bool = False  # the twin's annotation was read (once: after a restart)
 
 
@@ -89,7 +90,9 @@ def prepare(
     stale = current is not None and twin.is_stale(
         current.body, base=outcome.base.body, provider=spec.burst.provider, patch=patch, spot=annotations
     )
-    hidden = min(memory.surge, current.replicas) if current is not None else 0
+    # Only the replacements really on the twin are hidden: none when the last target was not applied
+    # (dry-run, a failed call), so real replicas are never taken from what the core sees.
+    hidden = min(memory.surge, max(0, current.replicas - memory.target)) if current is not None else 0
     shown = dataclasses.replace(current, replicas=current.replicas - hidden) if current is not None else None
     spot_outcome = SpotOutcome(decision=decision, annotations=annotations, twin=current, hidden=hidden)
     return dataclasses.replace(outcome, twin=shown, twin_stale=stale, spot=spot_outcome)
@@ -110,13 +113,15 @@ def running(outcome: planner.Outcome) -> int:
 def finish(outcome: planner.Outcome, view: cluster_snapshot.PolicyView, *, memory: Memory) -> planner.Outcome:
     """Step 2: add replacements within the caps, restore the real twin, and explain (module docstring)."""
     spot_outcome = outcome.spot
-    if spot_outcome is None or outcome.spec is None or not outcome.planned:
+    if spot_outcome is None:
         return outcome
+    if outcome.spec is None or not outcome.planned:
+        return dataclasses.replace(outcome, twin=spot_outcome.twin)
     room = _room(outcome, view)
     extra = cluster_spot.replacements(
         state=spot_outcome.decision.state, burst_target=outcome.burst_target, room=room - outcome.burst_target
     )
-    memory.surge = extra  # hidden on the next tick (if it was not applied, the twin shows less: see prepare)
+    memory.surge, memory.target = extra, outcome.burst_target  # what the next tick may hide (see prepare)
     decision = dict(outcome.decision)
     if extra:
         decision["burst"] = outcome.burst_target + extra

@@ -187,3 +187,20 @@ def test_spot_pods_are_charged_at_the_discount() -> None:
         return outcome.ledger.eci_cost
 
     assert spent(spot_pods=True) == pytest.approx(spent(spot_pods=False) * (1 - 0.3))
+
+
+def test_replacements_never_applied_hide_no_real_replica() -> None:
+    """In dry-run (or after a failed call) the twin never got the replacement: nothing is hidden."""
+    planner_ = planner.Planner(fetcher=None)
+    expiring = [{"type": "Ready", "status": "True"}, {"type": "ContainerInstanceExpired", "status": "True"}]
+    pods = [
+        pod(0, owner="web-burst", node_name="vk", spot_pod=True),
+        pod(1, owner="web-burst", node_name="vk", spot_pod=True, conditions=expiring),
+    ]
+    body = policy()
+    body["spec"]["minReplicas"] = 1  # no metrics (no Prometheus): the recommendation holds the current total
+    first = tick(planner_, inputs(twin_replicas=2, pods=pods, body=body))
+    assert first.burst_target == 3
+    # The twin still has 2 replicas (not applied): the core sees 2, and still one replacement is asked for.
+    again = tick(planner_, inputs(twin_replicas=2, pods=pods, body=body), now=NOW + 15)
+    assert (again.burst_target, again.decision["spot"]["replacements"]) == (3, 1)
