@@ -6,20 +6,23 @@ recommendation (``core.recommend``) can ask for them in time; it never lowers th
 
 The model, for a history ``(times, values)`` and an evaluation time ``now``:
 
-- **trend** (always): a Theil-Sen line (the median of pairwise slopes, intercept the median of the
-  residuals) over the last ``trend_window(lead)`` seconds (four leads, at least 120 s, at most 30 min:
-  the extrapolation reaches at most a quarter of the fitted span past its end, and a 15 s scrape
-  gives at least eight points). The median is robust: up to 29% of the points may be outliers (a
-  scrape gap read as zero, one spike) without moving the slope. **Clipped** so noise cannot run
-  away: the slope is at most the window's range over its span (no line steeper than the data's own
-  extremes), the predicted *rise* at most the window's range (a lead of at most a quarter of the
-  window rises no more than the whole window did), and the prediction never below zero;
+- **trend** (always): the slope of a Theil-Sen line (the median of pairwise slopes) over the last
+  ``trend_window(lead)`` seconds (four leads, at least 120 s, at most 30 min: the extrapolation
+  reaches at most a quarter of the fitted span past its end, and a 15 s scrape gives at least eight
+  points), times the lead, added to the **latest value** (the one the reactive recommendation sees):
+  the forecast adds the change expected over the lead, and a history read at a coarser step (a range
+  query's points lag its samples) cannot pull the level below the reading. The median is robust: up
+  to 29% of the points may be outliers (a scrape gap read as zero, one spike) without moving the
+  slope. **Clipped** so noise cannot run away: the slope is at most the window's range over its span
+  (no line steeper than the data's own extremes), the predicted *rise* at most the window's range (a
+  lead of at most a quarter of the window rises no more than the whole window did), and the
+  prediction never below zero;
 - **daily-seasonal** (given at least two days of history before the window): the value at
   ``now + lead`` minus the value at ``now``, the same time yesterday and the day before; the change
   counts only as far as both days agree on its sign, and is the smaller of the two (a rise seen on
   both days, not a one-off flash crowd). The trend is then fitted to the *residual* (the value minus
-  the two days' mean at the same time of day), and the prediction is the level now plus the seasonal
-  change plus the residual's trend over the lead.
+  the two days' mean at the same time of day), and the prediction is the latest value plus the
+  seasonal change plus the residual's trend over the lead.
 
 Not enough history (fewer than ``MIN_POINTS`` samples in the trend window, or spanning less than half
 of it) gives no prediction and a reason saying so; the recommendation then stays reactive.
@@ -109,8 +112,9 @@ class Prediction:
     """The metric's expected value ``lead`` seconds after ``now``, or why there is none.
 
     ``value`` is None when the history is missing or too short (``shortfall`` says which); ``level``
-    is the fitted value now, ``slope`` the trend per second, ``seasonal_change`` the daily term's
-    change over the lead (0 for the trend model).
+    is the latest value (where the prediction starts), ``slope`` the trend per second (of the residual
+    for the seasonal model), ``seasonal_change`` the daily term's change over the lead (0 for the trend
+    model).
     """
 
     lead: float
@@ -178,13 +182,12 @@ def predict(history: Series | None, *, now: float, lead: float) -> Prediction:
         baseline = _daily_mean(times, values, at=t)
         fitted = y - baseline
         change = _seasonal_change(times, values, now=now, lead=lead)
-    level, slope = _theil_sen(t, fitted, at=now)
+    slope = _theil_sen_slope(t, fitted)
     span = float(t[-1] - t[0])
     spread = float(fitted.max() - fitted.min())
     slope = float(np.clip(slope, -spread / span, spread / span))
     rise = float(np.clip(slope * lead, -spread, spread))
-    if seasonal:
-        level += float(_daily_mean(times, values, at=np.array([now]))[0])
+    level = float(y[-1])
     value = max(0.0, level + change + rise)
     model: Model = "seasonal" if seasonal else "trend"
     return Prediction(
@@ -198,16 +201,13 @@ def predict(history: Series | None, *, now: float, lead: float) -> Prediction:
     )
 
 
-def _theil_sen(t: FloatArray, y: FloatArray, *, at: float) -> tuple[float, float]:
-    """The Theil-Sen line's value at ``at`` and its slope."""
+def _theil_sen_slope(t: FloatArray, y: FloatArray) -> float:
+    """The Theil-Sen slope: the median of the slopes between every pair of points."""
     if t.size > MAX_FIT_POINTS:
         pick = np.linspace(0, t.size - 1, MAX_FIT_POINTS).round().astype(np.int64)
         t, y = t[pick], y[pick]
     i, j = np.triu_indices(t.size, k=1)
-    dt = t[j] - t[i]
-    slope = float(np.median((y[j] - y[i]) / dt))
-    intercept = float(np.median(y - slope * (t - at)))
-    return intercept, slope
+    return float(np.median((y[j] - y[i]) / (t[j] - t[i])))
 
 
 def _daily_mean(times: FloatArray, values: FloatArray, *, at: FloatArray) -> FloatArray:
