@@ -83,7 +83,9 @@ def load_policy(name: str = "web", **spec: Any) -> dict[str, Any]:
             }
         ],
         "behavior": {"scaleDown": {"stabilizationWindowSeconds": 0}},
-        "drainBack": {"minBurstSeconds": 0, "stabilizationSeconds": 0, "maxMovesPerTick": 10},
+        # A move costs no start-up here, so drain-back is always worth it (issue 16 decides moves by cost):
+        # these scenarios check its make-before-break mechanics, not its economics (tests/e2e/test_bridge.py).
+        "drainBack": {"minBurstSeconds": 0, "stabilizationSeconds": 0, "maxMovesPerTick": 10, "podStartupSeconds": 0},
     }
     values.update(spec)
     return objects.burst_policy(name, target=name, **values)
