@@ -41,6 +41,7 @@ Pure: arrays in, a ``Prediction`` out; no clock, no I/O.
 from __future__ import annotations
 
 import dataclasses
+import functools
 from typing import Literal
 
 import numpy as np
@@ -206,8 +207,17 @@ def _theil_sen_slope(t: FloatArray, y: FloatArray) -> float:
     if t.size > MAX_FIT_POINTS:
         pick = np.linspace(0, t.size - 1, MAX_FIT_POINTS).round().astype(np.int64)
         t, y = t[pick], y[pick]
-    i, j = np.triu_indices(t.size, k=1)
+    i, j = _pairs(int(t.size))
     return float(np.median((y[j] - y[i]) / (t[j] - t[i])))
+
+
+@functools.lru_cache(maxsize=MAX_FIT_POINTS + 1)
+def _pairs(size: int) -> tuple[npt.NDArray[np.intp], npt.NDArray[np.intp]]:
+    # Every (i < j) pair of `size` points; the same few sizes recur every tick, so built once each.
+    i, j = np.triu_indices(size, k=1)
+    i.flags.writeable = False
+    j.flags.writeable = False
+    return i, j
 
 
 def _daily_mean(times: FloatArray, values: FloatArray, *, at: FloatArray) -> FloatArray:
