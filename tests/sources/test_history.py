@@ -178,3 +178,17 @@ def test_a_refused_server_is_a_failure_for_that_policy_only() -> None:
         assert got[1].failure is not None and "not allowed" in got[1].failure.message
     finally:
         fetcher.close()
+
+
+def test_the_tick_waits_for_histories_no_longer_than_its_deadline(silent_server: str) -> None:
+    # Each read would give up after 5 s; the tick stops waiting at its own 0.5 s deadline.
+    fetcher = metrics.Fetcher(prometheus.Settings(url=silent_server, timeout_seconds=5.0), tick_deadline_seconds=0.5)
+    try:
+        query = metrics.HistoryQuery(metric=make_query(), now=time.time(), lookback=300)
+        began = time.monotonic()
+        got = asyncio.run(fetcher.fetch_history_all([query]))
+        assert time.monotonic() - began < 4.0
+        assert got[0].failure is not None and got[0].failure.reason == "PrometheusTimeout"
+        assert "tick's 0.5s deadline" in got[0].failure.message
+    finally:
+        fetcher.close()
