@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from .harness import actor, client, objects
+from .harness import actor, client, hosting, objects, scenario
 
 pytestmark = pytest.mark.e2e
 
@@ -95,3 +95,27 @@ def test_the_actor_does_not_import_the_planner_core() -> None:
     )
     result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60, check=True)
     assert result.stdout.strip() == "[]"
+
+
+def test_pods_wait_the_scheduling_delay_before_binding(api: client.RestClient, clock: actor.ManualClock) -> None:
+    delayed = actor.ClusterActor(api=client.RestClient(api.url), clock=clock, scheduling_delay=2.0)
+    api.create(objects.ecs_node("ecs-a", cpu="4"))
+    api.create(objects.deployment("web", replicas=2, cpu="500m"))
+    delayed.step()
+    clock.advance(1.9)
+    delayed.step()
+    assert placement(api, "web") == {"": 2}, "queued, not bound yet: observers see them Pending"
+    clock.advance(0.1)
+    delayed.step()
+    assert placement(api, "web") == {"ecs-a": 2}
+
+
+def test_the_version_history_gives_every_value_written(
+    apiserver: hosting.ApiServer, api: client.RestClient, cluster_actor: actor.ClusterActor
+) -> None:
+    api.create(objects.deployment("web", replicas=1))
+    for value in (3, 3, 5, 2):
+        api.scale("Deployment", "web", value)
+        cluster_actor.step()  # status writes in between must not show up as values
+    assert scenario.written(apiserver, "Deployment", "web", ("spec", "replicas")) == [1, 3, 5, 2]
+    assert scenario.written(apiserver, "Deployment", "absent", ("spec", "replicas")) == []

@@ -12,6 +12,8 @@ planner's prediction and memory, tick by tick, every base write included.
 from __future__ import annotations
 
 import dataclasses
+import time
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -21,6 +23,10 @@ from burstscaler.api import spec as api
 from burstscaler.cluster import objects
 from burstscaler.cluster import snapshot as cluster_snapshot
 from burstscaler.core import plan
+
+from .harness import actor, admission, client, hosting, scenario
+from .harness import objects as harness_objects
+from .harness.waiting import eventually
 
 HOSTNAME = "kubernetes.io/hostname"
 VIRTUAL = [("type", "virtual-kubelet")]
@@ -202,3 +208,213 @@ def test_an_unseen_constraint_is_learned_within_two_ticks_and_base_stays(
     writes = [loop.tick(t) for t in range(40)]
     assert writes[0] == (6, 0)  # the planner's guess without the term
     assert all(write == settled for write in writes[1:]), writes
+
+
+# -- end to end: the operator process, the cluster actor (the scheduler model) and Prometheus -------
+#
+# Every base write is checked from the emulator's version history of the Deployment (polling could
+# miss one). The actor binds a pod only after it has been queued for SCHEDULING_DELAY: kube-scheduler
+# binds asynchronously (seconds under load), so the operator's next tick (1 s) always sees the pods it
+# just asked for as Pending and unbound; with no delay that happens only when a tick falls inside the
+# actor's pass, which makes the outcome depend on timing instead of on the planner.
+
+TIMEOUT = 60.0
+SCHEDULING_DELAY = 2.0
+STEADY_SECONDS = 12.0  # a dozen 1 s ticks of steady load once the first decision is written
+
+# The twin inherits the hostname anti-affinity; on one virtual node it allows one burst pod (the plan
+# says burst-anti-affinity), unless the policy relaxes it for burst pods, as the user guide advises.
+RELAXED = {"spec": {"affinity": {"podAntiAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": []}}}}
+_REWRITES_BASE = (
+    "measured (3 runs each): base written 1 -> 3 -> 5 (-> 6): the tick after base was set to 3 sees the two "
+    "new base pods Pending and not yet bound (kube-scheduler latency) and counts their hostname domains as "
+    "still free, so it grants ECS room again; the surplus pods stay Pending"
+)
+
+
+def _anti_affine(deploy: dict[str, Any]) -> dict[str, Any]:
+    deploy["spec"]["template"]["spec"]["affinity"] = TEMPLATE["spec"]["affinity"]
+    return deploy
+
+
+def _decision(api: client.RestClient) -> dict[str, Any] | None:
+    status = (api.find("BurstPolicy", "web") or {}).get("status") or {}
+    return ((status.get("lastDecision") or {}).get("inputs") or {}).get("plan")
+
+
+def _plans(apiserver: hosting.ApiServer) -> list[tuple[Any, ...]]:
+    """Each plan the operator wrote to status (base, burst, base reason, burst reason, unplaceable), in order."""
+    plans = scenario.written(apiserver, "BurstPolicy", "web", ("status", "lastDecision", "inputs", "plan"))
+    rows = [(p["base"], p["burst"], p["base_reason"], p["burst_reason"], p["unplaceable"]) for p in plans if p]
+    return [row for index, row in enumerate(rows) if index == 0 or rows[index - 1] != row]
+
+
+@pytest.mark.parametrize(
+    ("burst", "on_eci", "burst_reason"),
+    [
+        pytest.param(
+            {"enabled": True, "podTemplatePatch": RELAXED},
+            3,
+            None,
+            id="with-burst",
+            marks=pytest.mark.xfail(
+                strict=True,
+                reason="measured: burst held at 1 with burst_reason burst-anti-affinity although the twin's "
+                "rendered template has no anti-affinity (cluster/snapshot.py caps burst assuming the twin keeps "
+                "the base's terms, ignoring podTemplatePatch); and " + _REWRITES_BASE,
+            ),
+        ),
+        pytest.param(
+            {"enabled": True},
+            1,
+            "burst-anti-affinity",
+            id="with-burst-capped-on-one-virtual-node",
+            marks=pytest.mark.xfail(strict=True, reason=_REWRITES_BASE),
+        ),
+        pytest.param(
+            {"enabled": False},
+            0,
+            "burst-disabled",
+            id="without-burst",
+            marks=pytest.mark.xfail(strict=True, reason=_REWRITES_BASE),
+        ),
+    ],
+)
+@pytest.mark.e2e
+@pytest.mark.prometheus
+def test_e2e_hostname_anti_affinity_settles_and_base_is_never_rewritten(
+    apiserver: hosting.ApiServer,
+    api: client.RestClient,
+    run_cluster: Callable[..., actor.ClusterActor],
+    start_operator: Callable[..., Any],
+    burst: dict[str, Any],
+    on_eci: int,
+    burst_reason: str | None,
+) -> None:
+    run_cluster(scheduling_delay=SCHEDULING_DELAY)
+    for index in range(3):
+        api.create(harness_objects.ecs_node(f"ecs-{index}", cpu="4", memory="16Gi"))
+    api.create(harness_objects.virtual_node())
+    api.create(_anti_affine(harness_objects.deployment("web", replicas=1, cpu="500m", memory="512Mi")))
+    api.create(
+        harness_objects.burst_policy(
+            "web",
+            target="web",
+            minReplicas=6,
+            maxReplicas=6,
+            burst=burst,
+            drainBack={"minBurstSeconds": 0, "stabilizationSeconds": 0},
+        )
+    )
+    start_operator()
+    eventually(lambda: _decision(api), timeout=TIMEOUT, message="the operator's first decision")
+    time.sleep(STEADY_SECONDS)
+    base = scenario.written(apiserver, "Deployment", "web", ("spec", "replicas"))
+    twin = scenario.written(apiserver, "Deployment", "web-burst", ("spec", "replicas"))
+    plans = _plans(apiserver)
+    assert base[0] == 1 and base[1:] in ([3], [6, 3]), f"base writes (settled in two ticks, then none): {base} {plans}"
+    assert (twin[-1] if twin else 0) == on_eci, f"twin writes: {twin}"
+    assert scenario.ready_on(api, "web", virtual=False) == 3
+    assert scenario.ready_on(api, "web", virtual=True) == on_eci
+    plan_inputs = _decision(api)
+    assert plan_inputs is not None and (plan_inputs["base_reason"], plan_inputs["burst"]) == ("ecs-full", on_eci)
+    if burst_reason is not None:
+        assert plan_inputs["burst_reason"] == burst_reason
+    pending = [p for p in scenario.workload_pods(api, "web") if not p["spec"].get("nodeName")]
+    assert not pending, "the plan predicted every placement: nothing left Pending"
+
+
+@pytest.mark.parametrize(
+    "native", [pytest.param(False, id="sidecar-container"), pytest.param(True, id="native-sidecar")]
+)
+@pytest.mark.e2e
+@pytest.mark.prometheus
+def test_e2e_a_sidecar_injected_at_admission_bursts_the_right_number(
+    apiserver: hosting.ApiServer,
+    api: client.RestClient,
+    run_cluster: Callable[..., actor.ClusterActor],
+    start_operator: Callable[..., Any],
+    native: bool,
+) -> None:
+    # Template 400m; admitted 500m with the mesh's 100m proxy. 2 CPU of ECS: 5 by the template, 4 admitted.
+    apiserver.admit_with(admission.SidecarInjector(native=native))
+    run_cluster()
+    api.create(harness_objects.ecs_node("ecs-0", cpu="2", memory="8Gi"))
+    api.create(harness_objects.virtual_node())
+    api.create(harness_objects.deployment("web", replicas=1, cpu="400m", memory="256Mi"))
+    api.create(
+        harness_objects.burst_policy(
+            "web",
+            target="web",
+            minReplicas=6,
+            maxReplicas=6,
+            drainBack={"minBurstSeconds": 0, "stabilizationSeconds": 0},
+        )
+    )
+    start_operator()
+    eventually(
+        lambda: scenario.ready_on(api, "web", virtual=False) == 4 and scenario.ready_on(api, "web", virtual=True) == 2,
+        timeout=TIMEOUT,
+        message="4 Ready on ECS (admitted requests) and 2 on ECI",
+    )
+    time.sleep(5.0)  # a few more ticks of steady load
+    base = scenario.written(apiserver, "Deployment", "web", ("spec", "replicas"))
+    assert base == [1, 4], f"base planned with the admitted pods' requests from the first write: {base}"
+    assert scenario.written(apiserver, "Deployment", "web-burst", ("spec", "replicas"))[-1] == 2
+    plan_inputs = _decision(api)
+    assert plan_inputs is not None and plan_inputs["requests_from"] == "pods"
+    assert not [p for p in scenario.workload_pods(api, "web") if not p["spec"].get("nodeName")]
+    template = api.get("Deployment", "web")["spec"]["template"]["spec"]
+    assert [c["name"] for c in template["containers"]] == ["app"], "the mesh changes pods, never the template"
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="measured: plans (base, burst, base reason) (2, 0, within-capacity) -> (1, 1, ecs-full) -> (1, 1, "
+    "within-capacity): the new pod waiting Pending for a terminating pod's room is counted unschedulable after "
+    "the 15 s grace, so one replica is handed to burst (twin created at 1, base written 2 -> 1) and kept there "
+    "after the rollout",
+)
+@pytest.mark.e2e
+@pytest.mark.prometheus
+def test_e2e_a_rolling_update_does_not_burst_for_the_terminating_pods_room(
+    apiserver: hosting.ApiServer,
+    api: client.RestClient,
+    run_cluster: Callable[..., actor.ClusterActor],
+    start_operator: Callable[..., Any],
+) -> None:
+    # ECS holds exactly 2 replicas; the rollout replaces one pod at a time (maxUnavailable 1, no surge).
+    # Old pods take 20 s to terminate (longer than the pending-pod signal's 15 s grace plus a tick),
+    # holding their room while the new pod waits Pending for it.
+    run_cluster()
+    api.create(harness_objects.ecs_node("ecs-0", cpu="1", memory="4Gi"))
+    api.create(harness_objects.virtual_node())
+    deploy = harness_objects.deployment("web", replicas=2, cpu="500m", memory="512Mi")
+    deploy["spec"]["template"]["spec"]["terminationGracePeriodSeconds"] = 20
+    deploy["spec"]["strategy"] = {"type": "RollingUpdate", "rollingUpdate": {"maxSurge": 0, "maxUnavailable": 1}}
+    api.create(deploy)
+    api.create(
+        harness_objects.burst_policy(
+            "web",
+            target="web",
+            minReplicas=2,
+            maxReplicas=2,
+            drainBack={"minBurstSeconds": 0, "stabilizationSeconds": 0},
+        )
+    )
+    start_operator()
+    eventually(lambda: _decision(api), timeout=TIMEOUT, message="the operator's first decision")
+    eventually(lambda: scenario.ready_on(api, "web", virtual=False) == 2, timeout=TIMEOUT)
+    api.patch("Deployment", "web", {"spec": {"template": {"metadata": {"annotations": {"rollout": "2"}}}}})
+
+    def rolled() -> bool:
+        pods = scenario.workload_pods(api, "web")
+        fresh = [p for p in pods if (p["metadata"].get("annotations") or {}).get("rollout") == "2"]
+        return len(pods) == 2 and len(fresh) == 2 and all(scenario.ready(p) for p in fresh)
+
+    eventually(rolled, timeout=90.0, message="the rollout finished: 2 new pods Ready")
+    base = scenario.written(apiserver, "Deployment", "web", ("spec", "replicas"))
+    twin = scenario.written(apiserver, "Deployment", "web-burst", ("spec", "replicas"))
+    plans = _plans(apiserver)
+    assert base == [2], f"base never rewritten during the rollout: {base}, twin {twin}, plans {plans}"
+    assert not [value for value in twin if value], f"no burst for the terminating pods' room: twin {twin}, {plans}"

@@ -26,13 +26,11 @@ tests must not check the core against itself). Every duration is on the actor's 
    n is created only when 0..n-1 are Running and Ready; scale-in deletes the highest ordinal, one
    at a time, each only once the previous is gone. ``Parallel``: all at once. A name held by a
    terminating pod is re-created only once that pod is gone.
-5. **Scheduler**: pending pods in creation order, each bound (``pods/binding``) to the first node
-   that fits: ordinary nodes by name, then virtual nodes. Fit = not cordoned, ``nodeSelector`` and
-   required node affinity match, every NoSchedule/NoExecute taint tolerated, and cpu, memory and
-   pod count within allocatable minus the pods bound there (terminating ones included: they hold
-   their room until gone). A virtual node (``type=virtual-kubelet``) has no capacity limit. A pod
-   that fits nowhere gets ``PodScheduled=False``, reason ``Unschedulable``, and kube-scheduler's
-   style of message.
+5. **Scheduler** (:mod:`.binding`: the kube-scheduler model decides): pending pods that have been
+   queued for ``scheduling_delay``, in the scheduling queue's order, each bound (``pods/binding``)
+   where the model places it (terminating pods hold their room until gone; a virtual node is an
+   ordinary node with a large allocatable), or its victims evicted for preemption, or marked
+   ``PodScheduled=False``, reason ``Unschedulable``, with kube-scheduler's message.
 6. **Kubelet** (of Ready nodes only: a NotReady node's kubelet is gone): a bound pod turns Running
    and Ready once ``startup_delay[kind]`` seconds have passed since binding (``kind`` is
    ``"virtual"`` or ``"ecs"``); a pod annotated ``e2e.burstscaler.io/never-ready: "true"`` runs but
@@ -106,7 +104,9 @@ class ClusterActor:
     `termination_seconds`: when set, every pod being deleted is removed after that many seconds
     instead of its own grace period (its containers exit promptly on SIGTERM). `node_autoscaler`:
     when set, it runs at the end of every pass (:mod:`.autoscaler`: nodes added for pods that stay
-    Pending, empty ones removed).
+    Pending, empty ones removed). `scheduling_delay`: a pod is considered by the scheduler only once
+    it has waited that long (kube-scheduler's queueing latency, seconds under load), so observers see
+    pods that exist but are not bound yet.
     """
 
     api: client.RestClient
@@ -115,10 +115,12 @@ class ClusterActor:
     interval: float = 0.05
     termination_seconds: float | None = None
     node_autoscaler: autoscaler.NodeAutoscaler | None = None
+    scheduling_delay: float = 0.0
     spot_rules: spot.SpotRules | None = None  # the virtual node refusing or releasing spot pods (harness/spot.py)
     errors: list[Exception] = attrs.field(factory=list, init=False)
 
     _bound_at: dict[str, float] = attrs.field(factory=dict, init=False)
+    _queued_at: dict[str, float] = attrs.field(factory=dict, init=False)
     _ready_at: dict[str, float] = attrs.field(factory=dict, init=False)
     _terminating_at: dict[str, float] = attrs.field(factory=dict, init=False)
     _tainted_at: dict[tuple[str, str], float] = attrs.field(factory=dict, init=False)
@@ -406,6 +408,12 @@ class ClusterActor:
         """Bind what the scheduler model places; returns the pods, as bound now."""
         pods = self.api.list("Pod")
         waiting = binding.pending(pods, order=self._created)
+        now = self.clock()
+        queued = {pod["metadata"]["uid"] for pod in waiting}
+        self._queued_at = {uid: t for uid, t in self._queued_at.items() if uid in queued}
+        for pod in waiting:
+            self._queued_at.setdefault(pod["metadata"]["uid"], now)
+        waiting = [pod for pod in waiting if now - self._queued_at[pod["metadata"]["uid"]] >= self.scheduling_delay]
         if not waiting:
             return pods
         namespaces = self.api.list("Namespace") if binding.needs_namespaces(pods) else []

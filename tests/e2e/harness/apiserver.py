@@ -216,6 +216,17 @@ class Emulator(kmock.KubernetesEmulator):
             return self._objects[key].raw
         return None
 
+    def versions(self, resource: kmock.resource, namespace: str | None, name: str) -> list[dict[str, Any]]:
+        """Every version an object has had under this key, oldest first (deletions left out).
+
+        Tests use it to check every write (e.g. each value a Deployment's ``spec.replicas`` took),
+        which polling could miss.
+        """
+        key = (resource, namespace, name)
+        if key not in self._objects:
+            return []
+        return [copy.deepcopy(v.raw) for v in self._objects[key].history if v is not None]
+
     def live(self, resource: kmock.resource | None = None) -> Iterator[tuple[Key, dict[str, Any]]]:
         """All live objects (of one resource), sorted by namespace and name."""
         items = [

@@ -26,9 +26,10 @@ from typing import Any, Self, TypeVar
 
 import aiohttp.test_utils
 import attrs
+import kmock
 import yaml
 
-from . import admission, apiserver, faults
+from . import admission, apiserver, client, faults
 
 T = TypeVar("T")
 
@@ -103,6 +104,13 @@ class ApiServer:
     def install_crd(self, crd: dict[str, Any]) -> dict[str, Any]:
         """Create a CustomResourceDefinition; its resource is served at once."""
         return self.call(lambda emulator: emulator.install_crd(crd))
+
+    def versions(self, kind: str, name: str, *, namespace: str | None = "default") -> list[dict[str, Any]]:
+        """Every version of one object, oldest first (:meth:`.apiserver.Emulator.versions`)."""
+        api_version, plural, namespaced = client.KINDS[kind]
+        group, _, version = api_version.rpartition("/")
+        resource = kmock.resource(group, version, plural)
+        return self.call(lambda emulator: emulator.versions(resource, namespace if namespaced else None, name))
 
     def admit_with(self, mutation: admission.Mutation) -> None:
         """Register a mutating admission step for pods created from now on (:mod:`.admission`)."""
