@@ -34,6 +34,8 @@ Workload = tuple[str, str, str]
 #: Request columns every table has; an extended resource a pod requests adds one when first seen.
 BASE_COLUMNS = ("cpu", "memory", "pods", "ephemeral-storage")
 _FINISHED = ("Succeeded", "Failed")
+_BURST, _READY, _NODE = operator.attrgetter("burst"), operator.attrgetter("ready"), operator.attrgetter("node_name")
+_STARTED, _REQUESTS = operator.attrgetter("started"), operator.attrgetter("requests")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -148,11 +150,13 @@ class PodTable:
         """The workload's facts as a policy's base (cached until its pods change)."""
         facts = self._base_facts.get(workload)
         if facts is None:
-            pods = tuple(pod for pod in (self._live.get(workload) or {}).values() if not pod.burst)
+            members = (self._live.get(workload) or {}).values()
+            # attrgetter maps run in C: a churning cluster recomputes many workloads each tick.
+            pods = tuple(itertools.compress(members, [not burst for burst in map(_BURST, members)]))
             facts = BaseFacts(
                 pods=pods,
-                ready=sum(1 for pod in pods if pod.ready),
-                unbound=sum(1 for pod in pods if not pod.node_name),
+                ready=sum(map(_READY, pods)),
+                unbound=list(map(_NODE, pods)).count(""),
                 admitted=admitted_requests(pods),
             )
             self._base_facts[workload] = facts
@@ -163,9 +167,7 @@ class PodTable:
         facts = self._twin_facts.get(workload)
         if facts is None:
             pods = tuple((self._live.get(workload) or {}).values())
-            facts = TwinFacts(
-                pods=pods, ready=sum(1 for pod in pods if pod.ready), started=tuple(pod.started for pod in pods)
-            )
+            facts = TwinFacts(pods=pods, ready=sum(map(_READY, pods)), started=tuple(map(_STARTED, pods)))
             self._twin_facts[workload] = facts
         return facts
 
@@ -266,7 +268,7 @@ def admitted_requests(base: Sequence[objects.PodRecord]) -> dict[str, float] | N
     """
     if not base:
         return None
-    requests = [pod.requests for pod in base]
+    requests = list(map(_REQUESTS, base))
     first = requests[0]
     if requests.count(first) == len(requests):  # the usual case: every pod got the same (C-speed compare)
         return dict(first)
