@@ -574,3 +574,89 @@ def test_the_actor_schedules_admitted_pods_with_their_sidecars_requests(
 def test_a_sidecar_injector_refuses_a_namespace_string() -> None:
     with pytest.raises(ValueError, match="namespaces"):
         admission.SidecarInjector(namespaces="mesh")  # type: ignore[arg-type]
+
+
+# -- garbage collection with propagation policies -----------------------------------------------
+
+
+def owned_chain(api: client.RestClient, cluster_actor: actor.ClusterActor) -> dict[str, Any]:
+    """A Deployment with 2 running pods (its ReplicaSet between), plus a non-blocking ConfigMap it owns."""
+    api.create(objects.ecs_node("ecs-1"))
+    deploy = api.create(objects.deployment("web", replicas=2))
+    cluster_actor.step()
+    cluster_actor.step()
+    ref = {"apiVersion": "apps/v1", "kind": "Deployment", "name": "web", "uid": deploy["metadata"]["uid"]}
+    api.create(
+        {
+            "apiVersion": "v1",
+            "kind": "ConfigMap",
+            "metadata": {"name": "notes", "namespace": "default", "ownerReferences": [ref]},
+        }
+    )
+    assert len(api.list("Pod", labels="app=web")) == 2 and len(api.list("ReplicaSet")) == 1
+    return deploy
+
+
+def test_background_deletion_removes_the_owner_then_its_dependents(
+    api: client.RestClient, cluster_actor: actor.ClusterActor
+) -> None:
+    owned_chain(api, cluster_actor)
+    api.delete("Deployment", "web", propagationPolicy="Background")
+    assert api.find("Deployment", "web") is None and api.list("ReplicaSet") == []
+    assert api.find("ConfigMap", "notes") is None
+    assert all(pod["metadata"]["deletionTimestamp"] for pod in api.list("Pod")), "pods terminate gracefully"
+
+
+@pytest.mark.parametrize(
+    "options",
+    [pytest.param({"propagationPolicy": "Orphan"}, id="orphan"), pytest.param({"orphanDependents": True}, id="legacy")],
+)
+def test_orphan_deletion_strips_the_owner_references(
+    api: client.RestClient, cluster_actor: actor.ClusterActor, options: dict[str, Any]
+) -> None:
+    deploy = owned_chain(api, cluster_actor)
+    api.delete("Deployment", "web", **options)
+    assert api.find("Deployment", "web") is None
+    (rs,) = api.list("ReplicaSet")
+    assert not rs["metadata"].get("ownerReferences"), "the ReplicaSet no longer names its owner"
+    assert not api.find("ConfigMap", "notes")["metadata"].get("ownerReferences")
+    pods = api.list("Pod", labels="app=web")
+    assert len(pods) == 2 and not any(pod["metadata"].get("deletionTimestamp") for pod in pods)
+    assert all(pod["metadata"]["ownerReferences"][0]["uid"] == rs["metadata"]["uid"] for pod in pods)
+    assert deploy["metadata"]["uid"] not in json.dumps(api.list("ReplicaSet") + pods)
+
+
+def test_foreground_deletion_keeps_the_owner_until_blocking_dependents_are_gone(
+    api: client.RestClient, cluster_actor: actor.ClusterActor, clock: actor.ManualClock
+) -> None:
+    owned_chain(api, cluster_actor)
+    api.delete("Deployment", "web", propagationPolicy="Foreground")
+    deploy = api.get("Deployment", "web")
+    assert deploy["metadata"]["deletionTimestamp"] and deploy["metadata"]["finalizers"] == ["foregroundDeletion"]
+    (rs,) = api.list("ReplicaSet")
+    assert rs["metadata"]["finalizers"] == ["foregroundDeletion"], "the cascade is foreground all the way down"
+    assert api.find("ConfigMap", "notes") is None, "a dependent without blockOwnerDeletion goes, and does not block"
+    pods = api.list("Pod", labels="app=web")
+    assert len(pods) == 2 and all(pod["metadata"]["deletionTimestamp"] for pod in pods)
+    cluster_actor.step()
+    assert api.find("Deployment", "web") is not None, "terminating pods still block their owners"
+    clock.advance(actor.DEFAULT_GRACE_SECONDS)
+    cluster_actor.step()
+    assert api.list("Pod") == [] and api.list("ReplicaSet") == []
+    assert api.find("Deployment", "web") is None
+
+
+def test_foreground_deletion_waits_for_other_finalizers_too(api: client.RestClient) -> None:
+    cm = api.create({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "held", "finalizers": ["x/y"]}})
+    api.delete("ConfigMap", "held", propagationPolicy="Foreground")
+    held = api.get("ConfigMap", "held")
+    assert held["metadata"]["finalizers"] == ["x/y"], "no blocking dependents: foregroundDeletion went at once"
+    api.patch("ConfigMap", "held", {"metadata": {"finalizers": None}})
+    assert api.find("ConfigMap", "held") is None and cm["metadata"]["uid"]
+
+
+def test_an_unknown_propagation_policy_is_refused(api: client.RestClient) -> None:
+    api.create({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "cm"}})
+    with pytest.raises(client.ApiFailure) as refused:
+        api.delete("ConfigMap", "cm", propagationPolicy="Sideways")
+    assert refused.value.status == 400 and api.find("ConfigMap", "cm") is not None

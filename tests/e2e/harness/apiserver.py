@@ -46,9 +46,15 @@ the built-in behaviour) and its ``objects`` array with the full version history 
   stored as sent (CEL rules could not be checked anyway).
 - **finalizers**: KMock marks ``deletionTimestamp`` (kept) -> also forbids adding finalizers to an
   object being deleted (422), and removes it when the last finalizer goes.
-- **garbage collection**: none -> when an object is gone, objects whose every ``ownerReference``
-  points to a gone owner are deleted too (recursively, honouring their finalizers);
-  ``propagationPolicy: Orphan`` strips the references instead. Foreground is treated as Background.
+- **garbage collection**: none -> the garbage collector's three propagation policies (run at once
+  after every deletion: a legal, fast schedule of the asynchronous real one). **Background** (the
+  default): the owner goes (once its finalizers allow), then every object whose every
+  ``ownerReference`` points to a gone owner is deleted, recursively. **Orphan** (or
+  ``orphanDependents: true``): the owner gets the ``orphan`` finalizer; the references to it are
+  removed from its dependents, then the finalizer. **Foreground**: the owner gets the
+  ``foregroundDeletion`` finalizer and stays (with its ``deletionTimestamp``) while its dependents
+  are deleted (Foreground again, pods gracefully); the finalizer goes once no dependent with
+  ``blockOwnerDeletion: true`` is left (terminating pods still block), then the owner goes.
 - **delete preconditions**: ignored -> ``preconditions.uid``/``resourceVersion`` give 409.
 - **Events**: ``v1`` and ``events.k8s.io/v1`` events are ordinary objects (created with
   ``generateName`` by Kopf), listable with selectors.
@@ -106,6 +112,9 @@ CRDS = kmock.resource("apiextensions.k8s.io", "v1", "customresourcedefinitions")
 PODS = kmock.resource("", "v1", "pods")
 _SCALABLE = {"deployments", "statefulsets", "replicasets"}
 _KEEP_STATUS_ON_CREATE = {"nodes"}
+ORPHAN_FINALIZER = "orphan"
+FOREGROUND_FINALIZER = "foregroundDeletion"
+_GC_FINALIZERS = {"Orphan": ORPHAN_FINALIZER, "Foreground": FOREGROUND_FINALIZER}
 _NAMESPACES_PATH = re.compile(r"/api/v1/namespaces(/[^/]+(/(status|finalize))?)?/?")
 _NAMESPACES_ALIAS = "namespaces--cluster-scoped"
 _SUBRESOURCE_KINDS = {"scale": "Scale", "binding": "Binding", "eviction": "Eviction"}
@@ -187,6 +196,8 @@ class Emulator(kmock.KubernetesEmulator):
     _columns: dict[kmock.resource, list[dict[str, Any]]] = attrs.field(factory=dict, init=False)
     _schemas: dict[kmock.resource, dict[str, Any]] = attrs.field(factory=dict, init=False)
     _closing: bool = attrs.field(default=False, init=False)
+    _collecting: bool = attrs.field(default=False, init=False)
+    _gc_again: bool = attrs.field(default=False, init=False)
 
     def __attrs_post_init__(self) -> None:
         super().__attrs_post_init__()  # KMock's discovery and the LIST/WATCH/FETCH/... fallbacks
@@ -379,7 +390,7 @@ class Emulator(kmock.KubernetesEmulator):
             )
         if preconditions.get("resourceVersion") not in (None, meta["resourceVersion"]):
             raise _error(409, "Precondition failed: resourceVersion mismatch")
-        orphan = options.get("propagationPolicy") == "Orphan" or options.get("orphanDependents") is True
+        policy = _propagation(options)
         if resource == PODS and self.graceful_pods:
             grace = _pod_grace(obj, options.get("gracePeriodSeconds"))
             current = meta.get("deletionGracePeriodSeconds")
@@ -390,6 +401,15 @@ class Emulator(kmock.KubernetesEmulator):
                 marked["metadata"].setdefault("deletionTimestamp", now())
                 marked["metadata"]["deletionGracePeriodSeconds"] = grace
                 return self._commit(key, "MODIFIED", marked, obj)
+        gc_finalizer = _GC_FINALIZERS.get(policy)
+        if gc_finalizer is not None and gc_finalizer not in (meta.get("finalizers") or []):
+            marked = copy.deepcopy(obj)
+            marked["metadata"].setdefault("deletionTimestamp", now())
+            marked["metadata"].setdefault("deletionGracePeriodSeconds", 0)
+            marked["metadata"]["finalizers"] = [*(meta.get("finalizers") or []), gc_finalizer]
+            committed = self._commit(key, "MODIFIED", marked, obj)
+            self._collect_garbage()  # orphan or delete the dependents now; the owner may be gone after
+            return self.find(*key) or committed
         if meta.get("finalizers"):
             if meta.get("deletionTimestamp"):
                 return obj
@@ -397,7 +417,7 @@ class Emulator(kmock.KubernetesEmulator):
             marked["metadata"]["deletionTimestamp"] = now()
             marked["metadata"]["deletionGracePeriodSeconds"] = 0
             return self._commit(key, "MODIFIED", marked, obj)
-        return self._remove(key, obj, orphan=orphan)
+        return self._remove(key, obj)
 
     def scale_of(self, resource: kmock.resource, namespace: str | None, name: str) -> dict[str, Any]:
         """The ``autoscaling/v1`` Scale of a deployment, statefulset or replicaset."""
@@ -483,7 +503,7 @@ class Emulator(kmock.KubernetesEmulator):
             self._register_crd(obj)
         return obj
 
-    def _remove(self, key: Key, obj: dict[str, Any], *, orphan: bool = False) -> dict[str, Any]:
+    def _remove(self, key: Key, obj: dict[str, Any]) -> dict[str, Any]:
         self._rv += 1
         gone = copy.deepcopy(obj)
         gone["metadata"]["resourceVersion"] = str(self._rv)
@@ -491,21 +511,60 @@ class Emulator(kmock.KubernetesEmulator):
         self._publish(key[0], "DELETED", gone, obj)
         if key[0] == CRDS:
             self._unregister_crd(gone)
-        if orphan:
-            self._orphan(gone["metadata"]["uid"])
-        else:
-            self._collect_garbage()
+        self._collect_garbage()
         return gone
 
-    def _orphan(self, uid: str) -> None:
-        for (resource, namespace, name), obj in list(self.live()):
-            refs = obj["metadata"].get("ownerReferences") or []
-            if any(ref.get("uid") == uid for ref in refs):
-                kept = [ref for ref in refs if ref.get("uid") != uid]
-                self.patch(resource, namespace, name, {"metadata": {"ownerReferences": kept or None}})
-
     def _collect_garbage(self) -> None:
-        # The real GC is asynchronous; doing it at once is a legal (fast) schedule of the same.
+        """Run the garbage collector until nothing changes (re-entered by its own deletions: deferred)."""
+        if self._collecting:
+            self._gc_again = True
+            return
+        self._collecting = True
+        try:
+            for _ in range(1000):  # each round deletes or updates something; a bound against a bug
+                self._gc_again = False
+                if not self._gc_round() and not self._gc_again:
+                    break
+        finally:
+            self._collecting = False
+
+    def _gc_round(self) -> bool:
+        """One pass of the three policies; True when it changed something."""
+        changed = False
+        dependents: dict[str, list[Key]] = collections.defaultdict(list)
+        for key, obj in self.live():
+            for ref in obj["metadata"].get("ownerReferences") or []:
+                dependents[str(ref.get("uid"))].append(key)
+        for key, obj in list(self.live()):
+            meta = obj["metadata"]
+            finalizers = meta.get("finalizers") or []
+            if not meta.get("deletionTimestamp") or not set(finalizers) & {ORPHAN_FINALIZER, FOREGROUND_FINALIZER}:
+                continue
+            uid = meta["uid"]
+            if ORPHAN_FINALIZER in finalizers:
+                for dependent in dependents.get(uid, []):
+                    current = self.find(*dependent)
+                    if current is not None:
+                        kept = [r for r in current["metadata"].get("ownerReferences") or [] if r.get("uid") != uid]
+                        self.patch(*dependent, {"metadata": {"ownerReferences": kept or None}})
+                self._drop_finalizer(key, ORPHAN_FINALIZER)
+                changed = True
+                continue
+            blocked = False
+            for dependent in dependents.get(uid, []):
+                current = self.find(*dependent)
+                if current is None:
+                    continue
+                if not current["metadata"].get("deletionTimestamp"):
+                    options = None if dependent[0] == PODS else {"propagationPolicy": "Foreground"}
+                    self.delete(*dependent, options)
+                    changed = True
+                still = self.find(*dependent)
+                refs = (still or {}).get("metadata", {}).get("ownerReferences") or []
+                blocked |= any(r.get("uid") == uid and r.get("blockOwnerDeletion") for r in refs)
+            if not blocked:
+                self._drop_finalizer(key, FOREGROUND_FINALIZER)
+                changed = True
         live = list(self.live())
         uids = {obj["metadata"]["uid"] for _, obj in live}
         for (resource, namespace, name), obj in live:
@@ -514,6 +573,14 @@ class Emulator(kmock.KubernetesEmulator):
             # An earlier cascade in this same pass may have taken it already.
             if orphaned and not obj["metadata"].get("deletionTimestamp") and self.find(resource, namespace, name):
                 self.delete(resource, namespace, name)
+                changed = True
+        return changed
+
+    def _drop_finalizer(self, key: Key, finalizer: str) -> None:
+        current = self.find(*key)
+        if current is not None:
+            kept = [f for f in current["metadata"].get("finalizers") or [] if f != finalizer]
+            self.patch(*key, {"metadata": {"finalizers": kept or None}})
 
     def _publish(self, resource: kmock.resource, event: str, obj: dict[str, Any], old: dict[str, Any] | None) -> None:
         self._log.append(Change(rv=self._rv, resource=resource, type=event, obj=obj, old=old))
@@ -896,6 +963,16 @@ def _default(resource: kmock.resource, obj: dict[str, Any]) -> None:
         obj["status"] = {"phase": "Pending"}
     if resource.plural == "namespaces" and resource.group == "":
         obj["status"] = {"phase": "Active"}
+
+
+def _propagation(options: dict[str, Any]) -> str:
+    """The delete's propagation policy: ``propagationPolicy``, else the deprecated ``orphanDependents``."""
+    policy = options.get("propagationPolicy")
+    if policy is None:
+        return "Orphan" if options.get("orphanDependents") is True else "Background"
+    if policy not in ("Background", "Foreground", "Orphan"):
+        raise _error(400, f'propagationPolicy: Unsupported value: "{policy}"', reason="BadRequest")
+    return str(policy)
 
 
 def _pod_grace(pod: dict[str, Any], requested: Any) -> int:
