@@ -73,6 +73,7 @@ class Burstscaler:
     _memo: _Memo | None = None
     _static: snapshot.Policies | None = None
     _bridge: bool | None = None
+    _drain_pays: bool | None = None
 
     def decide(
         self, *, state: cluster.ModelCluster, loads: protocol.FloatArray, now: float
@@ -115,7 +116,14 @@ class Burstscaler:
         reusable = (
             self.skip_unchanged
             and not bridging
-            and _Memo.still_holds(before, result.history, now=now, bursting=bursting, policies=self.policies)
+            and _Memo.still_holds(
+                before,
+                result.history,
+                now=now,
+                bursting=bursting,
+                policies=self.policies,
+                room_matters=self._drain_can_pay(state),
+            )
         )
         self._memo = _Memo(key=key, targets=targets) if reusable else None
         return targets
@@ -157,6 +165,15 @@ class Burstscaler:
             history=self.history,
             economics=self.economics(state, now=now),
         )
+
+    def _drain_can_pay(self, state: cluster.ModelCluster) -> bool:
+        # A move saves e - c_m per second (core.bridge): where that is not positive for any policy,
+        # room on ECS can never start a move, so seeing room does not make the plan depend on time.
+        if self._drain_pays is None:
+            econ = self.economics(state, now=0.0)
+            marginal = np.where(econ.pool_growable, np.nan_to_num(econ.ecs_cost_per_second, nan=0.0), 0.0)
+            self._drain_pays = bool((self.eci_per_second > marginal).any())
+        return self._drain_pays
 
     def _bridge_possible(self, state: cluster.ModelCluster) -> bool:
         # Where c >= e on every growable policy, R* is infinite and no move onto the pool pays: the
@@ -272,13 +289,17 @@ class _Memo:
         now: float,
         bursting: bool,
         policies: Sequence[spec.BurstPolicySpec],
+        room_matters: bool = True,
     ) -> bool:
-        """Whether a plan that turned ``before`` into ``after`` at ``now`` is the plan of any later tick."""
+        """Whether a plan that turned ``before`` into ``after`` at ``now`` is the plan of any later tick.
+
+        ``room_matters`` false: no move can ever pay (drain-back by cost), so room seen is no reason
+        to replan."""
         fields = ("room_since", "drain_moves", "drain_since", "drain_ready_goal", "ecs_full_until", "burst_since")
         fixed = after.names == before.names and all(
             np.array_equal(getattr(after, name), getattr(before, name), equal_nan=True) for name in fields
         )
-        idle = not after.drain_moves.any() and bool(np.isnan(after.room_since).all())
+        idle = not after.drain_moves.any() and (not room_matters or bool(np.isnan(after.room_since).all()))
         unblocked = bool((after.ecs_full_until <= now).all())
         ageless = not bursting or all(p.drain_back.stabilization_seconds > 0 for p in policies)
         return fixed and idle and unblocked and ageless
