@@ -1,0 +1,126 @@
+"""Deleting a BurstPolicy under each propagation policy hands the twin's replicas back to the base
+with no dip in Ready pods (issue 17 item 4), through the operator process, the cluster actor and the
+emulator's garbage collector (Background, Foreground, Orphan: harness/apiserver.py).
+
+The cluster: ECS room for 2 replicas, so 4 desired run as 2 base + 2 burst; then a second ECS node
+gives room for the other 2, with drain-back off so the burst stays until the policy is deleted. The
+hand-back (``operator/handlers.py::_hand_back``) must raise the base to 4, wait for it to be Ready,
+then scale the twin to 0; the policy's deletion must never take serving pods first. Ready pods are
+sampled every 50 ms from the deletion until the end.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from .harness import actor, client, objects, scenario
+from .harness.waiting import eventually
+
+pytestmark = [pytest.mark.e2e, pytest.mark.prometheus]
+
+TIMEOUT = 60.0
+HAND_BACK_TIMEOUT = 30.0  # the base's new pods are Ready in 1 s; the hand-back retries every 5 s
+SERVING = 4
+
+
+def handed_back(api: client.RestClient) -> bool:
+    """The base runs every replica Ready on ECS and nothing runs on the virtual node."""
+    return scenario.ready_on(api, "web", virtual=False) == SERVING and scenario.ready_on(api, "web", virtual=True) == 0
+
+
+class ReadySampler:
+    """Ready pods of ``app=web`` (base and twin) every 50 ms in a thread, from enter to exit."""
+
+    def __init__(self, api: client.RestClient) -> None:
+        self.api = api
+        self.samples: list[int] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def __enter__(self) -> ReadySampler:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self._stop.set()
+        self._thread.join(5)
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            with contextlib.suppress(Exception):  # a race with the actor: a missed sample is fine
+                self.samples.append(sum(map(scenario.ready, scenario.workload_pods(self.api, "web"))))
+            self._stop.wait(0.05)
+
+
+@pytest.mark.parametrize(
+    "propagation",
+    [
+        pytest.param("Background", id="background"),
+        pytest.param(
+            "Foreground",
+            id="foreground",
+            marks=pytest.mark.xfail(
+                strict=True,
+                reason="measured: Ready pods dipped from 4 to 2 (then recovered to 4 on ECS): the foreground "
+                "GC deletes the twin (a blockOwnerDeletion dependent) as soon as the policy has its "
+                "deletionTimestamp, before the operator's hand-back has raised the base; its pods terminate "
+                "while the hand-back waits for 4 Ready base pods",
+            ),
+        ),
+        pytest.param(
+            "Orphan",
+            id="orphan",
+            marks=pytest.mark.xfail(
+                strict=True,
+                reason="measured: no dip (min 4 Ready) but nothing handed back: base stays 2, the twin keeps "
+                "2 Ready pods and no owner: the GC strips the twin's owner reference before the hand-back "
+                "runs, so _hand_back finds the twin not owned by the policy and leaves it as it is",
+            ),
+        ),
+    ],
+)
+def test_deleting_a_policy_hands_the_burst_back_without_a_dip(
+    api: client.RestClient,
+    run_cluster: Callable[..., actor.ClusterActor],
+    start_operator: Callable[..., Any],
+    propagation: str,
+) -> None:
+    run_cluster()
+    api.create(objects.ecs_node("ecs-1", cpu="1", memory="4Gi"))  # room for 2 replicas of 500m
+    api.create(objects.virtual_node())
+    api.create(objects.deployment("web", replicas=2, cpu="500m"))
+    api.create(
+        objects.burst_policy(
+            "web", target="web", minReplicas=SERVING, maxReplicas=SERVING, drainBack={"enabled": False}
+        )
+    )
+    start_operator()
+    eventually(
+        lambda: scenario.ready_on(api, "web", virtual=False) == 2 and scenario.ready_on(api, "web", virtual=True) == 2,
+        timeout=TIMEOUT,
+        message="2 base + 2 burst Ready",
+    )
+    api.create(objects.ecs_node("ecs-2", cpu="1", memory="4Gi"))  # room for the hand-back
+
+    with ReadySampler(api) as sampler:
+        api.delete("BurstPolicy", "web", propagationPolicy=propagation)
+        eventually(lambda: api.find("BurstPolicy", "web") is None, timeout=TIMEOUT, message="the policy is gone")
+        with contextlib.suppress(TimeoutError):  # the assertions below say where it stopped
+            eventually(lambda: handed_back(api), timeout=HAND_BACK_TIMEOUT)
+    twin = api.find("Deployment", "web-burst")
+    state = {
+        "base": scenario.replicas(api, "web"),
+        "twin": None if twin is None else twin["spec"]["replicas"],
+        "twin owned": bool(twin and twin["metadata"].get("ownerReferences")),
+        "ready on ECS": scenario.ready_on(api, "web", virtual=False),
+        "ready on ECI": scenario.ready_on(api, "web", virtual=True),
+        "min Ready": min(sampler.samples),
+    }
+    assert min(sampler.samples) >= SERVING, f"Ready pods dipped during the deletion: {state}"
+    assert handed_back(api) and state["base"] == SERVING, f"the base serves all {SERVING}, burst none: {state}"
+    assert twin is None or twin["spec"]["replicas"] == 0, f"the twin is gone or left at 0: {state}"
