@@ -201,6 +201,7 @@ def plan(snapshot_: snapshot.Snapshot, *, now: float, spread: bool = False) -> P
     )
     if econ is None:
         worth_moving = np.ones(count, dtype=bool)
+        worth_on_paid = worth_moving
         bought = np.zeros(count, dtype=np.int64)
     else:
         eci = pol.burst_cost_per_second
@@ -209,6 +210,8 @@ def plan(snapshot_: snapshot.Snapshot, *, now: float, spread: bool = False) -> P
         worth_moving = bridge.drain_worth_it(
             eci=eci, ecs=bridge.marginal_ecs_cost(econ), rest=rest_expected, churn=churn
         )
+        # Room on nodes paid whether used or not costs a move nothing more, even on a growable pool.
+        worth_on_paid = bridge.drain_worth_it(eci=eci, ecs=np.zeros(count), rest=rest_expected, churn=churn)
         bought = np.maximum(econ.placeholders_bound, 0)
 
     # 7. Drain-back from the room left over.
@@ -221,20 +224,55 @@ def plan(snapshot_: snapshot.Snapshot, *, now: float, spread: bool = False) -> P
     movable = np.minimum(_old_burst_pods(pol, now=now), burst)
     # Room a bound placeholder holds was bought for this burst: it need not persist to be trusted.
     move_limit = np.where(stable, np.minimum(movable, drain_ask), np.minimum(np.minimum(movable, drain_ask), bought))
-    move_limit = np.where(worth_moving, move_limit, 0)
-    drain, _ = topology.allocate(
-        free=growth.free_after,
-        requests=pol.requests,
-        groups=groups,
-        asks=drain_ask,
-        limits=move_limit,
-        order=order,
-        terms=terms,
-        placed=grown_on,
-        spread=spreading,
-    )
-    has_room = drain.room > 0
-    moves_started = drain.granted
+    paid = nodes.paid if econ is not None and growable.any() else None
+    if paid is None or paid.all() or not paid.any():
+        # One pass: every node's room is priced alike.
+        if paid is not None and paid.all():
+            worth_moving = worth_on_paid
+        drain, _ = topology.allocate(
+            free=growth.free_after,
+            requests=pol.requests,
+            groups=groups,
+            asks=drain_ask,
+            limits=np.where(worth_moving, move_limit, 0),
+            order=order,
+            terms=terms,
+            placed=grown_on,
+            spread=spreading,
+        )
+        drain_room, moves_started = drain.room, drain.granted
+    else:
+        # Two passes: first onto paid nodes (marginal cost 0), then onto nodes the autoscaler could remove
+        # (an added node's share), each move judged at the cost of the room it takes.
+        on_paid, placed_paid = topology.allocate(
+            free=np.where(paid[:, None], growth.free_after, 0.0),
+            requests=pol.requests,
+            groups=groups,
+            asks=drain_ask,
+            limits=np.where(worth_on_paid, move_limit, 0),
+            order=order,
+            terms=terms,
+            placed=grown_on,
+            spread=spreading,
+        )
+        placed = dict(grown_on)
+        for row, taken in placed_paid.items():
+            placed[row] = placed[row] + taken if row in placed else taken
+        on_removable, _ = topology.allocate(
+            free=np.where(paid[:, None], 0.0, growth.free_after),
+            requests=pol.requests,
+            groups=groups,
+            asks=drain_ask - on_paid.granted,
+            limits=np.where(worth_moving, move_limit - on_paid.granted, 0),
+            order=order,
+            terms=terms,
+            placed=placed,
+            spread=spreading,
+        )
+        drain_room = on_paid.room + on_removable.room
+        moves_started = on_paid.granted + on_removable.granted
+        worth_moving = worth_moving | (worth_on_paid & (on_paid.room > 0))
+    has_room = drain_room > 0
     base += moves_started
 
     # The bridge: placeholders for the lasting part of the burst, less what drain-back already takes back.

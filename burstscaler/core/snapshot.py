@@ -49,9 +49,16 @@ class Nodes:
     requested: FloatArray  # [N, R], requests of pods bound to the node
     unschedulable: BoolArray  # [N], takes no new pod (not Ready, booting; cordon may be left to `eligible`)
     virtual: BoolArray  # [N], the virtual node (ECI, ACI, Fargate)
+    #: [N] nodes paid for whether used or not (a subscription pool, a node pool that never scales down,
+    #: cluster-autoscaler's scale-down-disabled): a replica there costs nothing more, even where the pool
+    #: grows. None: nothing is known to be paid, so on a growable pool every node's room is priced at an
+    #: added node's share (``core.bridge.marginal_ecs_cost``).
+    paid: BoolArray | None = None
 
     def __post_init__(self) -> None:
         n, r = len(self.names), len(self.resources)
+        if self.paid is not None:
+            _check_shape("paid", self.paid, (n,))
         if PODS not in self.resources:
             raise ValueError(f"resources must include {PODS!r}: a pod always counts one against the node's pod limit")
         _check_shape("allocatable", self.allocatable, (n, r))

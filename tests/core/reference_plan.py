@@ -193,16 +193,44 @@ def plan(snap: snapshot.Snapshot, *, now: float) -> dict[str, list[Any]]:
     )
     for p, s in enumerate(state):
         _after_growth(snap, hist, p, s, granted[p], now=now)
-    room2, granted2, _ = allocate(
-        free=free,
-        requests=requests,
-        eligible=eligible,
-        asks=[s["drain_ask"] for s in state],
-        limits=[s["move_limit"] for s in state],
-        order=order,
-        terms=terms,
-        placed=placed,
-    )
+    paid = None if snap.economics is None or not any(s["growable"] for s in state) else nodes.paid
+    if paid is None or all(paid) or not any(paid):
+        every_node_paid = paid is not None and all(paid)
+        room2, granted2, _ = allocate(
+            free=free,
+            requests=requests,
+            eligible=eligible,
+            asks=[s["drain_ask"] for s in state],
+            limits=[s["move_limit"] if s["worth_on_paid" if every_node_paid else "worth_moving"] else 0 for s in state],
+            order=order,
+            terms=terms,
+            placed=placed,
+        )
+    else:
+        # Paid nodes first (a move there costs nothing more), then the nodes the autoscaler could remove.
+        zeros = [0.0] * len(nodes.resources)
+        room_a, granted_a, _ = allocate(
+            free=[row if paid[n] else zeros for n, row in enumerate(free)],
+            requests=requests,
+            eligible=eligible,
+            asks=[s["drain_ask"] for s in state],
+            limits=[s["move_limit"] if s["worth_on_paid"] else 0 for s in state],
+            order=order,
+            terms=terms,
+            placed=placed,
+        )
+        room_b, granted_b, _ = allocate(
+            free=[zeros if paid[n] else row for n, row in enumerate(free)],
+            requests=requests,
+            eligible=eligible,
+            asks=[s["drain_ask"] - granted_a[p] for p, s in enumerate(state)],
+            limits=[s["move_limit"] - granted_a[p] if s["worth_moving"] else 0 for p, s in enumerate(state)],
+            order=order,
+            terms=terms,
+            placed=placed,
+        )
+        room2 = [a + b for a, b in zip(room_a, room_b, strict=True)]
+        granted2 = [a + b for a, b in zip(granted_a, granted_b, strict=True)]
     out: dict[str, list[Any]] = {
         key: []
         for key in (
@@ -421,8 +449,6 @@ def _after_growth(
     s["movable"] = min(old, s["burst"])
     bought = 0 if snap.economics is None else max(int(snap.economics.placeholders_bound[p]), 0)
     s["move_limit"] = min(s["movable"], ask) if stable else min(s["movable"], ask, bought)
-    if not s["worth_moving"]:
-        s["move_limit"] = 0
 
 
 def _burst_economics(snap: snapshot.Snapshot, hist: snapshot.History, p: int, s: dict[str, Any], *, now: float) -> None:
@@ -434,7 +460,7 @@ def _burst_economics(snap: snapshot.Snapshot, hist: snapshot.History, p: int, s:
         began = min(min(starts), now) if starts else now
     s["burst_began"] = began
     econ = snap.economics
-    s["worth_moving"] = True
+    s["worth_moving"] = s["worth_on_paid"] = True
     if econ is None:
         return
     rest = max(now - began, 0.0)
@@ -448,3 +474,4 @@ def _burst_economics(snap: snapshot.Snapshot, hist: snapshot.History, p: int, s:
     c_m = (0.0 if math.isnan(c) else c) if s["growable"] else 0.0
     s["rest"], s["churn"] = rest, churn
     s["worth_moving"] = (e - c_m) * rest > churn or (churn <= 0 and e >= c_m)
+    s["worth_on_paid"] = e * rest > churn or (churn <= 0 and e >= 0)

@@ -111,8 +111,21 @@ def snapshots(draw: st.DrawFn) -> snapshot.Snapshot:
         history.burst_since[row] = draw(st.sampled_from([990.0, math.nan, 0.0, 400.0, math.nan]))
     terms = [draw(term_of(row, len(cluster))) for row in range(len(names)) if draw(st.booleans())]
     return dataclasses.replace(
-        snap, topology=snapshot.Topology(terms=tuple(terms)), economics=draw(economics_of(len(names)))
+        snap,
+        nodes=draw(paid_of(snap.nodes)),
+        topology=snapshot.Topology(terms=tuple(terms)),
+        economics=draw(economics_of(len(names))),
     )
+
+
+@st.composite
+def paid_of(draw: st.DrawFn, nodes_: snapshot.Nodes) -> snapshot.Nodes:
+    # Which nodes are paid whether used or not: unknown (None), or drawn per node (some, all, none).
+    n = len(nodes_.names)
+    if draw(st.booleans()):
+        return nodes_
+    flags = draw(st.lists(st.booleans(), min_size=n, max_size=n))
+    return dataclasses.replace(nodes_, paid=np.array(flags, dtype=np.bool_))
 
 
 @st.composite
@@ -222,7 +235,7 @@ def bursting(draw: st.DrawFn) -> snapshot.Snapshot:
         history.room_since[row] = draw(st.sampled_from([math.nan, 900.0]))
         history.burst_since[row] = draw(st.integers(0, 1000).map(float) | st.just(math.nan))
     snap = factories.make_snapshot(nodes=cluster, policies=pols, history=history)
-    return dataclasses.replace(snap, economics=draw(economics_of(len(names))))
+    return dataclasses.replace(snap, nodes=draw(paid_of(snap.nodes)), economics=draw(economics_of(len(names))))
 
 
 @settings(max_examples=120, deadline=None)

@@ -8,6 +8,7 @@ delay D = 600 s, churn m = e * 60 s = 0.06) the break-even is R* = (0.18 + 0.24 
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from typing import Any
 
@@ -350,3 +351,34 @@ def test_growable_pool_without_burst(
     row = None if economics is None else factories.make_economics(**economics)
     result = run(policy, row, nodes=(node,))
     assert {key: result[key] for key in expected} == expected
+
+
+ONE_MORE = factories.make_node("n0", cpu=1000, memory=4096, used_cpu=500, used_memory=512, used_pods=1)
+
+
+@pytest.mark.parametrize(
+    ("paid", "economics", "expected"),
+    [
+        pytest.param(None, {"ecs_cost_per_second": 0.002}, (0, "drain-back-not-worth-it"), id="nothing-known-paid"),
+        pytest.param([True, False], {"ecs_cost_per_second": 0.002}, (1, "drain-back"), id="onto-paid-room-only"),
+        pytest.param([True, True], {"ecs_cost_per_second": 0.002}, (2, "drain-back"), id="every-node-paid"),
+        pytest.param([False, False], {"ecs_cost_per_second": 0.002}, (0, "drain-back-not-worth-it"), id="none-paid"),
+        pytest.param([True, False], {"ecs_cost_per_second": 0.0004}, (2, "drain-back"), id="removable-room-pays-too"),
+        pytest.param(
+            [True, False], {"ecs_cost_per_second": 0.002, "pool_growable": False}, (2, "drain-back"), id="fixed-pool"
+        ),
+    ],
+)
+def test_room_on_paid_nodes_costs_a_move_nothing_on_a_growable_pool(
+    paid: list[bool] | None, economics: dict[str, Any], expected: tuple[int, str]
+) -> None:
+    # A growable pool's subscription nodes are paid whether used or not: a move onto their room saves the
+    # whole ECI price even where an added node's share is dearer than ECI (the sourced prices).
+    snap = factories.make_snapshot(
+        nodes=(ONE_MORE, ROOM), policies=[draining()], economics=[factories.make_economics(**economics)]
+    )
+    snap.history.burst_since[0] = NOW - 5000.0
+    if paid is not None:
+        snap = dataclasses.replace(snap, nodes=dataclasses.replace(snap.nodes, paid=np.array(paid)))
+    result = plan.explain(plan.plan(snap, now=NOW), 0)
+    assert (result["moves_started"], result["drain_reason"]) == expected

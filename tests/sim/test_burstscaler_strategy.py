@@ -97,8 +97,9 @@ def _replay(*, skip: bool, pool: int, drain_back: dict[str, int], on_burst: bool
     ("pool", "drain_back", "on_burst", "moves"),
     [
         pytest.param(0, {}, False, False, id="all-burst"),
-        # The growable pool at the sourced prices: room is seen, but no move pays (c > e).
-        pytest.param(9, {}, False, False, id="growable-room-unpaid"),
+        # The growable pool at the sourced prices: an added node's share is dearer than ECI (c > e), but the
+        # subscription pool's room is paid whether used or not (``Nodes.paid``), so moves onto it pay.
+        pytest.param(9, {}, False, True, id="growable-pool-paid-room"),
         pytest.param(9, {}, True, True, id="drain-back"),
         pytest.param(
             9, {"stabilization_seconds": 0, "max_moves_per_tick": 1}, True, True, id="drain-back-unstabilized"

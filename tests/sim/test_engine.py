@@ -98,19 +98,7 @@ def test_drain_back_savings_are_the_cost_of_not_draining_back(builtin_report: si
     assert savings[-1] == pytest.approx(expected)
 
 
-_GROWABLE_DRAIN = pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="core.bridge.marginal_ecs_cost prices every ECS replica of a growable pool at an added node's "
-    "pay-as-you-go share (above the ECI price at the sourced prices), also on the subscription pool's room "
-    "that is paid whether used or not (issue 16: 'zero on nodes already paid for'), so drain-back is never "
-    "worth it there: 0 moves on the built-in day (a core change, reported)",
-)
-
-
-@pytest.mark.parametrize(
-    "growable", [pytest.param(False, id="fixed-pool"), pytest.param(True, id="growable-pool", marks=_GROWABLE_DRAIN)]
-)
+@pytest.mark.parametrize("growable", [pytest.param(False, id="fixed-pool"), pytest.param(True, id="growable-pool")])
 def test_default_scenario_drains_back_on_a_contended_shared_pool(growable: bool) -> None:
     config = factories.config(realism=realism.Realism(), node_autoscaling_for_burstscaler=growable)
     run = engine.prepare(scenario.builtin(seed=0), config=config)

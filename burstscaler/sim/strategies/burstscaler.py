@@ -142,6 +142,8 @@ class Burstscaler:
             requested=np.vstack([state.placed[rows] @ state.requests, np.zeros((1, 3))]),
             unschedulable=np.append(state.ready_at[rows] > now, False),
             virtual=virtual,
+            # The subscription pool is paid whether used or not (never removed); autoscaled nodes go when idle.
+            paid=np.append(~state.autoscaled[rows], True),
         )
         w = state.workloads
         started = [state.burst_started(i) for i in range(w)]
@@ -172,7 +174,11 @@ class Burstscaler:
         if self._drain_pays is None:
             econ = self.economics(state, now=0.0)
             marginal = np.where(econ.pool_growable, np.nan_to_num(econ.ecs_cost_per_second, nan=0.0), 0.0)
-            self._drain_pays = bool((self.eci_per_second > marginal).any())
+            # Room on the subscription pool (paid whether used or not: ``Nodes.paid``) costs a move nothing.
+            pool = bool((state.active & ~state.autoscaled).any())
+            self._drain_pays = bool(
+                (self.eci_per_second > marginal).any() or (pool and (self.eci_per_second > 0).any())
+            )
         return self._drain_pays
 
     def _bridge_possible(self, state: cluster.ModelCluster) -> bool:
