@@ -6,7 +6,13 @@ This is where the conventions of ``core.snapshot`` are met for a real cluster:
 - a cordoned node is left to the eligibility mask (pods tolerating the unschedulable taint may still
   land there); only a node that is not Ready takes no new pod at all;
 - a policy's base pods that exist but are unbound, and base replicas its controller has not created
-  yet, hold room as reservations (they count as placed for the core, so their room must be kept);
+  yet, hold room (they count as placed for the core, so their room must be kept). When the policy has
+  inter-pod terms they also hold topology domains: kube-scheduler will bind them before the replicas
+  this tick adds, so where they will land is predicted (``core.topology.allocate`` with the policy's
+  terms, spreading as kube's LeastAllocated does) and they are counted as bound there, in `requested`
+  and in every term whose selector matches them; otherwise the next tick would see their domains free
+  and grant that room again. Those the terms leave no node for (kube will leave them Pending) hold
+  room as reservations, as unbound pods of a policy without terms do;
 - base pods the scheduler reported unschedulable for longer than the grace go to
   `base_unschedulable` (the pending-pod signal), and hold no room; as many of them as the base has
   pods still terminating on a node wait for that room instead (a rolling update is not ECS full);
@@ -14,7 +20,9 @@ This is where the conventions of ``core.snapshot`` are met for a real cluster:
 - a policy's inter-pod terms become ``snapshot.Term`` rows: node domains per topology key and the
   bound pods matching each term per domain (grouped by namespace and labels, so a selector is
   matched once per group); bound pods' own required anti-affinity blocks the domains it covers for
-  every policy whose template it selects (kube's symmetry check).
+  every policy whose template it selects (kube's symmetry check); a term caps burst when the rendered
+  twin's own template (``PolicyView.twin_constraints``: the base's terms as ``burst.podTemplatePatch``
+  left them) keeps hostname-like anti-affinity against its own pods on the virtual node.
 Twin pods count as burst capacity only when Ready; those that do not serve for a cause their status
 gives are each policy's ``burst_health`` (``cluster.burst_health``), for its ``BurstDegraded`` condition.
 Pods are read through a ``podtable.PodTable`` kept between ticks: a tick pays for the pods that
@@ -32,7 +40,8 @@ import numpy as np
 
 from burstscaler.api import spec as api
 from burstscaler.cluster import burst_health, nodetable, objects, podtable
-from burstscaler.core import eligibility, podterms, snapshot
+from burstscaler.core import eligibility, placement, podterms, snapshot
+from burstscaler.core import topology as interpod
 
 BASE_RESOURCES = ("cpu", "memory", "pods", "ephemeral-storage")
 
@@ -54,6 +63,9 @@ class PolicyView:
     base_unschedulable: int = 0  # the pending-pod signal (core.pending), computed with the recommendation
     max_cost_per_second: float | None = None  # the spend budget the operator applies; None: the spec's own
     constraints: podterms.PodConstraints | None = None  # the template's labels and inter-pod terms
+    #: The rendered twin template's labels and terms (base template + provider profile + patch); None:
+    #: the twin carries `constraints` unchanged (no patch known).
+    twin_constraints: podterms.PodConstraints | None = None
 
     @property
     def key(self) -> str:
@@ -142,6 +154,25 @@ def build(
         )
         for view, (workload, twin_workload), base, twin_facts in zip(policies, workloads, bases, twins, strict=True)
     ]
+    policy_arrays = _policies(policies, views, requests, nodes=node_table, resources=resources)
+    unplaced = np.array([pods.base_unplaced for pods in views], dtype=np.int64).reshape(len(policies))
+    bound = _bound_groups(table, node_index) if any(view.constraints is not None for view in policies) else None
+    topology = _topology(nodes, table, node_index, policies, nodes=node_views, bound=bound)
+    if topology is not None and topology.terms and unplaced.any():
+        # The policies' own unbound base pods: counted where kube-scheduler will bind them (room and domains).
+        landing = _landing(
+            topology,
+            allocatable=allocatable,
+            requested=requested,
+            usable=~node_table.virtual & ~node_table.unschedulable,
+            policies=policy_arrays,
+            unplaced=unplaced,
+        )
+        if landing:
+            for p, per_node in landing.items():
+                requested += per_node[:, None] * policy_arrays.requests[p][None, :]
+                unplaced[p] -= int(per_node.sum())
+            topology = _topology(nodes, table, node_index, policies, nodes=node_views, bound=bound, landing=landing)
     nodes_arrays = snapshot.Nodes(
         names=tuple(node.name for node in nodes),
         resources=resources,
@@ -150,12 +181,10 @@ def build(
         unschedulable=node_table.unschedulable.copy(),
         virtual=node_table.virtual.copy(),
     )
-    policy_arrays = _policies(policies, views, requests, nodes=node_table, resources=resources)
     owned = {workload for pair in workloads for workload in pair}
     strangers = [pod for pod in table.unbound() if pod.workload not in owned]
-    reservations = _reservations(strangers, policies, views, requests, nodes=node_table, resources=resources)
+    reservations = _reservations(strangers, policies, unplaced, requests, nodes=node_table, resources=resources)
     names = tuple(view.key for view in policies)
-    topology = _topology(nodes, table, node_index, policies, nodes=node_views)
     return (
         snapshot.Snapshot(
             nodes=nodes_arrays,
@@ -267,7 +296,7 @@ def _policies(
 def _reservations(
     strangers: Sequence[objects.PodRecord],
     policies: Sequence[PolicyView],
-    views: Sequence[PolicyPods],
+    unplaced: snapshot.IntArray,
     requests: Sequence[Mapping[str, float]],
     *,
     nodes: nodetable.NodeTable,
@@ -277,11 +306,9 @@ def _reservations(
     for pod in strangers:
         placement = pod.placement or eligibility.PodPlacement()
         groups[(tuple(podrequest_row(pod.requests, resources)), eligibility.hashable(placement))] += 1
-    for view, pods, request in zip(policies, views, requests, strict=True):
-        if pods.base_unplaced:
-            groups[(tuple(podrequest_row(request, resources)), eligibility.hashable(view.placement))] += (
-                pods.base_unplaced
-            )
+    for view, count, request in zip(policies, unplaced.tolist(), requests, strict=True):
+        if count:
+            groups[(tuple(podrequest_row(request, resources)), eligibility.hashable(view.placement))] += count
     if not groups:
         return snapshot.Reservations.empty(nodes=len(nodes.views), resources=len(resources))
     keys = list(groups)
@@ -292,6 +319,59 @@ def _reservations(
     )
 
 
+#: Pods counted at node rows for the terms, by (namespace, sorted labels): (rows, deleting, workloads).
+BoundGroups = dict[tuple[str, tuple[tuple[str, str], ...]], tuple[list[int], list[bool], list[podtable.Workload]]]
+
+
+def _bound_groups(table: podtable.PodTable, node_index: Mapping[str, int]) -> BoundGroups:
+    # Inter-pod terms read every bound pod's labels: one pass over the table, grouped by (namespace,
+    # labels) so a selector is matched once per group.
+    groups: BoundGroups = {}
+    for pod in table.records():
+        row = node_index.get(pod.node_name)
+        if row is not None and pod.phase not in ("Succeeded", "Failed"):
+            entry = groups.setdefault((pod.namespace, tuple(sorted(pod.labels.items()))), ([], [], []))
+            entry[0].append(row)
+            entry[1].append(pod.deleting)
+            entry[2].append(pod.workload)
+    return groups
+
+
+def _landing(
+    topology: snapshot.Topology,
+    *,
+    allocatable: snapshot.FloatArray,
+    requested: snapshot.FloatArray,
+    usable: snapshot.BoolArray,
+    policies: snapshot.Policies,
+    unplaced: snapshot.IntArray,
+) -> dict[int, snapshot.IntArray]:
+    """Where each policy with terms will have its unbound base pods bound: ``{policy: [N] pods per node}``.
+
+    kube-scheduler binds them one at a time, by its filters (the terms, as the bound pods leave them)
+    and its LeastAllocated score; ``core.topology.allocate`` with a ``Spreading`` predicts that for all
+    of them at once, in priority order, on the room bound pods leave. Policies without terms keep the
+    plain room reservation (their domains matter to no term of theirs).
+    """
+    with_terms = np.zeros(len(policies), dtype=bool)
+    with_terms[[term.policy for term in topology.terms]] = True
+    asks = np.where(with_terms, unplaced, 0)
+    if not asks.any():
+        return {}
+    order = placement.priority_order(priority=policies.priority, names=policies.names)
+    _, taken = interpod.allocate(
+        free=np.maximum(allocatable - requested, 0.0),
+        requests=policies.requests,
+        groups=placement.eligibility_groups(policies.eligible, usable=usable),
+        asks=asks,
+        order=order[asks[order] > 0],
+        terms=topology.terms,
+        # LeastAllocated scores cpu and memory: the first two columns (`BASE_RESOURCES`).
+        spread=interpod.Spreading(capacity=allocatable, columns=(0, 1)),
+    )
+    return {p: per_node for p, per_node in taken.items() if per_node.any()}
+
+
 def _topology(
     node_records: Sequence[objects.NodeRecord],
     table: podtable.PodTable,
@@ -299,29 +379,33 @@ def _topology(
     policies: Sequence[PolicyView],
     *,
     nodes: Sequence[eligibility.NodeView],
+    bound: BoundGroups | None,
+    landing: Mapping[int, snapshot.IntArray] | None = None,
 ) -> snapshot.Topology | None:
+    """The policies' terms over the pods bound now, and (``landing``) the unbound base pods where they will be."""
     constrained = [p for p, view in enumerate(policies) if view.constraints is not None]
-    if not constrained:
+    if not constrained or bound is None:
         return None
-    anti_pods = [(pod, node_index[pod.node_name]) for pod in table.anti() if pod.node_name in node_index]
-    if not (anti_pods or any(policies[p].constraints.terms for p in constrained)):  # type: ignore[union-attr]
+    anti: list[tuple[podtable.Workload, str, tuple[podterms.PodTerm, ...], snapshot.IntArray]] = [
+        (pod.workload, pod.namespace, pod.anti_terms, np.array([node_index[pod.node_name]], dtype=np.int64))
+        for pod in table.anti()
+        if pod.node_name in node_index
+    ]
+    if not (anti or any(_terms_of(policies[p]) for p in constrained)):
         return None
-    # Inter-pod terms read every bound pod's labels: one pass over the table, only when some term exists.
-    bound: list[objects.PodRecord] = []
-    rows: list[int] = []
-    for pod in table.records():
-        row = node_index.get(pod.node_name)
-        if row is not None and pod.phase not in ("Succeeded", "Failed"):
-            bound.append(pod)
-            rows.append(row)
     count = len(node_records)
-    # Bound pods by (namespace, labels): a selector is matched once per group.
-    groups: dict[tuple[str, tuple[tuple[str, str], ...]], tuple[list[int], list[bool]]] = {}
-    for pod, row in zip(bound, rows, strict=True):
-        entry = groups.setdefault((pod.namespace, tuple(sorted(pod.labels.items()))), ([], []))
-        entry[0].append(row)
-        entry[1].append(pod.deleting)
-    group_rows = [(key, np.array(r, dtype=np.int64), np.array(d, dtype=bool)) for key, (r, d) in groups.items()]
+    group_rows = [(key, np.array(r, dtype=np.int64), np.array(d, dtype=bool), w) for key, (r, d, w) in bound.items()]
+    for p, landed in (landing or {}).items():
+        # Predicted pods join the bound ones: one row per pod on the node it will be bound to.
+        view = policies[p]
+        constraints = view.constraints
+        assert constraints is not None
+        rows = np.repeat(np.arange(count, dtype=np.int64), landed)
+        group = (view.namespace, tuple(sorted(constraints.labels.items())))
+        group_rows.append((group, rows, np.zeros(len(rows), dtype=bool), [view.base_workload] * len(rows)))
+        own_anti = tuple(term for term in constraints.terms if term.kind == podterms.ANTI)
+        if own_anti:
+            anti.append((view.base_workload, view.namespace, own_anti, rows))
     domains: dict[str, tuple[snapshot.IntArray, int]] = {}
 
     def domain_of(key: str) -> tuple[snapshot.IntArray, int]:
@@ -331,11 +415,16 @@ def _topology(
             domains[key] = (np.array(ids, dtype=np.int64).reshape(count), len(values))
         return domains[key]
 
-    def per_node(term: podterms.PodTerm, namespace: str, *, live_only: bool) -> snapshot.IntArray:
+    def per_node(
+        term: podterms.PodTerm, namespace: str, *, live_only: bool, only: podtable.Workload | None = None
+    ) -> snapshot.IntArray:
         counts = np.zeros(count, dtype=np.int64)
-        for (pod_namespace, labels), node_rows, deleting in group_rows:
+        for (pod_namespace, labels), node_rows, deleting, workloads in group_rows:
             if term.selects(namespace=pod_namespace, labels=dict(labels), own_namespace=namespace):
-                np.add.at(counts, node_rows[~deleting] if live_only else node_rows, 1)
+                keep = ~deleting if live_only else np.ones(len(node_rows), dtype=bool)
+                if only is not None:
+                    keep &= np.array([w == only for w in workloads], dtype=bool)
+                np.add.at(counts, node_rows[keep], 1)
         return counts
 
     terms: list[snapshot.Term] = []
@@ -373,17 +462,24 @@ def _topology(
                     min_domains=term.min_domains,
                 )
             )
-            if term.kind == podterms.ANTI and own:
-                # The twin keeps the template's pod anti-affinity: one pod per virtual domain at most,
-                # none where a matching pod other than the twin's own already runs.
-                twin = per_node_of_workload(bound, rows, view.twin_workload, count)
-                others = np.bincount(domain[inside], weights=(matched - twin)[inside], minlength=size)
-                virtual_domains = np.unique(domain[virtual & inside])
-                if len(virtual_domains):  # a virtual node without the key is not limited
-                    open_domains = int((others[virtual_domains] <= 0).sum())
-                    burst_cap[p] = min(int(burst_cap[p]), open_domains)
-        # Symmetry: bound pods whose anti-affinity selects this template block their domains.
-        for key, blocked in _symmetry(anti_pods, view, constraints.labels, count).items():
+        twin_constraints = view.twin_constraints if view.twin_constraints is not None else constraints
+        for term in twin_constraints.terms:
+            own = term.selects(namespace=view.namespace, labels=twin_constraints.labels, own_namespace=view.namespace)
+            if term.kind != podterms.ANTI or not own:
+                continue
+            # The twin's pod anti-affinity against its own pods: one pod per virtual domain at most,
+            # none where a matching pod other than the twin's own already runs.
+            domain, size = domain_of(term.topology_key)
+            inside = domain >= 0
+            matched = per_node(term, view.namespace, live_only=False)
+            twin = per_node(term, view.namespace, live_only=False, only=view.twin_workload)
+            others = np.bincount(domain[inside], weights=(matched - twin)[inside], minlength=size)
+            virtual_domains = np.unique(domain[virtual & inside])
+            if len(virtual_domains):  # a virtual node without the key is not limited
+                open_domains = int((others[virtual_domains] <= 0).sum())
+                burst_cap[p] = min(int(burst_cap[p]), open_domains)
+        # Symmetry: pods whose anti-affinity selects this template block their domains.
+        for key, blocked in _symmetry(anti, view, constraints.labels, count).items():
             domain, size = domain_of(key)
             inside = domain >= 0
             existing = np.bincount(domain[inside], weights=blocked[inside], minlength=size).astype(np.int64)
@@ -393,15 +489,10 @@ def _topology(
     return snapshot.Topology(terms=tuple(terms), burst_cap=burst_cap if capped else None)
 
 
-def per_node_of_workload(
-    bound: Sequence[objects.PodRecord], rows: Sequence[int], workload: tuple[str, str, str], count: int
-) -> snapshot.IntArray:
-    """Bound pods of one workload per node row."""
-    counts = np.zeros(count, dtype=np.int64)
-    for pod, row in zip(bound, rows, strict=True):
-        if pod.workload == workload:
-            counts[row] += 1
-    return counts
+def _terms_of(view: PolicyView) -> bool:
+    # Whether the base or the rendered twin carries any inter-pod term.
+    twin_terms = view.twin_constraints.terms if view.twin_constraints is not None else ()
+    return bool((view.constraints is not None and view.constraints.terms) or twin_terms)
 
 
 def _counted(
@@ -421,16 +512,17 @@ def _counted(
 
 
 def _symmetry(
-    anti_pods: Sequence[tuple[objects.PodRecord, int]],
+    anti: Sequence[tuple[podtable.Workload, str, tuple[podterms.PodTerm, ...], snapshot.IntArray]],
     view: PolicyView,
     labels: Mapping[str, str],
     count: int,
 ) -> dict[str, snapshot.IntArray]:
+    # `anti`: (workload, namespace, anti-affinity terms, node rows of its pods) of pods carrying some.
     blocked: dict[str, snapshot.IntArray] = {}
-    for pod, row in anti_pods:
-        if pod.workload in (view.base_workload, view.twin_workload):
+    for workload, namespace, anti_terms, rows in anti:
+        if workload in (view.base_workload, view.twin_workload):
             continue  # the policy's own pods carry its own terms, already applied
-        for term in pod.anti_terms:
-            if term.selects(namespace=view.namespace, labels=labels, own_namespace=pod.namespace):
-                blocked.setdefault(term.topology_key, np.zeros(count, dtype=np.int64))[row] += 1
+        for term in anti_terms:
+            if term.selects(namespace=view.namespace, labels=labels, own_namespace=namespace):
+                np.add.at(blocked.setdefault(term.topology_key, np.zeros(count, dtype=np.int64)), rows, 1)
     return blocked
