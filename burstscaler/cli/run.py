@@ -169,6 +169,15 @@ def run(
             "that ask it for nodes. A policy's spec.bridge.enabled overrides this. Default: off.",
         ),
     ] = False,
+    paid_node_label: Annotated[
+        list[str] | None,
+        typer.Option(
+            envvar="BURSTSCALER_PAID_NODE_LABELS",
+            help="key=value label of ECS nodes paid whether used or not (a subscription node pool, one that never "
+            "scales down; repeat): with --node-growth, drain-back onto their room costs nothing more, where room "
+            "on other nodes is priced at an added node's share. Default: none known.",
+        ),
+    ] = None,
     ecs_price_per_vcpu_hour: Annotated[
         str | None,
         typer.Option(
@@ -225,7 +234,15 @@ def run(
         namespace_cap=max_burst_cost_per_hour_per_namespace,
         default_budget=default_burst_budget_per_hour,
     )
+    paid_labels = []
+    for text in paid_node_label or ():
+        key, equals, value = text.partition("=")
+        if not equals or not key:
+            typer.echo(f"--paid-node-label must be key=value, got {text!r}", err=True)
+            raise typer.Exit(code=2)
+        paid_labels.append((key, value))
     bridge = _bridge_defaults(
+        paid_node_labels=tuple(paid_labels),
         node_growth=node_growth,
         vcpu_hour=ecs_price_per_vcpu_hour,
         gib_hour=ecs_price_per_gib_hour,
@@ -312,7 +329,12 @@ def _spend_limits(
 
 
 def _bridge_defaults(
-    *, node_growth: bool, vcpu_hour: str | None, gib_hour: str | None, allow_policy_prices: bool
+    *,
+    node_growth: bool,
+    vcpu_hour: str | None,
+    gib_hour: str | None,
+    allow_policy_prices: bool,
+    paid_node_labels: tuple[tuple[str, str], ...] = (),
 ) -> economics.Defaults:
     """The bridge's operator-wide settings from the flags; a bad price exits with the flag's name."""
     prices: dict[str, decimal.Decimal | None] = {}
@@ -330,4 +352,5 @@ def _bridge_defaults(
         ecs_per_vcpu_hour=prices["--ecs-price-per-vcpu-hour"],
         ecs_per_gib_hour=prices["--ecs-price-per-gib-hour"],
         allow_policy_prices=allow_policy_prices,
+        paid_node_labels=paid_node_labels,
     )

@@ -44,6 +44,9 @@ class Defaults:
     ecs_per_vcpu_hour: decimal.Decimal | None = None  # --ecs-price-per-vcpu-hour
     ecs_per_gib_hour: decimal.Decimal | None = None  # --ecs-price-per-gib-hour
     allow_policy_prices: bool = False  # --allow-policy-prices: a policy's own prices win over the operator's
+    # --paid-node-label key=value: nodes paid whether used or not (a subscription node pool, one that never
+    # scales down); a drain-back move onto their room costs nothing more. None given: no node is known paid.
+    paid_node_labels: tuple[tuple[str, str], ...] = ()
 
     def __post_init__(self) -> None:
         for name in ("ecs_per_vcpu_hour", "ecs_per_gib_hour"):
@@ -92,6 +95,28 @@ def window_end(policy: api.BurstPolicySpec, *, now: float) -> float:
     floor = schedules.floor(policy.schedules, now=datetime.datetime.fromtimestamp(now, tz=datetime.UTC))
     ends = [window.end.timestamp() for window in floor.windows if window.min_replicas == floor.replicas]
     return max(ends) if ends and floor.replicas > 0 else math.nan
+
+
+def paid_nodes(
+    names: Sequence[str], records: Sequence[objects.NodeRecord], *, defaults: Defaults
+) -> snapshot.BoolArray | None:
+    """Which of the snapshot's nodes (``names``, in its order) are paid whether used or not (``Nodes.paid``).
+
+    A node is paid when it carries any ``--paid-node-label``; None when no label is configured (then the core
+    prices every node's room on a growable pool at an added node's share, the cautious reading). Virtual nodes
+    count as paid: they have no room, so it changes nothing.
+    """
+    if not defaults.paid_node_labels:
+        return None
+    by_name = {record.name: record for record in records}
+
+    def paid(name: str) -> bool:
+        record = by_name.get(name)
+        if record is None or record.virtual:
+            return True
+        return any(record.labels.get(key) == value for key, value in defaults.paid_node_labels)
+
+    return np.array([paid(name) for name in names], dtype=np.bool_).reshape(len(names))
 
 
 def build(policies: Sequence[PolicyInputs], *, defaults: Defaults, now: float) -> snapshot.Economics:

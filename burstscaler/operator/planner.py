@@ -552,7 +552,12 @@ class Planner:
             )
             for outcome, view, replica_request in zip(outcomes, views, replica_requests, strict=True)
         ]
-        built = dataclasses.replace(built, economics=economics.build(rows, defaults=self._bridge, now=now))
+        paid = economics.paid_nodes(built.nodes.names, inputs.nodes, defaults=self._bridge)
+        built = dataclasses.replace(
+            built,
+            nodes=dataclasses.replace(built.nodes, paid=paid),
+            economics=economics.build(rows, defaults=self._bridge, now=now),
+        )
         result = plan.plan(built, now=now)
         self._history = result.history
         planned = []

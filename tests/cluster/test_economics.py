@@ -161,3 +161,24 @@ def test_no_policies_is_an_empty_row_set() -> None:
 def test_a_negative_operator_price_is_refused_with_its_name() -> None:
     with pytest.raises(ValueError, match="ecs_per_gib_hour"):
         economics.Defaults(ecs_per_gib_hour=D("-1"))
+
+
+def node(name: str, *, virtual: bool = False, **labels: str) -> objects.NodeRecord:
+    return objects.NodeRecord(
+        name=name, allocatable={"cpu": 4000.0}, labels=labels, taints=(), unschedulable=False, virtual=virtual
+    )
+
+
+@pytest.mark.parametrize(
+    ("labels", "expected"),
+    [
+        pytest.param((), None, id="none-configured-none-known"),
+        pytest.param((("pool", "subscription"),), [True, False, True], id="by-label"),
+        pytest.param((("pool", "subscription"), ("pool", "reserved")), [True, True, True], id="any-label"),
+        pytest.param((("pool", "other"),), [False, False, True], id="virtual-counts-as-paid"),
+    ],
+)
+def test_paid_nodes_by_label(labels: tuple[tuple[str, str], ...], expected: list[bool] | None) -> None:
+    records = [node("a", pool="subscription"), node("b", pool="reserved"), node("vk", virtual=True)]
+    paid = economics.paid_nodes(["a", "b", "vk"], records, defaults=economics.Defaults(paid_node_labels=labels))
+    assert (None if paid is None else paid.tolist()) == expected
