@@ -29,14 +29,15 @@ from burstscaler.api import spec as api
 from burstscaler.api import validation
 from burstscaler.cluster import apply, burst_health, economics, objects, placeholders, twin
 from burstscaler.cluster import snapshot as cluster_snapshot
-from burstscaler.core import compat, cost, ecispec, fallback, forecast, plan, reasons, recommend, snapshot
+from burstscaler.core import compat, cost, ecispec, fallback, forecast, plan, podterms, reasons, recommend, snapshot
 from burstscaler.operator import conflicts, spot_step
 from burstscaler.sources import metrics as metric_sources
 
 logger = logging.getLogger(__name__)
 
 Key = tuple[str, str]  # (namespace, name)
-Rendered = tuple[tuple[compat.Finding, ...], ecispec.EciSpec]  # the rendered twin's lint and billed spec
+#: The rendered twin's lint, billed spec and inter-pod terms (the base's as the patch left them).
+Rendered = tuple[tuple[compat.Finding, ...], ecispec.EciSpec, podterms.PodConstraints]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -163,6 +164,7 @@ class Outcome:
     price: cost.ReplicaPrice | None = None
     refused: tuple[str, str] | None = None  # (Ready condition reason, message): the policy must not act
     eci_spec: ecispec.EciSpec | None = None  # what one burst replica is billed for (the rendered twin)
+    twin_constraints: podterms.PodConstraints | None = None  # the rendered twin's labels and inter-pod terms
     pricing: api.Pricing | None = None  # the prices its cost is counted with (the operator's, see cost)
     twin_health: burst_health.BurstHealth | None = None  # twin pods not serving and why (None: all Ready)
     spot: spot_step.SpotOutcome | None = None  # the spot step's mode and replacements (spot enabled only)
@@ -307,7 +309,7 @@ class Planner:
         patch_problems = twin.patch_problems(base.body, provider=policy_spec.burst.provider, patch=patch)
         if patch_problems:
             return Outcome(namespace, name, generation, problems=tuple(patch_problems))
-        findings, eci_spec = self._rendered(
+        findings, eci_spec, twin_constraints = self._rendered(
             key, base, generation=generation, provider=policy_spec.burst.provider, patch=patch
         )
         pod_labels = dict((base.template.get("metadata") or {}).get("labels") or {})
@@ -331,6 +333,7 @@ class Planner:
             findings=findings,
             services_missing=tuple(missing),
             eci_spec=eci_spec,
+            twin_constraints=twin_constraints,
             placeholder=placeholder,
             placeholder_refused=placeholder_refused,
         )
@@ -369,7 +372,7 @@ class Planner:
         def compute() -> Rendered:
             rendered = twin.template(base.body, provider=provider, patch=patch)
             findings = compat.lint_pod_spec(rendered.get("spec") or {}, provider=provider, path="spec.template.spec")
-            return tuple(findings), cost.burst_spec(rendered)
+            return tuple(findings), cost.burst_spec(rendered), objects.pod_constraints(rendered)
 
         if base.generation is None or generation is None:
             return compute()
@@ -509,6 +512,7 @@ class Planner:
                     requests=requests,
                     placement=objects.placement_of(template_spec),
                     constraints=objects.pod_constraints(outcome.base.template),
+                    twin_constraints=outcome.twin_constraints,
                     recommended=recommendation.replicas,
                     eci_compatible=outcome.eci_compatible,
                     burst_cost_per_second=spot_step.budget_price(outcome, prices[-1]),

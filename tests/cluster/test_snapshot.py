@@ -655,3 +655,28 @@ def test_own_unbound_base_pods_are_counted_where_they_will_land(
     result = plan.plan(built, now=NOW)
     assert (int(result.base[0]), int(result.burst[0])) == expected
     assert int(built.reservations.counts.sum()) == 0, "predicted pods hold room once, where they land"
+
+
+@pytest.mark.parametrize(
+    ("twin_terms", "burst", "unplaceable"),
+    [
+        pytest.param(None, 1, 2, id="twin-keeps-the-base-terms-one-per-virtual-node"),
+        pytest.param(False, 3, 0, id="patch-relaxed-the-twins-anti-affinity"),
+        pytest.param(True, 1, 2, id="rendered-twin-with-its-own-anti-affinity"),
+    ],
+)
+def test_the_burst_cap_comes_from_the_rendered_twins_own_terms(
+    twin_terms: bool | None, burst: int, unplaceable: int
+) -> None:
+    bodies = [_labelled(make_node(f"n{i}"), **{"kubernetes.io/hostname": f"n{i}"}) for i in range(3)]
+    virtual = _labelled(make_node("v", cpu="1000", memory="4000Gi", virtual=True), **{"kubernetes.io/hostname": "v"})
+    nodes = [objects.node_record(body, virtual_labels=VIRTUAL) for body in [*bodies, virtual]]
+    view = _constrained_view(anti_key="kubernetes.io/hostname", recommended=6)
+    if twin_terms is not None:
+        rendered = _constrained_view(anti_key="kubernetes.io/hostname" if twin_terms else None, recommended=6)
+        assert rendered.constraints is not None
+        twin_labels = {**rendered.constraints.labels, "burstscaler.io/tier": "burst"}
+        view = dataclasses.replace(view, twin_constraints=dataclasses.replace(rendered.constraints, labels=twin_labels))
+    built, _ = cluster_snapshot.build(nodes=nodes, pods=[], policies=[view], history=None, now=NOW)
+    result = plan.plan(built, now=NOW)
+    assert (int(result.base[0]), int(result.burst[0]), int(result.unplaceable[0])) == (3, burst, unplaceable)
