@@ -9,7 +9,11 @@ Three inputs, each planned in one call as the operator's tick does:
   for as many replicas as the trace has pods of that shape, on empty nodes;
 - ``interpod``: ``synthetic`` with inter-pod constraints: hostname anti-affinity (one replica per
   node, none beside an existing one) for a quarter of the policies, a zone spread (maxSkew 1 over
-  three zones) for another quarter, their existing base replicas spread over their eligible nodes.
+  three zones) for another quarter, their existing base replicas spread over their eligible nodes;
+- ``bridge``: ``synthetic`` with economics (issue 16): half the policies on a growable pool with an
+  ECS share cheaper than ECI (the rest fixed, a tenth of them unpriced), bursts of every age, a
+  fifth in a schedule window, some placeholders already there and bound; so the cost-based
+  drain-back, the placeholders and the waiting-for-node base all run.
 
 Run: ``python benchmarks/bench_plan.py`` (table) or ``--json`` (one JSON object per input, one per
 line); ``--profile`` prints a cProfile of the core on each input instead. Not a test: nothing here
@@ -28,6 +32,14 @@ Measured with the inter-pod input (1b11898, ``python benchmarks/bench_plan.py --
 --reference-repeat 1``, 2-core VM shared with other jobs, control 13.6-14.3 ms): synthetic median
 28.5 ms (24.8-34.9), 722x; interpod median 333 ms (313-362), reference 108.6 s, 326x, peak 25.2 MiB;
 openb 15.3 ms, 72x. Core and reference agree on all three.
+
+Measured with the bridge (issue 16, ``python benchmarks/bench_plan.py --repeat 7 --reference-repeat 1``,
+two runs on the shared 2-core VM, control 13.5-14.2 ms; core median / CPU median, speedup on wall
+medians): synthetic 100.4 / 29.0 ms, 524x (load average 12) and 29.0 / 25.3 ms, 507x; interpod
+862 / 322 ms, 271x and 421 / 312 ms, 183x (its wall time well over its CPU time: other jobs held
+the core; one reference run each, 233 s and 77 s); bridge 26.7 / 26.7 ms, 477x and 25.9 / 25.9 ms,
+477x; openb 15.7 ms, 71x and 15.0 ms, 89x (under 200x before the bridge too: 151 policies make its
+reference fast). Core and reference agree on all four, placeholders included.
 """
 
 from __future__ import annotations
@@ -139,6 +151,29 @@ def interpod(*, nodes: int, policies: int, seed: int) -> snapshot.Snapshot:
             existing = np.bincount(zone[rng.choice(where, size=count)], minlength=3).astype(np.int64)
             terms.append(snapshot.Term(policy=p, kind=podterms.SPREAD, domain=zone, existing=existing, self_match=True))
     return dataclasses.replace(snap, topology=snapshot.Topology(terms=tuple(terms)))
+
+
+def bridge(*, nodes: int, policies: int, seed: int) -> snapshot.Snapshot:
+    """``synthetic`` plus per-policy economics: growable and fixed pools, bursts young and old, windows."""
+    snap = synthetic(nodes=nodes, policies=policies, seed=seed)
+    rng = np.random.default_rng(seed + 2)
+    eci = snap.policies.burst_cost_per_second
+    placeholders = np.where(rng.uniform(size=policies) < 0.2, snap.policies.burst_replicas, 0).astype(np.int64)
+    economics = snapshot.Economics(
+        pool_growable=rng.uniform(size=policies) < 0.5,
+        ecs_cost_per_second=np.where(rng.uniform(size=policies) < 0.1, np.nan, eci * rng.uniform(0.2, 1.2, policies)),
+        node_boot_seconds=np.full(policies, 180.0),
+        scale_down_delay_seconds=np.full(policies, 600.0),
+        pod_startup_seconds=np.full(policies, 60.0),
+        min_savings=np.full(policies, np.nan),
+        max_placeholders=np.where(rng.uniform(size=policies) < 0.1, 2, snapshot.UNLIMITED).astype(np.int64),
+        placeholders=placeholders,
+        placeholders_bound=np.minimum(placeholders, rng.integers(0, 3, policies)).astype(np.int64),
+        window_ends=np.where(rng.uniform(size=policies) < 0.2, NOW + 1800.0, np.nan),
+    )
+    began = np.where(snap.policies.burst_replicas > 0, NOW - rng.uniform(0, 3000, policies), np.nan)
+    history = dataclasses.replace(snap.history, burst_since=began)
+    return dataclasses.replace(snap, history=history, economics=economics)
 
 
 def openb(*, nodes_csv: pathlib.Path, pods_csv: pathlib.Path) -> snapshot.Snapshot:
@@ -272,7 +307,8 @@ def run_case(name: str, snap: snapshot.Snapshot, *, repeat: int, reference_repea
     core = measure(lambda: plan.plan(snap, now=NOW), repeat=repeat, with_control=True)
     ref = measure(lambda: reference_plan.plan(snap, now=NOW), repeat=reference_repeat)
     fast, slow = plan.plan(snap, now=NOW), reference_plan.plan(snap, now=NOW)
-    agree = all(getattr(fast, f).tolist() == slow[f] for f in ("base", "burst", "moves_started", "unplaceable"))
+    fields = ("base", "burst", "moves_started", "unplaceable", "placeholders")
+    agree = all(getattr(fast, f).tolist() == slow[f] for f in fields)
     return {
         "case": name,
         "nodes": len(snap.nodes.names),
@@ -294,6 +330,7 @@ def run_case(name: str, snap: snapshot.Snapshot, *, repeat: int, reference_repea
         "burst_total": int(fast.burst.sum()),
         "moves_started": int(fast.moves_started.sum()),
         "unplaceable_total": int(fast.unplaceable.sum()),
+        "placeholders_total": int(fast.placeholders.sum()),
     }
 
 
@@ -324,6 +361,7 @@ def main(argv: list[str] | None = None) -> int:
 
     cases = [("synthetic", synthetic(nodes=args.nodes, policies=args.policies, seed=args.seed))]
     cases.append(("interpod", interpod(nodes=args.nodes, policies=args.policies, seed=args.seed)))
+    cases.append(("bridge", bridge(nodes=args.nodes, policies=args.policies, seed=args.seed)))
     if args.nodes_csv.exists() and args.pods_csv.exists():
         cases.append(("openb", openb(nodes_csv=args.nodes_csv, pods_csv=args.pods_csv)))
     elif not args.json:
