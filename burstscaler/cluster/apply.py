@@ -3,7 +3,9 @@
 `actions` is pure (targets in, ordered actions out) so the order rules are tested without an API:
 0. placeholders (the bridge) shrink first: the room they hold goes to the base pods that replace burst;
 1. the twin is created (with its replicas) when burst is wanted and there is none;
-2. a stale twin gets the base's current template (image rollouts reach burst pods);
+2. a stale twin gets the base's current template (image rollouts reach burst pods); an existing twin
+   without its two owner references (its policy and its base: ``twin.owner_references``) gets them, so a
+   deletion of its policy cannot collect it before the hand-back (issue 17);
 3. burst shrinks before base does (scale-in burst first; a completed drain-back lowers burst here);
 4. base changes next; a drain-back move raises base in the same request that records the move on the
    base workload, so a restart can never see one without the other; the record is cleared once done;
@@ -37,6 +39,7 @@ class Targets:
     twin_target: int
     twin_body: Mapping[str, Any] | None  # the rendered twin, used to create or refresh it
     twin_stale: bool = False
+    twin_owners: Mapping[str, Any] | None = None  # a merge patch giving the twin its owners; None: it has them
     drain_record: str | None = None  # set the base's drain-back record to this (a move starts)
     drain_recorded: bool = False  # the base carries a record now
     drain_in_flight: bool = False  # the plan still has a move in flight
@@ -51,7 +54,7 @@ class Targets:
 class Action:
     """One API call: `verb` on `name`, with the replicas or body it needs."""
 
-    verb: str  # create-twin | refresh-twin | scale-twin | scale-base | patch-base | *-placeholder
+    verb: str  # create-twin | refresh-twin | own-twin | scale-twin | scale-base | patch-base | *-placeholder
     name: str
     replicas: int | None = None
     body: Mapping[str, Any] | None = None
@@ -75,6 +78,8 @@ def actions(targets: Targets) -> list[Action]:
         twin_now = t.twin_target
     elif twin_now is not None and t.twin_stale and t.twin_body is not None:
         result.append(Action("refresh-twin", t.twin_name, body=t.twin_body))
+    if t.twin_current is not None and t.twin_owners is not None:
+        result.append(Action("own-twin", t.twin_name, body=t.twin_owners))
     if twin_now is not None and t.twin_target < twin_now:
         result.append(Action("scale-twin", t.twin_name, replicas=t.twin_target))
     if t.drain_record is not None:
@@ -115,6 +120,9 @@ def apply(planned: list[Action], *, kind: str, namespace: str, workloads: kube.W
         elif action.verb in ("refresh-twin", "refresh-placeholder"):
             assert action.body is not None
             workloads.replace_template(action.body)
+        elif action.verb == "own-twin":
+            assert action.body is not None
+            workloads.patch(kind, namespace, action.name, action.body)
         elif action.verb == "create-placeholder":
             assert action.body is not None
             workloads.create({**action.body, "spec": {**action.body["spec"], "replicas": action.replicas}})

@@ -13,6 +13,15 @@ podTemplatePatch that would break the twin given its base: labels of the base's 
 provider with a routing profile, nodeSelector keys that would override that routing, and ECI's spot
 annotations (``cluster.spot``), which are the operator's to render from ``spec.burst.spot``.
 
+Deletion (issue 17): the twin has two owners, its policy (the controller) and its base (not a controller,
+not blocking). Kubernetes' garbage collector never collects a dependent that still has a live owner: it
+only drops the reference to the owner being deleted. So whatever the propagation policy of the policy's
+deletion (Foreground cascades at once, before any finalizer of the policy runs; Orphan strips the
+references), the twin and its pods keep serving until the operator's hand-back has raised the base. The
+twin also carries its policy's UID in the label ``burstscaler.io/policy-uid`` (``left_by``), so the
+hand-back still recognises its own twin once the collector has dropped the policy's reference, and then
+gives the twin back to the policy alone (``sole_owner``) so it goes with it.
+
 Spot (issue 16): ``spot`` is the set of spot annotations to render this tick (``spot.pod_annotations`` of the
 policy's ``burst.spot``, or nothing while the twin falls back to on-demand). Spot annotations the base's
 template carries are dropped and the operator's are set after the patch is merged, so neither the base nor
@@ -34,6 +43,7 @@ from burstscaler.cluster import spot as spot_module
 
 TIER_LABEL = "burstscaler.io/tier"
 POLICY_LABEL = "burstscaler.io/policy"
+POLICY_UID_LABEL = "burstscaler.io/policy-uid"
 SOURCE_HASH_ANNOTATION = "burstscaler.io/source-hash"
 # No pod-deletion-cost is set on twin pods (issue 17): the twin is one ReplicaSet whose pods would all carry
 # the same cost, which ranks nothing, and ACK's ResourcePolicy must not be combined with it. Which tier shrinks
@@ -66,6 +76,35 @@ def owned_by(workload: Mapping[str, Any], *, uid: str) -> bool:
         and (ref.get("kind"), ref.get("uid")) == ("BurstPolicy", uid)
         for ref in references
     )
+
+
+def left_by(workload: Mapping[str, Any], *, uid: str, base_uid: str) -> bool:
+    """True when `workload` is the twin the policy with `uid` rendered and the garbage collector has since
+    dropped that policy's reference (a Foreground or Orphan deletion of the policy).
+
+    Recognised by what the operator wrote: the tier and policy-UID labels, and no controller left but a
+    reference to the base (`base_uid`). Any controller at all means someone else's object: never adopted.
+    """
+    if not uid or not base_uid:
+        return False
+    metadata = workload.get("metadata") or {}
+    labels = metadata.get("labels") or {}
+    if labels.get(TIER_LABEL) != "burst" or labels.get(POLICY_UID_LABEL) != uid:
+        return False
+    references = [ref for ref in metadata.get("ownerReferences") or [] if isinstance(ref, Mapping)]
+    if any(ref.get("controller") for ref in references):
+        return False
+    return any(ref.get("uid") == base_uid for ref in references)
+
+
+def owners_current(workload: Mapping[str, Any], *, policy: Mapping[str, Any], base: Mapping[str, Any]) -> bool:
+    """True when the twin `workload` carries both owner references and the policy-UID label ``render`` writes
+    (a twin made before issue 17, or one whose base reference a deletion of the base dropped, does not)."""
+    metadata = workload.get("metadata") or {}
+    wanted = owner_references(policy, base=base)
+    references = [dict(ref) for ref in metadata.get("ownerReferences") or [] if isinstance(ref, Mapping)]
+    uid = str((policy.get("metadata") or {}).get("uid", ""))
+    return references == wanted and (metadata.get("labels") or {}).get(POLICY_UID_LABEL) == uid
 
 
 def patch_problems(base: Mapping[str, Any], *, provider: str, patch: Mapping[str, Any]) -> list[str]:
@@ -138,6 +177,7 @@ def render(
     spec.update({"replicas": replicas, "selector": selector, "template": pod_template})
     labels = dict(base_meta.get("labels") or {})
     labels.update({TIER_LABEL: "burst", POLICY_LABEL: policy_label})
+    labels[POLICY_UID_LABEL] = str(policy_meta.get("uid", ""))
     return {
         "apiVersion": base.get("apiVersion", "apps/v1"),
         "kind": base.get("kind", "Deployment"),
@@ -149,7 +189,7 @@ def render(
                 SOURCE_HASH_ANNOTATION: source_hash(base, provider=provider, patch=pod_template_patch, spot=spot),
                 **({spot_module.FALLBACK_UNTIL_ANNOTATION: spot_fallback_until} if spot_fallback_until else {}),
             },
-            "ownerReferences": [owner_reference(policy)],
+            "ownerReferences": owner_references(policy, base=base),
         },
         "spec": spec,
     }
@@ -166,6 +206,33 @@ def owner_reference(policy: Mapping[str, Any]) -> dict[str, Any]:
         "controller": True,
         "blockOwnerDeletion": True,
     }
+
+
+def owner_references(policy: Mapping[str, Any], *, base: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """The twin's owners: its policy (the controller) and its base, so no deletion of one alone collects it.
+
+    The base's reference neither controls nor blocks: it asks no right on the base's finalizers, and a
+    Foreground deletion of the base is not held by its twin. A base without a UID (a dry render) adds none.
+    """
+    references = [owner_reference(policy)]
+    base_meta = base.get("metadata") or {}
+    if base_meta.get("uid"):
+        references.append(
+            {
+                "apiVersion": base.get("apiVersion", "apps/v1"),
+                "kind": base.get("kind", "Deployment"),
+                "name": base_meta.get("name", ""),
+                "uid": base_meta["uid"],
+                "controller": False,
+                "blockOwnerDeletion": False,
+            }
+        )
+    return references
+
+
+def sole_owner(policy: Mapping[str, Any]) -> dict[str, Any]:
+    """The merge patch that leaves the policy the twin's only owner: the collector removes the twin with it."""
+    return {"metadata": {"ownerReferences": [owner_reference(policy)]}}
 
 
 def source_hash(

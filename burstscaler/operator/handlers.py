@@ -148,7 +148,13 @@ def register(registry: kopf.OperatorRegistry, runtime: Runtime) -> None:
 
     @kopf.on.delete(GROUP, VERSION, PLURAL, id="hand_back", registry=registry)
     async def hand_back(
-        namespace: str | None, name: str, spec: kopf.Spec, meta: kopf.Meta, started: datetime.datetime, **_: Any
+        namespace: str | None,
+        name: str,
+        spec: kopf.Spec,
+        meta: kopf.Meta,
+        body: kopf.Body,
+        started: datetime.datetime,
+        **_: Any,
     ) -> None:
         runtime.metrics.forget(str(namespace), name)
         runtime.last_reasons.pop((str(namespace), name), None)
@@ -159,16 +165,19 @@ def register(registry: kopf.OperatorRegistry, runtime: Runtime) -> None:
             return
         target = spec.get("targetRef") or {}
         timeout = float((spec.get("drainBack") or {}).get("readyTimeoutSeconds", 300))
-        await asyncio.to_thread(
+        gave_up = await asyncio.to_thread(
             _hand_back,
             runtime.workloads,
             kind=str(target.get("kind", "Deployment")),
             namespace=str(namespace),
             base_name=str(target.get("name", "")),
+            policy_name=name,
             policy_uid=str(meta.get("uid") or ""),
             waited=(datetime.datetime.now(datetime.UTC) - _aware(started)).total_seconds(),
             timeout=timeout,
         )
+        if gave_up is not None:
+            kopf.event(body, type="Warning", reason="HandBackTimedOut", message=gave_up)
 
 
 def _first(index: kopf.Index[Any, Any]) -> dict[Any, Any]:
@@ -227,6 +236,7 @@ async def _act(runtime: Runtime, outcome: planner.Outcome, *, policy_uid: str) -
         twin_target=outcome.burst_target,
         twin_body=twin_body,
         twin_stale=outcome.twin_stale,
+        twin_owners=_twin_owners(outcome, twin_body=twin_body, policy=policy_body),
         drain_record=outcome.drain.to_annotation() if outcome.drain is not None else None,
         drain_recorded=apply.DRAIN_ANNOTATION in base.annotations,
         drain_in_flight=outcome.drain_in_flight > 0,
@@ -245,6 +255,20 @@ async def _act(runtime: Runtime, outcome: planner.Outcome, *, policy_uid: str) -
         runtime.metrics.api_errors.labels(status=str(error.status)).inc()
         raise kopf.TemporaryError(f"applying the plan failed: {error}", delay=runtime.config.tick_seconds) from None
     runtime.ticker.planner.confirm(outcome.key, outcome.drain, finished=outcome.drain_in_flight == 0)
+
+
+def _twin_owners(
+    outcome: planner.Outcome, *, twin_body: Mapping[str, Any] | None, policy: Mapping[str, Any]
+) -> dict[str, Any] | None:
+    """The merge patch that gives an existing twin the owners and policy-UID label it is rendered with, so a
+    deletion of its policy can never collect it before the hand-back; None when it has them already."""
+    if outcome.twin is None or twin_body is None or outcome.base is None:
+        return None
+    if twin.owners_current(outcome.twin.body, policy=policy, base=outcome.base.body):
+        return None
+    metadata = twin_body["metadata"]
+    uid_label = {twin.POLICY_UID_LABEL: metadata["labels"][twin.POLICY_UID_LABEL]}
+    return {"metadata": {"labels": uid_label, "ownerReferences": metadata["ownerReferences"]}}
 
 
 def _placeholder_targets(
@@ -398,30 +422,42 @@ def _hand_back(
     kind: str,
     namespace: str,
     base_name: str,
+    policy_name: str,
     policy_uid: str,
     waited: float,
     timeout: float,
-) -> None:
-    """Deleting a policy: the base takes over the twin's replicas, Ready first, then the twin scales to 0.
+) -> str | None:
+    """Deleting a policy: the base takes over the twin's replicas, Ready first, then the twin scales to 0
+    and is left to its policy alone, so the garbage collector removes it with the policy.
 
-    Only the policy's own twin is touched (its controlling owner reference carries the policy's UID):
-    an unowned `<base>-burst` is someone else's and is left as it is. The twin is never deleted here:
-    at 0 replicas it goes with its policy by owner-reference garbage collection (the operator has no
-    delete right). Idempotent across retries and restarts: the base's target is recorded on the twin
-    before the base is scaled. If the base's new pods are not Ready within `timeout`, the twin is
-    orphaned (kept running, no longer owned) so serving capacity never drops.
+    Runs in the policy's finalizer, under every propagation policy: the twin's second owner (its base,
+    ``twin.owner_references``) keeps the collector from taking it first. Only the policy's own twin is
+    touched: its controlling owner reference carries the policy's UID, or (after a Foreground or Orphan
+    deletion dropped that reference) ``twin.left_by`` recognises what the operator wrote; anything else
+    named `<base>-burst` is someone else's and is left as it is. The operator never deletes (no delete
+    right). Idempotent across retries and restarts: the base's target is recorded on the twin before the
+    base is scaled. If the base's new pods are not Ready within `timeout`, the twin is orphaned (kept
+    running, no longer owned) so serving capacity never drops; the message saying so is returned (the
+    handler posts it as a Warning Event), else None.
     """
     twin_name = twin.twin_name(base_name)
     twin_obj = workloads.read(kind, namespace, twin_name)
     if twin_obj is None:
-        return
-    if not twin.owned_by(twin_obj, uid=policy_uid):
-        logger.info("%s/%s is not owned by the deleted policy: left as it is", namespace, twin_name)
-        return
-    twin_replicas = int((twin_obj.get("spec") or {}).get("replicas") or 0)
+        return None
     base = workloads.read(kind, namespace, base_name)
+    base_uid = str(((base or {}).get("metadata") or {}).get("uid") or "")
+    if not (twin.owned_by(twin_obj, uid=policy_uid) or twin.left_by(twin_obj, uid=policy_uid, base_uid=base_uid)):
+        logger.info("%s/%s is not owned by the deleted policy: left as it is", namespace, twin_name)
+        return None
+    policy = {
+        "apiVersion": f"{api.API_GROUP}/{api.API_VERSION}",
+        "kind": api.KIND,
+        "metadata": {"name": policy_name, "uid": policy_uid},
+    }
+    twin_replicas = int((twin_obj.get("spec") or {}).get("replicas") or 0)
     if base is None or twin_replicas == 0:
-        return  # nothing to hand back: the garbage collector removes the twin with the policy
+        _leave_to_policy(workloads, twin_obj, kind=kind, namespace=namespace, policy=policy)
+        return None  # nothing to hand back: the garbage collector removes the twin with the policy
     annotations = (twin_obj.get("metadata") or {}).get("annotations") or {}
     goal = _recorded_goal(annotations.get(HANDBACK_ANNOTATION))
     if goal is None:
@@ -432,12 +468,24 @@ def _hand_back(
     ready = int((base.get("status") or {}).get("readyReplicas") or 0)
     if ready >= goal:
         workloads.scale(kind, namespace, twin_name, 0)
-        return
+        _leave_to_policy(workloads, twin_obj, kind=kind, namespace=namespace, policy=policy)
+        return None
     if waited >= timeout:
-        workloads.orphan(kind, namespace, twin_name, why=f"base {base_name} had only {ready}/{goal} Ready pods")
-        logger.warning("%s/%s: base not Ready after %.0fs; twin orphaned, not deleted", namespace, twin_name, waited)
-        return
+        why = f"base {base_name} had only {ready}/{goal} Ready pods after {waited:.0f}s"
+        workloads.orphan(kind, namespace, twin_name, why=why)
+        logger.warning("%s/%s: %s; twin orphaned, not deleted", namespace, twin_name, why)
+        return f"hand-back gave up: {why}; twin {twin_name} keeps its {twin_replicas} replicas, no longer owned"
     raise kopf.TemporaryError(f"waiting for {goal} Ready replicas of {base_name} (now {ready})", delay=5)
+
+
+def _leave_to_policy(
+    workloads: kube.Workloads, twin_obj: Mapping[str, Any], *, kind: str, namespace: str, policy: Mapping[str, Any]
+) -> None:
+    """Make the deleted policy the twin's only owner (the base's reference would keep it alive)."""
+    wanted = twin.sole_owner(policy)
+    metadata = twin_obj.get("metadata") or {}
+    if list(metadata.get("ownerReferences") or []) != wanted["metadata"]["ownerReferences"]:
+        workloads.patch(kind, namespace, str(metadata.get("name", "")), wanted)
 
 
 def _recorded_goal(value: Any) -> int | None:

@@ -2,6 +2,11 @@
 with no dip in Ready pods (issue 17 item 4), through the operator process, the cluster actor and the
 emulator's garbage collector (Background, Foreground, Orphan: harness/apiserver.py).
 
+How (``cluster/twin.py``): the twin has a second owner, its base, so no propagation policy lets the
+collector take it before the policy's finalizer has run the hand-back (Foreground only drops the twin's
+reference to the policy, as Orphan does); the hand-back recognises its twin by the policy-UID label the
+operator wrote, then leaves it to the policy alone, so the twin goes with the policy in every case.
+
 The cluster: ECS room for 2 replicas, so 4 desired run as 2 base + 2 burst; then a second ECS node
 gives room for the other 2, with drain-back off so the burst stays until the policy is deleted. The
 hand-back (``operator/handlers.py::_hand_back``) must raise the base to 4, wait for it to be Ready,
@@ -61,27 +66,8 @@ class ReadySampler:
     "propagation",
     [
         pytest.param("Background", id="background"),
-        pytest.param(
-            "Foreground",
-            id="foreground",
-            marks=pytest.mark.xfail(
-                strict=True,
-                reason="measured: Ready pods dipped from 4 to 2 (then recovered to 4 on ECS): the foreground "
-                "GC deletes the twin (a blockOwnerDeletion dependent) as soon as the policy has its "
-                "deletionTimestamp, before the operator's hand-back has raised the base; its pods terminate "
-                "while the hand-back waits for 4 Ready base pods",
-            ),
-        ),
-        pytest.param(
-            "Orphan",
-            id="orphan",
-            marks=pytest.mark.xfail(
-                strict=True,
-                reason="measured: no dip (min 4 Ready) but nothing handed back: base stays 2, the twin keeps "
-                "2 Ready pods and no owner: the GC strips the twin's owner reference before the hand-back "
-                "runs, so _hand_back finds the twin not owned by the policy and leaves it as it is",
-            ),
-        ),
+        pytest.param("Foreground", id="foreground"),
+        pytest.param("Orphan", id="orphan"),
     ],
 )
 def test_deleting_a_policy_hands_the_burst_back_without_a_dip(
@@ -123,4 +109,7 @@ def test_deleting_a_policy_hands_the_burst_back_without_a_dip(
     }
     assert min(sampler.samples) >= SERVING, f"Ready pods dipped during the deletion: {state}"
     assert handed_back(api) and state["base"] == SERVING, f"the base serves all {SERVING}, burst none: {state}"
-    assert twin is None or twin["spec"]["replicas"] == 0, f"the twin is gone or left at 0: {state}"
+    assert twin is None or twin["spec"]["replicas"] == 0, f"the twin is gone or at 0: {state}"
+    eventually(
+        lambda: api.find("Deployment", "web-burst") is None, timeout=TIMEOUT, message="the twin goes with its policy"
+    )

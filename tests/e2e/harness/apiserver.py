@@ -54,7 +54,9 @@ the built-in behaviour) and its ``objects`` array with the full version history 
   removed from its dependents, then the finalizer. **Foreground**: the owner gets the
   ``foregroundDeletion`` finalizer and stays (with its ``deletionTimestamp``) while its dependents
   are deleted (Foreground again, pods gracefully); the finalizer goes once no dependent with
-  ``blockOwnerDeletion: true`` is left (terminating pods still block), then the owner goes.
+  ``blockOwnerDeletion: true`` is left (terminating pods still block), then the owner goes. A
+  dependent with another live owner (not itself in foreground deletion) is not deleted: only its
+  reference to the owner goes, as the real collector does.
 - **delete preconditions**: ignored -> ``preconditions.uid``/``resourceVersion`` give 409.
 - **Events**: ``v1`` and ``events.k8s.io/v1`` events are ordinary objects (created with
   ``generateName`` by Kopf), listable with selectors.
@@ -555,6 +557,14 @@ class Emulator(kmock.KubernetesEmulator):
                 current = self.find(*dependent)
                 if current is None:
                     continue
+                refs = current["metadata"].get("ownerReferences") or []
+                if any(self._solid_owner(ref) for ref in refs if ref.get("uid") != uid):
+                    # A dependent with another live owner is not collected: only the reference goes
+                    # (garbage collector, attemptToDeleteItem: "has at least one existing owner").
+                    kept = [r for r in refs if r.get("uid") != uid]
+                    self.patch(*dependent, {"metadata": {"ownerReferences": kept}})
+                    changed = True
+                    continue
                 if not current["metadata"].get("deletionTimestamp"):
                     options = None if dependent[0] == PODS else {"propagationPolicy": "Foreground"}
                     self.delete(*dependent, options)
@@ -575,6 +585,11 @@ class Emulator(kmock.KubernetesEmulator):
                 self.delete(resource, namespace, name)
                 changed = True
         return changed
+
+    def _solid_owner(self, ref: dict[str, Any]) -> bool:
+        """The owner `ref` names exists and is not waiting for its dependents' foreground deletion."""
+        owner = next((obj for _, obj in self.live() if obj["metadata"]["uid"] == ref.get("uid")), None)
+        return owner is not None and FOREGROUND_FINALIZER not in (owner["metadata"].get("finalizers") or [])
 
     def _drop_finalizer(self, key: Key, finalizer: str) -> None:
         current = self.find(*key)
