@@ -103,8 +103,13 @@ def test_the_twin_is_created_with_its_policys_owner_reference(
     policy = kubectl.get("burstpolicy", "web", namespace=namespace)
     assert policy is not None
     owners = twin["metadata"].get("ownerReferences") or []
+    base = kubectl.get("deployment", "web", namespace=namespace)
+    assert base is not None
+    # The policy controls the twin; its base is a second owner, so no deletion of the policy collects it
+    # before the hand-back (issue 17).
     assert [(o["kind"], o["name"], o["uid"], o.get("controller")) for o in owners] == [
-        ("BurstPolicy", "web", policy["metadata"]["uid"], True)
+        ("BurstPolicy", "web", policy["metadata"]["uid"], True),
+        ("Deployment", "web", base["metadata"]["uid"], False),
     ]
     assert twin["spec"]["template"]["metadata"]["labels"].get("burstscaler.io/tier") == "burst"
     eventually(

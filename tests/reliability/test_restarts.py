@@ -50,7 +50,10 @@ def test_killed_at_each_step_of_twin_creation_and_drain_back(
     eventually(lambda: replicas(api, "web-burst") == 3 and ready_pods(api, "web") == 7, timeout=TIMEOUT)
     twins = [d for d in api.list("Deployment", namespace="default") if d["metadata"]["name"].startswith("web-")]
     assert [d["metadata"]["name"] for d in twins] == ["web-burst"]
-    assert [ref["uid"] for ref in twins[0]["metadata"]["ownerReferences"]] == [policy["metadata"]["uid"]]
+    # The policy controls the twin; its base is a second, non-controlling owner (issue 17: safe deletion).
+    assert [ref["uid"] for ref in twins[0]["metadata"]["ownerReferences"] if ref.get("controller")] == [
+        policy["metadata"]["uid"]
+    ]
     converged = apiserver.call(lambda emulator: emulator.resource_version)
 
     # 2. Drain-back: base raised and Ready, the twin's scale-down refused until the kill.
