@@ -101,10 +101,21 @@ def owners_current(workload: Mapping[str, Any], *, policy: Mapping[str, Any], ba
     """True when the twin `workload` carries both owner references and the policy-UID label ``render`` writes
     (a twin made before issue 17, or one whose base reference a deletion of the base dropped, does not)."""
     metadata = workload.get("metadata") or {}
-    wanted = owner_references(policy, base=base)
-    references = [dict(ref) for ref in metadata.get("ownerReferences") or [] if isinstance(ref, Mapping)]
+    wanted = list(map(_reference_key, owner_references(policy, base=base)))
+    references = [_reference_key(ref) for ref in metadata.get("ownerReferences") or [] if isinstance(ref, Mapping)]
     uid = str((policy.get("metadata") or {}).get("uid", ""))
     return references == wanted and (metadata.get("labels") or {}).get(POLICY_UID_LABEL) == uid
+
+
+def _reference_key(ref: Mapping[str, Any]) -> tuple[str, str, str, bool, bool]:
+    # An absent controller/blockOwnerDeletion reads as false, as the API server reads it.
+    return (
+        str(ref.get("kind", "")),
+        str(ref.get("name", "")),
+        str(ref.get("uid", "")),
+        bool(ref.get("controller")),
+        bool(ref.get("blockOwnerDeletion")),
+    )
 
 
 def patch_problems(base: Mapping[str, Any], *, provider: str, patch: Mapping[str, Any]) -> list[str]:

@@ -92,6 +92,10 @@ def test_deleting_a_policy_hands_the_burst_back_without_a_dip(
         message="2 base + 2 burst Ready",
     )
     api.create(objects.ecs_node("ecs-2", cpu="1", memory="4Gi"))  # room for the hand-back
+    before = api.find("Deployment", "web-burst")
+    assert before is not None
+    owners = [(ref["kind"], ref["name"], bool(ref.get("controller"))) for ref in before["metadata"]["ownerReferences"]]
+    assert owners == [("BurstPolicy", "web", True), ("Deployment", "web", False)], "owned by its policy and its base"
 
     with ReadySampler(api) as sampler:
         api.delete("BurstPolicy", "web", propagationPolicy=propagation)
