@@ -16,7 +16,7 @@ import kopf
 import pytest
 
 from burstscaler.cluster import twin
-from burstscaler.operator import handlers
+from burstscaler.operator import handlers, planner
 
 UID = "policy-uid"
 BASE_UID = "base-uid"
@@ -180,3 +180,48 @@ def test_a_garbage_handback_annotation_is_recomputed_not_raised(garbage: str) ->
         hand_back(fake)  # waiting for the base's pods, as with no annotation: never a crash
     assert fake.objects["web-burst"]["metadata"]["annotations"][handlers.HANDBACK_ANNOTATION] == "7"
     assert fake.objects["web"]["spec"]["replicas"] == 7
+
+
+def indexed(body: dict[str, Any]) -> planner.Workload:
+    """A workload as the operator's index holds it."""
+    metadata = body["metadata"]
+    return planner.Workload(
+        namespace="shop",
+        kind="Deployment",
+        name=metadata["name"],
+        replicas=int(body["spec"]["replicas"]),
+        ready=0,
+        labels=dict(metadata.get("labels") or {}),
+        annotations={},
+        selector={},
+        template={},
+        body=body,
+    )
+
+
+@pytest.mark.parametrize(
+    ("existing", "patched"),
+    [
+        pytest.param(lambda rendered: rendered, False, id="as-rendered"),
+        pytest.param(
+            lambda rendered: {**rendered, "metadata": {**rendered["metadata"], "ownerReferences": [POLICY_REF]}},
+            True,
+            id="made-before-issue-17",
+        ),
+        pytest.param(None, False, id="no-twin-yet"),
+    ],
+)
+def test_the_tick_gives_an_existing_twin_its_two_owners(existing: Any, patched: bool) -> None:
+    policy = {"apiVersion": POLICY_REF["apiVersion"], "kind": "BurstPolicy", "metadata": {"name": "web", "uid": UID}}
+    base = workload("web", replicas=2)
+    base["spec"].update(selector={"matchLabels": {"app": "web"}}, template={"metadata": {"labels": {"app": "web"}}})
+    rendered = twin.render(base, policy=policy, provider="generic", pod_template_patch={}, replicas=3)
+    found = None if existing is None else indexed(existing(rendered))
+    outcome = planner.Outcome(namespace="shop", name="web", generation=1, base=indexed(base), twin=found)
+    owners = handlers._twin_owners(outcome, twin_body=rendered, policy=policy)
+    if not patched:
+        assert owners is None
+        return
+    assert owners is not None
+    assert owners["metadata"]["ownerReferences"] == [POLICY_REF, {**BASE_REF, "blockOwnerDeletion": False}]
+    assert owners["metadata"]["labels"] == {twin.POLICY_UID_LABEL: UID}
