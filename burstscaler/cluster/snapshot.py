@@ -156,7 +156,8 @@ def build(
     ]
     policy_arrays = _policies(policies, views, requests, nodes=node_table, resources=resources)
     unplaced = np.array([pods.base_unplaced for pods in views], dtype=np.int64).reshape(len(policies))
-    bound = _bound_groups(table, node_index) if any(view.constraints is not None for view in policies) else None
+    # Inter-pod terms read every bound pod's labels: that pass is paid only when some term exists.
+    bound = _bound_groups(table, node_index) if _has_terms(table, node_index, policies) else None
     topology = _topology(nodes, table, node_index, policies, nodes=node_views, bound=bound)
     if topology is not None and topology.terms and unplaced.any():
         # The policies' own unbound base pods: counted where kube-scheduler will bind them (room and domains).
@@ -487,6 +488,13 @@ def _topology(
             terms.append(symmetric)
     capped = bool((burst_cap < snapshot.UNLIMITED).any())
     return snapshot.Topology(terms=tuple(terms), burst_cap=burst_cap if capped else None)
+
+
+def _has_terms(table: podtable.PodTable, node_index: Mapping[str, int], policies: Sequence[PolicyView]) -> bool:
+    # Some policy with constraints has a term of its own, or a bound pod's anti-affinity may select it.
+    if not any(view.constraints is not None for view in policies):
+        return False
+    return any(_terms_of(view) for view in policies) or any(pod.node_name in node_index for pod in table.anti())
 
 
 def _terms_of(view: PolicyView) -> bool:
