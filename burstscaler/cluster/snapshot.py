@@ -158,7 +158,8 @@ def build(
     unplaced = np.array([pods.base_unplaced for pods in views], dtype=np.int64).reshape(len(policies))
     # Inter-pod terms read every bound pod's labels: that pass is paid only when some term exists.
     bound = _bound_groups(table, node_index) if _has_terms(table, node_index, policies) else None
-    topology = _topology(nodes, table, node_index, policies, nodes=node_views, bound=bound)
+    memo = _Memo()  # what the bound pods give the terms, kept for the second pass (with landing)
+    topology = _topology(nodes, table, node_index, policies, nodes=node_views, bound=bound, memo=memo)
     if topology is not None and topology.terms and unplaced.any():
         # The policies' own unbound base pods: counted where kube-scheduler will bind them (room and domains).
         landing = _landing(
@@ -173,7 +174,9 @@ def build(
             for p, per_node in landing.items():
                 requested += per_node[:, None] * policy_arrays.requests[p][None, :]
                 unplaced[p] -= int(per_node.sum())
-            topology = _topology(nodes, table, node_index, policies, nodes=node_views, bound=bound, landing=landing)
+            topology = _topology(
+                nodes, table, node_index, policies, nodes=node_views, bound=bound, landing=landing, memo=memo
+            )
     nodes_arrays = snapshot.Nodes(
         names=tuple(node.name for node in nodes),
         resources=resources,
@@ -324,6 +327,14 @@ def _reservations(
 BoundGroups = dict[tuple[str, tuple[tuple[str, str], ...]], tuple[list[int], list[bool], list[podtable.Workload]]]
 
 
+@dataclasses.dataclass
+class _Memo:
+    """What ``_topology`` derives from the bound pods alone, reused when it runs again with ``landing``."""
+
+    selected: dict[tuple[podterms.PodTerm, str], list[int]] = dataclasses.field(default_factory=dict)
+    symmetry: dict[int, dict[str, snapshot.IntArray]] = dataclasses.field(default_factory=dict)
+
+
 def _bound_groups(table: podtable.PodTable, node_index: Mapping[str, int]) -> BoundGroups:
     # Inter-pod terms read every bound pod's labels: one pass over the table, grouped by (namespace,
     # labels) so a selector is matched once per group.
@@ -382,16 +393,21 @@ def _topology(
     nodes: Sequence[eligibility.NodeView],
     bound: BoundGroups | None,
     landing: Mapping[int, snapshot.IntArray] | None = None,
+    memo: _Memo | None = None,
 ) -> snapshot.Topology | None:
     """The policies' terms over the pods bound now, and (``landing``) the unbound base pods where they will be."""
     constrained = [p for p, view in enumerate(policies) if view.constraints is not None]
     if not constrained or bound is None:
         return None
-    anti: list[tuple[podtable.Workload, str, tuple[podterms.PodTerm, ...], snapshot.IntArray]] = [
-        (pod.workload, pod.namespace, pod.anti_terms, np.array([node_index[pod.node_name]], dtype=np.int64))
-        for pod in table.anti()
-        if pod.node_name in node_index
-    ]
+    # Bound pods with anti-affinity, grouped by (workload, namespace, terms): a workload's pods share
+    # their terms, so the symmetry check matches each policy against a workload once, not per pod.
+    anti_rows: dict[tuple[podtable.Workload, str, tuple[podterms.PodTerm, ...]], list[int]] = {}
+    for pod in table.anti():
+        row = node_index.get(pod.node_name)
+        if row is not None:
+            anti_rows.setdefault((pod.workload, pod.namespace, pod.anti_terms), []).append(row)
+    anti = [(*key, np.array(rows, dtype=np.int64)) for key, rows in anti_rows.items()]
+    anti_bound = len(anti)
     if not (anti or any(_terms_of(policies[p]) for p in constrained)):
         return None
     count = len(node_records)
@@ -416,16 +432,38 @@ def _topology(
             domains[key] = (np.array(ids, dtype=np.int64).reshape(count), len(values))
         return domains[key]
 
+    labels_of = [dict(labels) for (_, labels), *_ in group_rows]
+    selected: dict[tuple[podterms.PodTerm, str], list[int]] = {}
+    known = len(bound)  # the bound groups come first, in the same order on every call with `bound`
+
+    def select(term: podterms.PodTerm, namespace: str, indices: range) -> list[int]:
+        return [
+            index
+            for index in indices
+            if term.selects(namespace=group_rows[index][0][0], labels=labels_of[index], own_namespace=namespace)
+        ]
+
     def per_node(
         term: podterms.PodTerm, namespace: str, *, live_only: bool, only: podtable.Workload | None = None
     ) -> snapshot.IntArray:
+        # The groups a term selects are found once per (term, namespace): the base's and the twin's
+        # terms are usually the same.
+        hits = selected.get((term, namespace))
+        if hits is None:
+            # Over the bound groups, a term's matches are kept in `memo` for the second call (with landing).
+            bound_hits = memo.selected.get((term, namespace)) if memo is not None else None
+            if bound_hits is None:
+                bound_hits = select(term, namespace, range(known))
+                if memo is not None:
+                    memo.selected[(term, namespace)] = bound_hits
+            hits = selected[(term, namespace)] = bound_hits + select(term, namespace, range(known, len(group_rows)))
         counts = np.zeros(count, dtype=np.int64)
-        for (pod_namespace, labels), node_rows, deleting, workloads in group_rows:
-            if term.selects(namespace=pod_namespace, labels=dict(labels), own_namespace=namespace):
-                keep = ~deleting if live_only else np.ones(len(node_rows), dtype=bool)
-                if only is not None:
-                    keep &= np.array([w == only for w in workloads], dtype=bool)
-                np.add.at(counts, node_rows[keep], 1)
+        for index in hits:
+            _, node_rows, deleting, workloads = group_rows[index]
+            keep = ~deleting if live_only else np.ones(len(node_rows), dtype=bool)
+            if only is not None:
+                keep &= np.fromiter((w == only for w in workloads), dtype=bool, count=len(workloads))
+            counts += np.bincount(node_rows[keep], minlength=count)
         return counts
 
     terms: list[snapshot.Term] = []
@@ -480,7 +518,15 @@ def _topology(
                 open_domains = int((others[virtual_domains] <= 0).sum())
                 burst_cap[p] = min(int(burst_cap[p]), open_domains)
         # Symmetry: pods whose anti-affinity selects this template block their domains.
-        for key, blocked in _symmetry(anti, view, constraints.labels, count).items():
+        by_bound = memo.symmetry.get(p) if memo is not None else None
+        if by_bound is None:
+            by_bound = _symmetry(anti[:anti_bound], view, constraints.labels, count)
+            if memo is not None:
+                memo.symmetry[p] = by_bound
+        by_landing = _symmetry(anti[anti_bound:], view, constraints.labels, count)
+        none = np.zeros(count, dtype=np.int64)
+        for key in [*by_bound, *(key for key in by_landing if key not in by_bound)]:
+            blocked = by_bound.get(key, none) + by_landing.get(key, none)
             domain, size = domain_of(key)
             inside = domain >= 0
             existing = np.bincount(domain[inside], weights=blocked[inside], minlength=size).astype(np.int64)
@@ -527,8 +573,9 @@ def _symmetry(
 ) -> dict[str, snapshot.IntArray]:
     # `anti`: (workload, namespace, anti-affinity terms, node rows of its pods) of pods carrying some.
     blocked: dict[str, snapshot.IntArray] = {}
+    own = (view.base_workload, view.twin_workload)
     for workload, namespace, anti_terms, rows in anti:
-        if workload in (view.base_workload, view.twin_workload):
+        if workload in own:
             continue  # the policy's own pods carry its own terms, already applied
         for term in anti_terms:
             if term.selects(namespace=view.namespace, labels=labels, own_namespace=namespace):
