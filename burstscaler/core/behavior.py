@@ -101,14 +101,18 @@ def stabilize(
     """
     up_cutoff = now - datetime.timedelta(seconds=up_window)
     down_cutoff = now - datetime.timedelta(seconds=down_window)
+    # Older than both windows is older than the earlier cutoff.
+    both_cutoff = min(up_cutoff, down_cutoff)
     up_bound = down_bound = desired
     reusable: int | None = None
+    # Comparisons rather than min()/max() calls: every tick of every policy walks the whole window.
     for index, past in enumerate(recommendations):
-        if past.time > up_cutoff:
-            up_bound = min(up_bound, past.replicas)
-        if past.time > down_cutoff:
-            down_bound = max(down_bound, past.replicas)
-        if past.time < up_cutoff and past.time < down_cutoff:
+        time, count = past.time, past.replicas
+        if time > up_cutoff and count < up_bound:
+            up_bound = count
+        if time > down_cutoff and count > down_bound:
+            down_bound = count
+        if time < both_cutoff:
             reusable = index
     stabilized = min(max(current, up_bound), down_bound)
     entry = TimedRecommendation(desired, now)
@@ -201,9 +205,9 @@ def record_scale(
         return history
     if new > previous:
         events = _store(history.scale_up_events, new - previous, rules=effective_rules(behavior)[0], now=now)
-        return dataclasses.replace(history, scale_up_events=events)
+        return History(history.recommendations, events, history.scale_down_events)
     events = _store(history.scale_down_events, previous - new, rules=effective_rules(behavior)[1], now=now)
-    return dataclasses.replace(history, scale_down_events=events)
+    return History(history.recommendations, history.scale_up_events, events)
 
 
 def _store(
@@ -211,7 +215,7 @@ def _store(
 ) -> tuple[ScaleEvent, ...]:
     longest = max((policy.period_seconds for policy in rules.policies or ()), default=0)
     cutoff = now - datetime.timedelta(seconds=longest)
-    marked = [dataclasses.replace(event, outdated=True) if event.time < cutoff else event for event in events]
+    marked = [ScaleEvent(event.change, event.time, True) if event.time < cutoff else event for event in events]
     outdated = [index for index, event in enumerate(marked) if event.outdated]
     entry = ScaleEvent(change, now)
     if outdated:
@@ -256,6 +260,7 @@ def normalize(
         history=history,
         now=now,
     )
-    history = dataclasses.replace(history, recommendations=recommendations)
+    # Built directly rather than by dataclasses.replace: the same History, without its per-call introspection.
+    history = History(recommendations, history.scale_up_events, history.scale_down_events)
     history = record_scale(history, previous=current, new=limited.replicas, behavior=behavior, now=now)
     return stabilized, limited.replicas, limited, history

@@ -30,6 +30,11 @@ from burstscaler.core import behavior, fallback, forecast, pending, replicas, sc
 
 DEFAULT_TOLERANCE = 0.1
 
+#: Values derived from one frozen spec object, by its identity (see ``_target`` and ``_tolerances``).
+_TARGETS: dict[int, tuple[spec.MetricSpec, tuple[str, decimal.Decimal]]] = {}
+_TOLERANCES: dict[int, tuple[spec.Behavior, replicas.Tolerances]] = {}
+_CACHE_SIZE = 4096
+
 
 @dataclasses.dataclass(frozen=True)
 class Reading:
@@ -208,8 +213,7 @@ def _lead(request: Request, *, mode: fallback.Mode, now: datetime.datetime) -> _
     if mode != "metrics":
         # Metrics are failing: the fallback decides, and a forecast from stale history must not override it.
         return _Lead(None, inputs | {"reason": "forecast-metrics-unavailable"})
-    up, down = behavior.effective_rules(policy.behavior)
-    tolerances = replicas.Tolerances(down=_tolerance(down), up=_tolerance(up))
+    tolerances = _tolerances(policy.behavior)
     at = now.timestamp()
     predictions = []
     asked: list[int] = []
@@ -272,9 +276,20 @@ def _floor_reason(policy: spec.BurstPolicySpec, floor: int) -> str:
     return "schedule" if floor > policy.min_replicas else "min-replicas"
 
 
+def _tolerances(rules: spec.Behavior) -> replicas.Tolerances:
+    """The per-direction tolerances of ``rules``, built once per (frozen) behavior object."""
+    entry = _TOLERANCES.get(id(rules))
+    if entry is None or entry[0] is not rules:
+        if len(_TOLERANCES) >= _CACHE_SIZE:
+            _TOLERANCES.clear()  # specs come and go with edits: bound the memory, recomputing is cheap
+        up, down = behavior.effective_rules(rules)
+        entry = (rules, replicas.Tolerances(down=_tolerance(down), up=_tolerance(up)))
+        _TOLERANCES[id(rules)] = entry
+    return entry[1]
+
+
 def _proposals(policy: spec.BurstPolicySpec, request: Request) -> list[Proposal]:
-    up, down = behavior.effective_rules(policy.behavior)
-    tolerances = replicas.Tolerances(down=_tolerance(down), up=_tolerance(up))
+    tolerances = _tolerances(policy.behavior)
     readings = list(request.readings) + [Reading()] * (len(policy.metrics) - len(request.readings))
     return [
         propose(metric, reading, current=request.current, ready=request.ready, tolerances=tolerances)
@@ -309,6 +324,18 @@ def propose(
 
 
 def _target(metric: spec.MetricSpec) -> tuple[str, decimal.Decimal]:
+    # Spec models are frozen: a metric's target never changes, so it is parsed once per object (the
+    # entry keeps the object alive, so its id cannot be reused while it is cached).
+    entry = _TARGETS.get(id(metric))
+    if entry is None or entry[0] is not metric:
+        if len(_TARGETS) >= _CACHE_SIZE:
+            _TARGETS.clear()
+        entry = (metric, _parse_target(metric))
+        _TARGETS[id(metric)] = entry
+    return entry[1]
+
+
+def _parse_target(metric: spec.MetricSpec) -> tuple[str, decimal.Decimal]:
     if metric.cpu is not None:
         return "Utilization", decimal.Decimal(metric.cpu.target_average_utilization)
     assert metric.prometheus is not None  # the model guarantees exactly one source

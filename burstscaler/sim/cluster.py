@@ -143,6 +143,9 @@ class ModelCluster:
         self._outgoing_billed: list[FloatArray] = [np.zeros(0) for _ in range(workloads)]
         # Kept in step with ``placed`` and ``active`` (read every step, so not summed every step).
         self.placed_total: IntArray = np.zeros(workloads, dtype=np.int64)
+        self._ready_total = [0] * workloads  # ``ready_on``'s column sums, likewise
+        self._booting = 0  # active nodes not yet booted: ``advance`` looks for boots only while some are
+        self._ph_used = False  # whether any placeholder was ever asked for: until then there are none
         self._nodes = 0
         self._ecs_per_hour = 0.0
         self._starting: list[_Starting] = []
@@ -168,7 +171,12 @@ class ModelCluster:
 
     def base_ready(self, workload: int) -> int:
         """Base replicas that are Ready and serve traffic."""
-        return int(self.ready_on[:, workload].sum())
+        return self._ready_total[workload]
+
+    @property
+    def ready_totals(self) -> list[int]:
+        """Base replicas Ready per workload (``base_ready`` of each, in workload order)."""
+        return list(self._ready_total)
 
     def burst_total(self, workload: int) -> int:
         """Burst replicas that exist."""
@@ -176,12 +184,14 @@ class ModelCluster:
 
     def burst_ready(self, workload: int, now: float) -> int:
         """Burst replicas Ready at ``now`` (a spot pod being replaced counts until it goes)."""
-        ready = int(np.count_nonzero(self._burst_ready_at[workload] <= now))
-        outgoing = self._outgoing[workload]
+        ready_at, outgoing = self._burst_ready_at[workload], self._outgoing[workload]
+        ready = int(np.count_nonzero(ready_at <= now)) if ready_at.size else 0
         return ready + (int(np.count_nonzero(outgoing > now)) if outgoing.size else 0)
 
     def placeholders(self, workload: int) -> int:
         """Placeholder pods of ``workload`` that exist (Pending or bound)."""
+        if not self._ph_used:
+            return 0
         return int(self.ph_pending[workload] + self.ph_placed[:, workload].sum())
 
     def placeholders_bound(self, workload: int) -> int:
@@ -236,6 +246,7 @@ class ModelCluster:
             np.add.at(self.placed[:, workload], rows, 1)
             self.placed_total[workload] += rows.size
             np.add.at(self.ready_on[:, workload], rows, 1)
+            self._ready_total[workload] += int(rows.size)
         if burst:
             self._burst_ready_at[workload] = np.concatenate([self._burst_ready_at[workload], np.full(burst, -1.0)])
             self._burst_billed_from[workload] = np.concatenate(
@@ -245,24 +256,34 @@ class ModelCluster:
 
     def advance(self, now: float) -> None:
         """Let time pass up to ``now``: nodes boot, starting pods become Ready, idle nodes go."""
-        for row in np.flatnonzero(self.active & ~self._booted & (self.ready_at <= now)):
-            self._booted[row] = True
-            self.placer.node_ready(int(row))
+        if self._booting:
+            for row in np.flatnonzero(self.active & ~self._booted & (self.ready_at <= now)):
+                self._booted[row] = True
+                self._booting -= 1
+                self.placer.node_ready(int(row))
         if self._starting:
             keep = []
             for cohort in self._starting:
                 if cohort.ready_at <= now:
                     self.ready_on[cohort.node, cohort.workload] += cohort.count
+                    self._ready_total[cohort.workload] += cohort.count
                 else:
                     keep.append(cohort)
             self._starting = keep
         if self.autoscaling is not None:
-            empty = (self.placed.sum(axis=1) == 0) & (self.ph_placed.sum(axis=1) == 0)
-            idle = self.active & self.autoscaled & empty & (self.empty_since <= now - self.autoscaling.idle_seconds)
-            for row in np.flatnonzero(idle):
+            # Only nodes idle long enough are checked for pods (the same rows as testing all, cheaper).
+            candidates = np.flatnonzero(
+                self.active & self.autoscaled & (self.empty_since <= now - self.autoscaling.idle_seconds)
+            )
+            if candidates.size:
+                empty = ~self.placed[candidates].any(axis=1) & ~self.ph_placed[candidates].any(axis=1)
+                candidates = candidates[empty]
+            for row in candidates:
                 self.active[row] = False
                 self._nodes -= 1
                 self._ecs_per_hour -= float(self.price[row])
+                if not self._booted[row]:
+                    self._booting -= 1
                 self._booted[row] = False
                 self.placer.remove_node(int(row))
         if self.spot is not None:
@@ -316,7 +337,10 @@ class ModelCluster:
         """Set one workload's replica counts of the base and of the burst twin, and its placeholders."""
         self._scale_base(workload, max(0, base), now=now)
         self._scale_burst(workload, max(0, burst), now=now)
-        self._scale_placeholders(workload, max(0, placeholders), now=now)
+        if placeholders > 0:
+            self._ph_used = True
+        if self._ph_used:
+            self._scale_placeholders(workload, max(0, placeholders), now=now)
 
     def schedule(self, now: float) -> None:
         """Place unscheduled pods: base pods highest priority first (preempting placeholders where
@@ -359,8 +383,10 @@ class ModelCluster:
         eci = np.zeros(self.workloads)
         for workload in range(self.workloads):
             billed = self._burst_billed_from[workload]
-            paid = float(np.clip(now + seconds - billed, 0.0, seconds).sum()) if billed.size else 0.0
             outgoing = self._outgoing[workload]
+            if not billed.size and not outgoing.size:
+                continue
+            paid = float(np.clip(now + seconds - billed, 0.0, seconds).sum()) if billed.size else 0.0
             if outgoing.size:  # spot pods being replaced, billed until they go
                 since = np.maximum(self._outgoing_billed[workload], now)
                 paid += float(np.clip(np.minimum(outgoing, now + seconds) - since, 0.0, seconds).sum())
@@ -392,6 +418,7 @@ class ModelCluster:
             node = int(occupied[np.argmin(self.placed[occupied].sum(axis=1))])
             gone = min(remove, int(self.ready_on[node, workload]))
             self.ready_on[node, workload] -= gone
+            self._ready_total[workload] -= gone
             self._leave(workload, node, gone, now=now)
             remove -= gone
 
@@ -486,3 +513,5 @@ class ModelCluster:
         self.ready_on[row] = 0
         self.placer.add_node(row, shape.allocatable, schedulable=ready_at <= 0.0)
         self._booted[row] = ready_at <= 0.0
+        if ready_at > 0.0:
+            self._booting += 1

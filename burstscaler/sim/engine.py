@@ -200,7 +200,7 @@ class _Recorder:
             self.moves[k, index] = target.moves
         state.schedule(now)
         placed = state.placed_total
-        self.base_ready[k] = state.ready_on.sum(axis=0)
+        self.base_ready[k] = state.ready_totals
         for index in range(state.workloads):
             self.burst_ready[k, index] = state.burst_ready(index, now)
             self.burst_total[k, index] = state.burst_total(index)

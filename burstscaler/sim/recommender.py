@@ -76,14 +76,16 @@ class _Key:
     def __init__(self, parts: tuple[object, ...], state: recommend.State) -> None:
         self.parts = (*parts, state)
         history = state.history
+        # The newest recommendation's fields, not the dataclass (its generated hash is a Python call).
+        newest = history.recommendations[-1] if history.recommendations else None
         self._hash = hash(
             (
                 *parts,
                 len(history.recommendations),
-                history.recommendations[-1] if history.recommendations else None,
+                None if newest is None else newest.replicas,
+                None if newest is None else newest.time,
                 len(history.scale_up_events),
                 len(history.scale_down_events),
-                state.fallback,
             )
         )
 

@@ -49,6 +49,8 @@ class ResourcePolicy:
     recommenders: list[recommender.CoreRecommender]
     unit_max: tuple[int | None, ...]
     priorities: tuple[int, ...]
+    #: Workloads highest priority first (ties: workload order); the priorities never change, so sorted once.
+    _order: tuple[int, ...] | None = dataclasses.field(default=None, init=False, repr=False)
 
     def decide(
         self, *, state: cluster.ModelCluster, loads: protocol.FloatArray, now: float
@@ -56,8 +58,9 @@ class ResourcePolicy:
         """Recommend each total; add to ECS where room is, else ECI; remove ECI first."""
         free: protocol.FloatArray | None = None  # ECS room, computed when a workload scales out
         targets: list[protocol.Targets | None] = [None] * state.workloads
-        for index in np.argsort([-p for p in self.priorities], kind="stable"):
-            w = int(index)
+        if self._order is None:
+            self._order = tuple(int(i) for i in np.argsort([-p for p in self.priorities], kind="stable"))
+        for w in self._order:
             # A pod the scheduler left Pending on ECS goes on to ECI (LackResource).
             base = state.base_total(w) - int(state.pending[w])
             burst = state.burst_total(w) + int(state.pending[w])
