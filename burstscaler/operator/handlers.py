@@ -22,7 +22,7 @@ from burstscaler.api import spec as api
 from burstscaler.cluster import apply, kube, objects, placeholders, twin
 from burstscaler.core import cost
 from burstscaler.operator import config as operator_config
-from burstscaler.operator import conflicts, planner, spot_step, status, ticker
+from burstscaler.operator import conflicts, planner, relist, spot_step, status, ticker
 from burstscaler.operator import metrics as operator_metrics
 from burstscaler.operator.status_writer import StatusWriter
 
@@ -43,6 +43,8 @@ class Runtime:
     last_reasons: dict[planner.Key, str] = dataclasses.field(default_factory=dict)
     last_bridges: dict[planner.Key, status.Bridge] = dataclasses.field(default_factory=dict)
     exported: dict[tuple[str, ...], float] = dataclasses.field(default_factory=dict)
+    # Index entries of objects deleted while a watch was gone (410 Expired), hidden from the tick.
+    liveness: relist.Liveness = dataclasses.field(default_factory=relist.Liveness)
 
 
 def register(registry: kopf.OperatorRegistry, runtime: Runtime) -> None:
@@ -78,20 +80,33 @@ def register(registry: kopf.OperatorRegistry, runtime: Runtime) -> None:
                 await asyncio.wait_for(runtime.status_writer.drain(), timeout=5)
             await runtime.status_writer.close()
 
+    # After a 410 Expired relist, drop what was deleted during the gap (one LIST per relist).
+    relist.register(
+        registry,
+        runtime.liveness,
+        lister=None
+        if runtime.workloads is None
+        else lambda: relist.ApiLister(kube.default_client(), namespaces=config.namespaces),
+    )
+
     @kopf.index("nodes", id="burstscaler_nodes", registry=registry)
     def burstscaler_nodes(name: str, body: kopf.Body, **_: Any) -> dict[str, objects.NodeRecord]:
+        runtime.liveness.seen("nodes", name, body)
         return {name: objects.node_record(body, virtual_labels=config.virtual_node_labels)}
 
     @kopf.index("pods", id="burstscaler_pods", registry=registry)
     def burstscaler_pods(namespace: str | None, name: str, body: kopf.Body, **_: Any) -> dict[tuple[str, str], Any]:
+        runtime.liveness.seen("pods", (str(namespace), name), body)
         return {(str(namespace), name): objects.pod_record(body)}
 
     @kopf.index("deployments", id="burstscaler_deployments", registry=registry)
     def burstscaler_deployments(namespace: str | None, name: str, body: kopf.Body, **_: Any) -> dict[Any, Any]:
+        runtime.liveness.seen("deployments", (str(namespace), "Deployment", name), body)
         return {(str(namespace), "Deployment", name): _workload(body, kind="Deployment")}
 
     @kopf.index("statefulsets", id="burstscaler_statefulsets", registry=registry)
     def burstscaler_statefulsets(namespace: str | None, name: str, body: kopf.Body, **_: Any) -> dict[Any, Any]:
+        runtime.liveness.seen("statefulsets", (str(namespace), "StatefulSet", name), body)
         return {(str(namespace), "StatefulSet", name): _workload(body, kind="StatefulSet")}
 
     @kopf.index("services", id="burstscaler_services", registry=registry)
@@ -122,12 +137,16 @@ def register(registry: kopf.OperatorRegistry, runtime: Runtime) -> None:
     async def tick(namespace: str | None, name: str, body: kopf.Body, patch: kopf.Patch, **kwargs: Any) -> None:
         # Kopf passes every index as a keyword argument named by its id.
         def collect() -> planner.TickInputs:
-            workloads = {**_first(kwargs["burstscaler_deployments"]), **_first(kwargs["burstscaler_statefulsets"])}
+            live = runtime.liveness.live
+            workloads = {
+                **live("deployments", _first(kwargs["burstscaler_deployments"])),
+                **live("statefulsets", _first(kwargs["burstscaler_statefulsets"])),
+            }
             return planner.TickInputs(
                 policies=_first(kwargs["burstscaler_policies"]),
                 workloads=workloads,
-                nodes=list(_first(kwargs["burstscaler_nodes"]).values()),
-                pods=list(_first(kwargs["burstscaler_pods"]).values()),
+                nodes=list(live("nodes", _first(kwargs["burstscaler_nodes"])).values()),
+                pods=list(live("pods", _first(kwargs["burstscaler_pods"])).values()),
                 services=list(_first(kwargs["burstscaler_services"]).values()),
                 autoscalers=[
                     *_first(kwargs["burstscaler_hpas"]).values(),

@@ -30,7 +30,8 @@ the built-in behaviour) and its ``objects`` array with the full version history 
 - **label and field selectors**: ignored -> honoured on lists and watches (:mod:`.selectors`).
 - **watch**: replays everything as ADDED, ignores the query -> with a ``resourceVersion``, only
   the newer events (from a bounded log; too old gives an ERROR 410 Expired event, as etcd
-  compaction does); without one (or with "0"), the current state as ADDED, then live events.
+  compaction does; ``compact()`` forgets the whole log); without one (or with "0"), the current
+  state as ADDED, then live events. ``faults.cut_watches`` drops open streams (see there).
   Selector transitions become ADDED/DELETED as on a real server. ``timeoutSeconds`` ends the
   stream. No BOOKMARK events (leave Kopf's ``initial_streaming`` off).
 - **discovery**: ``/api/v1`` said ``groupVersion: "/v1"`` -> ``"v1"``; the built-in resource table
@@ -597,6 +598,14 @@ class Emulator(kmock.KubernetesEmulator):
             kept = [f for f in current["metadata"].get("finalizers") or [] if f != finalizer]
             self.patch(*key, {"metadata": {"finalizers": kept or None}})
 
+    def compact(self) -> int:
+        """Forget the whole watch history, as etcd compaction does: a watch resuming from any
+        resourceVersion before now gets ERROR 410 Expired (and a client must list again). The
+        number of changes forgotten."""
+        forgotten = len(self._log)
+        self._log.clear()
+        return forgotten
+
     def _publish(self, resource: kmock.resource, event: str, obj: dict[str, Any], old: dict[str, Any] | None) -> None:
         self._log.append(Change(rv=self._rv, resource=resource, type=event, obj=obj, old=old))
         while len(self._log) > self.watch_log_size:
@@ -814,6 +823,12 @@ class Emulator(kmock.KubernetesEmulator):
         since = request.params.get("resourceVersion", "")
         timeout = float(request.params["timeoutSeconds"]) if request.params.get("timeoutSeconds") else None
         loop = asyncio.get_running_loop()
+        client = faults.client_of(request.headers.get("User-Agent"))
+        held = self.faults.watch_hold(client=client)
+        if held is not None:  # a reconnect after a cut waits out the gap, then asks as it would
+            held.held += 1
+            await asyncio.sleep(held.hold_seconds())
+        generation = self.faults.watch_generation()
         deadline = None if timeout is None else loop.time() + timeout
         yield b""  # send the headers now: a quiet watch is still a started watch
 
@@ -833,6 +848,10 @@ class Emulator(kmock.KubernetesEmulator):
                 return
 
         while not self._closing:
+            cut = self.faults.cut_since(generation, client=client)
+            if cut is not None:  # checked before any event: a cut stream misses every later write
+                cut.ended += 1
+                return
             for change in self._since(position):
                 position = change.rv
                 if change.resource != request.resource:

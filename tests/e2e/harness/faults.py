@@ -37,6 +37,7 @@ from __future__ import annotations
 import collections
 import re
 import threading
+import time
 
 import attrs
 
@@ -96,12 +97,31 @@ class Fault:
         return client_ok and method_ok and self.remaining > 0 and self.pattern.fullmatch(path) is not None
 
 
+@attrs.define(kw_only=True, eq=False)
+class WatchCut:
+    """Open watch streams of `client` were cut; its watches arriving before `until`
+    (``time.monotonic()``) are held until then, then served (from the resourceVersion they ask).
+
+    `ended` counts the streams it closed, `held` the reconnects it held."""
+
+    client: str
+    generation: int
+    until: float
+    ended: int = 0
+    held: int = 0
+
+    def hold_seconds(self) -> float:
+        """How long a watch arriving now waits (0 once the hold is over)."""
+        return max(0.0, self.until - time.monotonic())
+
+
 @attrs.define
 class Faults:
     """The registry of armed faults, shared by the test thread and the emulator's loop."""
 
     _armed: list[Fault] = attrs.field(factory=list)
     _lock: threading.Lock = attrs.field(factory=threading.Lock)
+    _cuts: list[WatchCut] = attrs.field(factory=list)
 
     def arm(
         self,
@@ -157,3 +177,37 @@ class Faults:
         """Disarm everything."""
         with self._lock:
             self._armed.clear()
+
+    # -- watch streams: a dropped connection, then a reconnect held for a while -------------------
+
+    def cut_watches(self, *, hold: float, client: str = "operator") -> WatchCut:
+        """End every open watch stream of `client` before it sends another event, and hold its
+        watches arriving in the next `hold` seconds until then (the gap of a lost connection). The
+        emulator notices the cut at its next write (every write wakes the watches)."""
+        if client != ANY and client not in CLIENTS:
+            raise ValueError(f"unknown client {client!r}: one of {CLIENTS} or {ANY!r}")
+        with self._lock:
+            cut = WatchCut(client=client, generation=len(self._cuts) + 1, until=time.monotonic() + hold)
+            self._cuts.append(cut)
+        return cut
+
+    def watch_generation(self) -> int:
+        """The number of cuts so far: a watch started now is cut only by later ones."""
+        with self._lock:
+            return len(self._cuts)
+
+    def cut_since(self, generation: int, *, client: str) -> WatchCut | None:
+        """The first cut after `generation` that applies to a watch of `client`, if any."""
+        with self._lock:
+            for cut in self._cuts[generation:]:
+                if cut.client in (ANY, client):
+                    return cut
+        return None
+
+    def watch_hold(self, *, client: str) -> WatchCut | None:
+        """The cut holding a watch of `client` arriving now, if one is still holding."""
+        with self._lock:
+            for cut in reversed(self._cuts):
+                if cut.client in (ANY, client) and cut.hold_seconds() > 0:
+                    return cut
+        return None
