@@ -31,9 +31,12 @@ from burstscaler.core import behavior, fallback, forecast, pending, replicas, sc
 DEFAULT_TOLERANCE = 0.1
 
 #: Values derived from one frozen spec object, by its identity (see ``_target`` and ``_tolerances``).
-_TARGETS: dict[int, tuple[spec.MetricSpec, tuple[str, decimal.Decimal]]] = {}
+_TARGETS: dict[int, tuple[spec.MetricSpec, tuple[str, float, int]]] = {}
 _TOLERANCES: dict[int, tuple[spec.Behavior, replicas.Tolerances]] = {}
 _CACHE_SIZE = 4096
+#: What ``pending.signal`` says of no pods and ``schedules.floor`` of no schedules, whatever the settings.
+_NO_PENDING = pending.PendingSignal(0)
+_NO_WINDOWS = schedules.Floor(0, ())
 
 
 @dataclasses.dataclass(frozen=True)
@@ -114,8 +117,13 @@ def recommend(request: Request, *, now: datetime.datetime) -> Recommendation:
     # In UTC: aware datetimes of one zone compare and add by the wall clock, which DST would skew.
     now = now.astimezone(datetime.UTC)
     policy, current, state = request.spec, request.current, request.state
-    signal = pending.signal(request.pending_pods, settings=policy.pending_pods, now=now)
-    windows = schedules.floor(policy.schedules, now=now)
+    # No pods or no schedules: the answers are constants (the simulator and most ticks of the operator).
+    signal = (
+        pending.signal(request.pending_pods, settings=policy.pending_pods, now=now)
+        if request.pending_pods
+        else _NO_PENDING
+    )
+    windows = schedules.floor(policy.schedules, now=now) if policy.schedules else _NO_WINDOWS
     floor = min(max(policy.min_replicas, windows.replicas), policy.max_replicas)
     inputs: dict[str, Any] = {
         "currentReplicas": current,
@@ -305,32 +313,42 @@ def propose(
     metric: spec.MetricSpec, reading: Reading, *, current: int, ready: int, tolerances: replicas.Tolerances
 ) -> Proposal:
     """The replicas one metric asks for, with the HPA's rules for its target type."""
-    target_type, target = _target(metric)
+    target_type, target, target_milli = _target(metric)
     source = "cpu" if metric.cpu is not None else "prometheus"
     if reading.failure is not None or reading.value is None:
         failure = reading.failure or fallback.MetricsFailure("EmptyResult", "the source returned no reading")
-        return Proposal(source, target_type, float(target), None, None, failure)
+        return Proposal(source, target_type, target, None, None, failure)
     value = reading.value
     if not math.isfinite(value):
         failure = fallback.MetricsFailure("InvalidValue", f"the metric's value is {value}")
-        return Proposal(source, target_type, float(target), value, None, failure)
+        return Proposal(source, target_type, target, value, None, failure)
     try:
-        count = _count(target_type, target, value=value, current=current, ready=ready, tolerances=tolerances)
+        count = _count(
+            target_type,
+            target,
+            target_milli=target_milli,
+            value=value,
+            current=current,
+            ready=ready,
+            tolerances=tolerances,
+        )
     except replicas.CalculationError as error:
         return Proposal(
-            source, target_type, float(target), value, None, fallback.MetricsFailure("CalculationError", str(error))
+            source, target_type, target, value, None, fallback.MetricsFailure("CalculationError", str(error))
         )
-    return Proposal(source, target_type, float(target), value, count, None)
+    return Proposal(source, target_type, target, value, count, None)
 
 
-def _target(metric: spec.MetricSpec) -> tuple[str, decimal.Decimal]:
+def _target(metric: spec.MetricSpec) -> tuple[str, float, int]:
+    """The metric's target type and value, as a float and in milli-units rounded up (as the HPA's quantity)."""
     # Spec models are frozen: a metric's target never changes, so it is parsed once per object (the
     # entry keeps the object alive, so its id cannot be reused while it is cached).
     entry = _TARGETS.get(id(metric))
     if entry is None or entry[0] is not metric:
         if len(_TARGETS) >= _CACHE_SIZE:
             _TARGETS.clear()
-        entry = (metric, _parse_target(metric))
+        target_type, target = _parse_target(metric)
+        entry = (metric, (target_type, float(target), math.ceil(target * 1000)))
         _TARGETS[id(metric)] = entry
     return entry[1]
 
@@ -346,8 +364,9 @@ def _parse_target(metric: spec.MetricSpec) -> tuple[str, decimal.Decimal]:
 
 def _count(
     target_type: str,
-    target: decimal.Decimal,
+    target: float,
     *,
+    target_milli: int,
     value: float,
     current: int,
     ready: int,
@@ -357,11 +376,10 @@ def _count(
         # An aggregate utilization (the cpu shortcut): the HPA's fast path over the ready pods.
         if ready == 0:
             raise replicas.CalculationError("no ready pods to measure utilization on (pods might be unready)")
-        ratio = value / float(target)
+        ratio = value / target
         return current if tolerances.within(ratio) else math.ceil(ratio * ready)
     # Milli-units as the HPA's quantities: the value truncated (int64(v*1000)), the target rounded up.
     usage = min(int(value * 1000), replicas.MAX_INT64)
-    target_milli = math.ceil(target * 1000)
     if target_type == "Value":
         return replicas.value_replicas(
             current=current, usage_milli=usage, target_milli=target_milli, ready_pods=ready, tolerances=tolerances

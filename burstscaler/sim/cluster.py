@@ -178,6 +178,11 @@ class ModelCluster:
         """Base replicas Ready per workload (``base_ready`` of each, in workload order)."""
         return list(self._ready_total)
 
+    @property
+    def has_placeholders(self) -> bool:
+        """Whether placeholders were ever asked for (until then every placeholder count is zero)."""
+        return self._ph_used
+
     def burst_total(self, workload: int) -> int:
         """Burst replicas that exist."""
         return int(self._burst_ready_at[workload].size)
@@ -386,10 +391,11 @@ class ModelCluster:
             outgoing = self._outgoing[workload]
             if not billed.size and not outgoing.size:
                 continue
-            paid = float(np.clip(now + seconds - billed, 0.0, seconds).sum()) if billed.size else 0.0
+            # np.minimum(np.maximum(..)) is np.clip without its Python-level dispatch.
+            paid = float(np.minimum(np.maximum(now + seconds - billed, 0.0), seconds).sum()) if billed.size else 0.0
             if outgoing.size:  # spot pods being replaced, billed until they go
                 since = np.maximum(self._outgoing_billed[workload], now)
-                paid += float(np.clip(np.minimum(outgoing, now + seconds) - since, 0.0, seconds).sum())
+                paid += float(np.minimum(np.maximum(np.minimum(outgoing, now + seconds) - since, 0.0), seconds).sum())
             eci[workload] = paid * self.eci_per_second[workload]
         return ecs, eci
 

@@ -190,6 +190,7 @@ class _Recorder:
         self.placeholders = np.zeros(shape, dtype=np.int64)
         self.nodes = np.zeros(steps, dtype=np.int64)
         self.ecs_cost, self.eci_cost, self.ecs_share = np.zeros(steps), np.zeros(shape), np.zeros(shape)
+        self._cpu = self.state.requests[:, 0].copy()  # each workload's vCPU request: the ECS share's weight
 
     def step(self, k: int, *, now: float, seconds: float, loads: FloatArray) -> None:
         state = self.state
@@ -197,16 +198,18 @@ class _Recorder:
         targets = self.strategy.decide(state=state, loads=loads, now=now)
         for index, target in enumerate(targets):
             state.scale(index, base=target.base, burst=target.burst, now=now, placeholders=target.placeholders)
-            self.moves[k, index] = target.moves
+        # One row assignment per array, not one element per workload (each is a numpy call).
+        self.moves[k] = [target.moves for target in targets]
         state.schedule(now)
         placed = state.placed_total
         self.base_ready[k] = state.ready_totals
-        for index in range(state.workloads):
-            self.burst_ready[k, index] = state.burst_ready(index, now)
-            self.burst_total[k, index] = state.burst_total(index)
+        workloads = range(state.workloads)
+        self.burst_ready[k] = [state.burst_ready(index, now) for index in workloads]
+        self.burst_total[k] = [state.burst_total(index) for index in workloads]
         self.base_total[k] = placed + state.pending
-        self.placeholders[k] = state.ph_pending + state.ph_placed.sum(axis=0)
-        used = placed * state.requests[:, 0]
+        if state.has_placeholders:  # else the row stays zero
+            self.placeholders[k] = state.ph_pending + state.ph_placed.sum(axis=0)
+        used = placed * self._cpu
         total = used.sum()
         if total > 0:
             self.ecs_share[k] = used / total

@@ -113,6 +113,10 @@ class StepCache:
         self.enabled = True
         self.hits = 0
         self.misses = 0
+        # This step's answers by the carried state's identity as well: strategies that keep up hold the
+        # very same state object, so most hits need no value key (identity implies equality; the entry
+        # keeps the state alive, so its id is not reused within the step).
+        self._by_identity: dict[tuple[object, ...], tuple[int, recommend.State, recommend.State]] = {}
         self._initial: dict[int, recommend.State] = {}
         self._histories: dict[int, LoadHistory] = {}
 
@@ -124,6 +128,19 @@ class StepCache:
         """The metric history of ``workload`` every strategy's recommender shares (see the module docstring)."""
         return self._histories.setdefault(workload, LoadHistory(lookback=lookback))
 
+    def same(
+        self, parts: tuple[object, ...], *, state: recommend.State, now: float
+    ) -> tuple[int, recommend.State] | None:
+        """The answer a strategy got this step for ``parts`` from this very ``state`` object, if any."""
+        if now != self._now:
+            self._now, self._entries, self._by_identity = now, {}, {}
+            return None
+        found = self._by_identity.get((*parts, id(state)))
+        if found is None or found[2] is not state:
+            return None
+        self.hits += 1
+        return found[0], found[1]
+
     def key(self, parts: tuple[object, ...], *, state: recommend.State) -> _Key | None:
         """The key of one call (None when the cache is off)."""
         return _Key(parts, state) if self.enabled else None
@@ -131,7 +148,7 @@ class StepCache:
     def get(self, key: _Key, *, now: float) -> tuple[int, recommend.State] | None:
         """The answer for ``key`` at ``now``, if a strategy asked the same this step."""
         if now != self._now:
-            self._now, self._entries = now, {}
+            self._now, self._entries, self._by_identity = now, {}, {}
         found = self._entries.get(key)
         if found is None:
             self.misses += 1
@@ -140,8 +157,10 @@ class StepCache:
         return found
 
     def put(self, key: _Key, answer: tuple[int, recommend.State]) -> None:
-        """Remember this step's answer for ``key``."""
+        """Remember this step's answer for ``key`` (and for its state object's identity)."""
         self._entries[key] = answer
+        parts, state = key.parts[:-1], key.parts[-1]
+        self._by_identity[(*parts, id(state))] = (answer[0], answer[1], state)  # type: ignore[arg-type]
 
 
 @dataclasses.dataclass
@@ -183,8 +202,13 @@ class CoreRecommender:
             past, size = (series,) * len(self.policy.metrics), len(series)
             self.history.observe(time=clock, value=load)
         key = None
-        if self.cache is not None and not math.isnan(load):
-            key = self.cache.key((self.workload, load, current, ready, size), state=self.state)
+        if self.cache is not None and self.cache.enabled and not math.isnan(load):
+            parts = (self.workload, load, current, ready, size)
+            same = self.cache.same(parts, state=self.state, now=now)
+            if same is not None:
+                replicas, self.state = same
+                return replicas
+            key = self.cache.key(parts, state=self.state)
         if key is not None and self.cache is not None:
             found = self.cache.get(key, now=now)
             if found is not None:
