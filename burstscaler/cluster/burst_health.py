@@ -58,6 +58,10 @@ class BurstHealth:
         safe = "".join(ch for ch in cause if ch.isascii() and ch.isalnum())
         return safe[:1].upper() + safe[1:] if safe[:1].isalpha() else f"PodsNotServing{safe}"
 
+    def counts(self) -> dict[str, int]:
+        """Pods not serving per cause (the ``burstscaler_burst_degraded_pods`` metric's rows)."""
+        return dict(collections.Counter(problem.reason for problem in self.problems))
+
     def message(self) -> str:
         """``3 burst pod(s) not serving (2/5 Ready): ProviderFailed x2 (the provider's words); ...``."""
         counts = collections.Counter(problem.reason for problem in self.problems)

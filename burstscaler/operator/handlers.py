@@ -384,6 +384,7 @@ def _export(runtime: Runtime, outcome: planner.Outcome, *, currency: str) -> Non
     metrics.budget_limited.labels(*labels).set(1 if outcome.decision.get("burst_reason") == "budget" else 0)
     metrics.drain_in_flight.labels(*labels).set(outcome.drain_in_flight)
     metrics.placeholders.labels(*labels).set(outcome.placeholders)
+    metrics.set_burst_degraded(*labels, counts=outcome.twin_health.counts() if outcome.twin_health else {})
     if outcome.moves_completed:
         metrics.drain_back_moves.labels(*labels).inc(outcome.moves_completed)
     ledger = outcome.ledger

@@ -7,6 +7,7 @@ Counters carry money and resource-seconds, so rates and increases over any range
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Mapping
 
 import prometheus_client
 
@@ -49,6 +50,15 @@ class Metrics:
             POLICY_LABELS,
             registry=r,
         )
+        self.burst_degraded = prometheus_client.Gauge(
+            "burstscaler_burst_degraded_pods",
+            "Burst (twin) pods not serving, by the cause their status gives (cluster.burst_health).",
+            (*POLICY_LABELS, "reason"),
+            registry=r,
+        )
+        # The reasons each policy's burst_degraded series were last set for, so a cause that went away
+        # is dropped rather than left at its last count.
+        self._degraded_reasons: dict[tuple[str, str], frozenset[str]] = {}
         self.burst_vcpu_seconds = prometheus_client.Counter(
             "burstscaler_burst_vcpu_seconds", "vCPU-seconds requested by burst pods.", POLICY_LABELS, registry=r
         )
@@ -87,6 +97,16 @@ class Metrics:
         )
         self.policies = prometheus_client.Gauge("burstscaler_policies", "BurstPolicies planned per tick.", registry=r)
 
+    def set_burst_degraded(self, namespace: str, policy: str, *, counts: Mapping[str, int]) -> None:
+        """Set the policy's degraded burst pods per reason (every tick); reasons gone since are removed."""
+        key = (namespace, policy)
+        for reason in self._degraded_reasons.get(key, frozenset()) - set(counts):
+            with contextlib.suppress(KeyError):
+                self.burst_degraded.remove(namespace, policy, reason)
+        for reason, count in counts.items():
+            self.burst_degraded.labels(namespace, policy, reason).set(count)
+        self._degraded_reasons[key] = frozenset(counts)
+
     def forget(self, namespace: str, policy: str) -> None:
         """Drop a deleted policy's series so dashboards do not show it forever."""
         for metric in (
@@ -101,3 +121,5 @@ class Metrics:
         ):
             with contextlib.suppress(KeyError):
                 metric.remove(namespace, policy)
+        self.set_burst_degraded(namespace, policy, counts={})
+        self._degraded_reasons.pop((namespace, policy), None)

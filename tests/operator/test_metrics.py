@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import prometheus_client
+import pytest
 
 from burstscaler.operator import metrics
 
@@ -19,6 +20,7 @@ EXPECTED = {
     "burstscaler_decisions_total",
     "burstscaler_metric_source_errors_total",
     "burstscaler_tick_duration_seconds_bucket",
+    "burstscaler_burst_degraded_pods",
 }
 
 
@@ -35,6 +37,7 @@ def test_metric_names_are_the_public_contract() -> None:
     for counter in (registry.burst_vcpu_seconds, registry.burst_gib_seconds, registry.drain_back_moves):
         counter.labels("shop", "web").inc()
     registry.drain_back_savings.labels("shop", "web", "USD").inc()
+    registry.set_burst_degraded("shop", "web", counts={"ProviderFailed": 1})
     text = prometheus_client.generate_latest(registry.registry).decode()
     exposed = {line.split("{")[0].split(" ")[0] for line in text.splitlines() if line and not line.startswith("#")}
     assert exposed >= EXPECTED
@@ -47,3 +50,33 @@ def test_forget_drops_a_deleted_policys_series() -> None:
     registry.forget("shop", "web")  # twice is fine
     text = prometheus_client.generate_latest(registry.registry).decode()
     assert 'burstscaler_desired_replicas{namespace="shop",policy="web"}' not in text
+
+
+def _degraded(text: str) -> dict[str, float]:
+    prefix = "burstscaler_burst_degraded_pods{"
+    rows = [line for line in text.splitlines() if line.startswith(prefix)]
+    return {line.split('reason="')[1].split('"')[0]: float(line.rsplit(" ", 1)[1]) for line in rows}
+
+
+@pytest.mark.parametrize(
+    ("ticks", "expected"),
+    [
+        pytest.param([{"ProviderFailed": 2}], {"ProviderFailed": 2.0}, id="one-cause"),
+        pytest.param(
+            [{"ProviderFailed": 2, "ErrImagePull": 1}, {"ErrImagePull": 3}], {"ErrImagePull": 3.0}, id="cause-gone"
+        ),
+        pytest.param([{"NoStock": 1}, {}], {}, id="healthy-again"),
+    ],
+)
+def test_burst_degraded_pods_follow_the_latest_tick(ticks: list[dict[str, int]], expected: dict[str, float]) -> None:
+    registry = metrics.Metrics()
+    for counts in ticks:
+        registry.set_burst_degraded("shop", "web", counts=counts)
+    assert _degraded(prometheus_client.generate_latest(registry.registry).decode()) == expected
+
+
+def test_forget_drops_the_degraded_series() -> None:
+    registry = metrics.Metrics()
+    registry.set_burst_degraded("shop", "web", counts={"NoStock": 4})
+    registry.forget("shop", "web")
+    assert _degraded(prometheus_client.generate_latest(registry.registry).decode()) == {}
