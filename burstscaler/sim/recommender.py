@@ -71,10 +71,11 @@ class _Key:
     compares everything (the same state object compares at once by identity).
     """
 
-    __slots__ = ("_hash", "parts")
+    __slots__ = ("_hash", "parts", "state")
 
     def __init__(self, parts: tuple[object, ...], state: recommend.State) -> None:
         self.parts = (*parts, state)
+        self.state = state
         history = state.history
         # The newest recommendation's fields, not the dataclass (its generated hash is a Python call).
         newest = history.recommendations[-1] if history.recommendations else None
@@ -159,8 +160,7 @@ class StepCache:
     def put(self, key: _Key, answer: tuple[int, recommend.State]) -> None:
         """Remember this step's answer for ``key`` (and for its state object's identity)."""
         self._entries[key] = answer
-        parts, state = key.parts[:-1], key.parts[-1]
-        self._by_identity[(*parts, id(state))] = (answer[0], answer[1], state)  # type: ignore[arg-type]
+        self._by_identity[(*key.parts[:-1], id(key.state))] = (answer[0], answer[1], key.state)
 
 
 @dataclasses.dataclass

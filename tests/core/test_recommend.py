@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from burstscaler.api import spec
-from burstscaler.core import fallback, forecast, pending, recommend, replicas
+from burstscaler.core import fallback, forecast, pending, recommend, replicas, schedules
 
 T0 = datetime.datetime(2024, 6, 3, 12, 0, tzinfo=datetime.UTC)  # a Monday
 DOWN = fallback.MetricsFailure("PrometheusTimeout", "no answer within 5.0s")
@@ -272,3 +272,18 @@ def test_forecast_goes_through_behavior() -> None:
     result = recommend.recommend(make_request(policy, reading(560), history=series), now=T0)
     assert result.replicas == 11
     assert result.inputs["limit"] == "ScaleUpLimit"
+
+
+@pytest.mark.parametrize(
+    "pending_pods",
+    [pytest.param({"enabled": True}, id="pending-pods-on"), pytest.param({"enabled": False}, id="pending-pods-off")],
+)
+def test_no_pods_and_no_schedules_are_what_the_full_calls_give(pending_pods: dict[str, Any]) -> None:
+    # recommend skips pending.signal for no pods and schedules.floor for no schedules (the simulator's
+    # every call): the constants it uses instead must stay what those calls answer.
+    policy = make_spec(pendingPods=pending_pods)
+    assert pending.signal((), settings=policy.pending_pods, now=T0) == recommend._NO_PENDING
+    assert schedules.floor((), now=T0) == recommend._NO_WINDOWS
+    result = recommend.recommend(make_request(policy, reading(1000)), now=T0)
+    assert result.pending == pending.signal((), settings=policy.pending_pods, now=T0)
+    assert result.inputs["scheduleFloor"] == 0 and result.inputs["activeSchedules"] == []
