@@ -11,6 +11,10 @@ Per policy, in this order (each step is whole-array arithmetic over policies):
    then treated as full for ``drain_timeout_seconds``), or left waiting.
 3. Base pods the scheduler reported unschedulable leave base: the scheduler knows better than the
    model (pod affinity, volumes), and they need a home elsewhere.
+   Likewise twin pods failed with a provider reason (``Policies.burst_failed``: no stock, quota, image
+   pulls) leave burst; and burst is not grown again into the refusing virtual node for
+   ``BURST_FAILED_HOLD_SECONDS`` (renewed while pods keep failing: ``History.burst_failed_until``),
+   so what ECS does not take is unplaceable (``burst-degraded``) rather than sent to fail again.
 4. Scale-in takes burst first, then base.
 5. Replicas that need a home (growth, plus anything over a lowered cap) try ECS first, shared among
    all policies by priority (``placement.allocate``), after room is kept for pending pods, within
@@ -49,6 +53,12 @@ from burstscaler.core import bridge, placement, reasons, snapshot, topology
 Reason = reasons.Reason
 
 ReasonArray = snapshot.npt.NDArray[np.uint8]
+
+#: How long burst is held at its healthy count after twin pods failed with a provider reason. The
+#: causes (no stock in the zone, a quota, a bad image) last minutes, not seconds: retrying sooner
+#: than a pod's start-up can show the outcome (``burst.readyTimeoutSeconds``'s default, 300 s) only
+#: creates more failing pods; later, a recovered provider is not left unused for long.
+BURST_FAILED_HOLD_SECONDS = 300.0
 
 
 @dataclasses.dataclass(frozen=True)
@@ -133,6 +143,18 @@ def plan(snapshot_: snapshot.Snapshot, *, now: float, spread: bool = False) -> P
     # 3. Unschedulable base pods leave base (they are not serving).
     unschedulable = np.clip(pol.base_unschedulable, 0, np.maximum(base - surge, 0))
     base -= unschedulable
+    # Failed burst pods leave burst too (at most the twin's replicas not Ready: Failed pods linger in the
+    # API after their ReplicaSet replaced them), and burst is held at its healthy count for a while.
+    reported_failed = np.zeros(count, dtype=np.int64) if pol.burst_failed is None else pol.burst_failed
+    not_ready = np.maximum(pol.burst_replicas - pol.burst_ready, 0)
+    burst_failing = np.clip(reported_failed, 0, np.maximum(np.minimum(burst - surge, not_ready), 0))
+    burst -= burst_failing
+    burst_held = (burst_failing > 0) | (hist.burst_failed_until > now)
+    burst_failed_until = np.where(
+        burst_failing > 0, now + BURST_FAILED_HOLD_SECONDS, np.where(burst_held, hist.burst_failed_until, -np.inf)
+    )
+    open_cap = burst_cap
+    burst_cap = np.where(burst_held, np.minimum(burst_cap, burst), burst_cap)
 
     # The memory of failed predictions: learn where the scheduler disagreed, forget when the cluster changed.
     free = _free_after_reservations(snapshot_)
@@ -310,6 +332,7 @@ def plan(snapshot_: snapshot.Snapshot, *, now: float, spread: bool = False) -> P
         learned_fit=learned_fit.astype(np.int64),
         learned_key=learned_key.astype(np.int64),
         burst_since=np.where(burst > 0, burst_began, np.nan),
+        burst_failed_until=burst_failed_until,
     )
 
     # Reasons.
@@ -317,8 +340,14 @@ def plan(snapshot_: snapshot.Snapshot, *, now: float, spread: bool = False) -> P
         np.zeros(count, dtype=bool) if term_cap is None else term_cap < np.minimum(pol.burst_max, budget_cap)
     )
     cap_reason = np.select(
-        [~pol.eci_compatible, ~pol.burst_enabled, capped_by_terms, budget_cap < pol.burst_max],
-        [Reason.ECI_INCOMPATIBLE.code, Reason.BURST_DISABLED.code, Reason.BURST_ANTI_AFFINITY.code, Reason.BUDGET.code],
+        [burst_cap < open_cap, ~pol.eci_compatible, ~pol.burst_enabled, capped_by_terms, budget_cap < pol.burst_max],
+        [
+            Reason.BURST_DEGRADED.code,
+            Reason.ECI_INCOMPATIBLE.code,
+            Reason.BURST_DISABLED.code,
+            Reason.BURST_ANTI_AFFINITY.code,
+            Reason.BUDGET.code,
+        ],
         Reason.BURST_CAP.code,
     )
     wanted_beyond_cap = homeless > base_room_by_cap
@@ -348,8 +377,20 @@ def plan(snapshot_: snapshot.Snapshot, *, now: float, spread: bool = False) -> P
         Reason.WITHIN_CAPACITY.code,
     )
     burst_reason = np.select(
-        [from_burst > 0, completed, (over_burst > 0) | (homeless_after_burst > 0), added_burst > 0],
-        [Reason.SCALE_IN_BURST_FIRST.code, Reason.DRAIN_BACK.code, cap_reason, base_reason],
+        [
+            from_burst > 0,
+            completed,
+            (over_burst > 0) | (homeless_after_burst > 0),
+            burst_failing > 0,
+            added_burst > 0,
+        ],
+        [
+            Reason.SCALE_IN_BURST_FIRST.code,
+            Reason.DRAIN_BACK.code,
+            cap_reason,
+            Reason.BURST_DEGRADED.code,
+            base_reason,
+        ],
         Reason.STEADY.code,
     )
     drain_reason = np.select(

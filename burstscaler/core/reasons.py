@@ -53,6 +53,9 @@ class Reason(enum.StrEnum):
     WAITING_FOR_NODE = (
         "waiting-for-node"  # base pods with no home left Pending on a growable pool: the node autoscaler adds a node
     )
+    BURST_DEGRADED = (
+        "burst-degraded"  # twin pods failed with a provider reason: burst is held at its healthy count for a while
+    )
 
     @property
     def code(self) -> int:

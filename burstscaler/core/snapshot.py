@@ -130,12 +130,17 @@ class Policies:
     drain_timeout_seconds: FloatArray  # bound on waiting for a move's base pods to get Ready
     burst_pod_policy: IntArray  # [K] row of the policy each running burst pod belongs to
     burst_pod_started: FloatArray  # [K] start time of that burst pod
+    #: Twin pods failed with a provider reason (``cluster.burst_health``: NoStock, ProviderFailed, image
+    #: pulls, not Ready in time); pods merely starting are not counted. None: zeros (none known).
+    burst_failed: IntArray | None = None
 
     def __post_init__(self) -> None:
         p = len(self.names)
         for field in dataclasses.fields(self):
             value = getattr(self, field.name)
             if field.name in ("names", "requests", "eligible", "burst_pod_policy", "burst_pod_started"):
+                continue
+            if value is None and field.name == "burst_failed":
                 continue
             _check_shape(field.name, value, (p,))
         if self.requests.ndim != 2 or self.requests.shape[0] != p:
@@ -165,6 +170,7 @@ class History:
     learned_fit: IntArray  # replicas the free room fitted (terms aside) when learned: more means it changed
     learned_key: IntArray  # the request row's hash when learned: another template forgets the cap
     burst_since: FloatArray  # when the policy's current burst began (the bridge's age of a burst); nan = no burst
+    burst_failed_until: FloatArray  # burst pods failed: burst is not grown again before this; -inf = none
 
     @classmethod
     def empty(cls, names: tuple[str, ...]) -> History:
@@ -181,6 +187,7 @@ class History:
             learned_fit=np.zeros(p, dtype=np.int64),
             learned_key=np.zeros(p, dtype=np.int64),
             burst_since=np.full(p, np.nan),
+            burst_failed_until=np.full(p, -math.inf),
         )
 
     def align(self, names: tuple[str, ...]) -> History:

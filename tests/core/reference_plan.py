@@ -11,6 +11,9 @@ With ``Snapshot.economics`` it follows the rules of ``core.bridge``'s docstring 
 ``(e - c_m) * R > m`` (or no churn at all), ``R`` the burst's age or the rest of its schedule window;
 placeholders past ``R* = (e*B + c*D + m) / (e - c)``; on a growable pool, replicas with no home wait
 in base for a node.
+
+Twin pods failed with a provider reason (``Policies.burst_failed``) leave burst like unschedulable
+base pods leave base, and burst is held at its healthy count until ``History.burst_failed_until``.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from burstscaler.core import plan as plan_module  # only its stated constant (the burst hold), not its code
 from burstscaler.core import snapshot
 
 UNLIMITED = snapshot.UNLIMITED
@@ -245,6 +249,7 @@ def plan(snap: snapshot.Snapshot, *, now: float) -> dict[str, list[Any]]:
             "drain_ready_goal",
             "learned_cap",
             "burst_since",
+            "burst_failed_until",
             "placeholders",
             "placeholder_reason",
         )
@@ -275,6 +280,7 @@ def plan(snap: snapshot.Snapshot, *, now: float) -> dict[str, list[Any]]:
         out["drain_ready_goal"].append(goal)
         out["learned_cap"].append(s["learned_cap"])
         out["burst_since"].append(s["burst_began"] if s["burst"] > 0 else math.nan)
+        out["burst_failed_until"].append(s["burst_failed_until"])
         count_, reason = _placeholders(snap, p, s, base=base, need=s["burst"] - s["surge"] - moves)
         out["placeholders"].append(count_)
         out["placeholder_reason"].append(reason)
@@ -349,6 +355,19 @@ def _before_growth(snap: snapshot.Snapshot, hist: snapshot.History, p: int, *, n
     unschedulable = min(max(int(pol.base_unschedulable[p]), 0), max(base - surge, 0))
     base -= unschedulable
     running = base - surge  # what ECS really runs: the cap a failed prediction teaches
+    # Failed burst pods leave burst (no more than the twin's pods not Ready); burst is held at its
+    # healthy count while they fail and for a while after.
+    reported = 0 if pol.burst_failed is None else int(pol.burst_failed[p])
+    not_ready = max(int(pol.burst_replicas[p]) - int(pol.burst_ready[p]), 0)
+    failing = min(max(reported, 0), max(min(burst - surge, not_ready), 0))
+    burst -= failing
+    failed_until = float(hist.burst_failed_until[p])
+    if failing > 0:
+        failed_until = now + plan_module.BURST_FAILED_HOLD_SECONDS
+    elif failed_until <= now:
+        failed_until = -math.inf
+    if failed_until > now:
+        burst_cap = min(burst_cap, burst)
 
     need = desired - (base + burst - surge)
     scale_in = need < 0
@@ -387,6 +406,7 @@ def _before_growth(snap: snapshot.Snapshot, hist: snapshot.History, p: int, *, n
         "moves_completed": moves_completed,
         "failed": failed,
         "running": running,
+        "burst_failed_until": failed_until,
     }
 
 

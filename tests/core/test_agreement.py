@@ -100,6 +100,7 @@ def snapshots(draw: st.DrawFn) -> snapshot.Snapshot:
             history.drain_since[row] = draw(st.sampled_from([800.0, 990.0]))
             history.drain_ready_goal[row] = draw(st.integers(0, 6))
         history.ecs_full_until[row] = draw(st.sampled_from([-math.inf, 1100.0]))
+        history.burst_failed_until[row] = draw(st.sampled_from([-math.inf, 900.0, 1100.0]))
         history.learned_cap[row] = draw(st.sampled_from([snapshot.UNLIMITED, snapshot.UNLIMITED, 0, 2, 5]))
         history.learned_fit[row] = draw(st.sampled_from([0, 3, 10**6]))
     pending = draw(st.lists(st.tuples(st.fixed_dictionaries({"cpu": request}), st.integers(0, 4)), max_size=2))
@@ -110,12 +111,24 @@ def snapshots(draw: st.DrawFn) -> snapshot.Snapshot:
         history.learned_key[row] = hash(tuple(snap.policies.requests[row].tolist())) if same else 7
         history.burst_since[row] = draw(st.sampled_from([990.0, math.nan, 0.0, 400.0, math.nan]))
     terms = [draw(term_of(row, len(cluster))) for row in range(len(names)) if draw(st.booleans())]
+    snap = dataclasses.replace(snap, policies=draw(burst_failures_of(snap.policies)))
     return dataclasses.replace(
         snap,
         nodes=draw(paid_of(snap.nodes)),
         topology=snapshot.Topology(terms=tuple(terms)),
         economics=draw(economics_of(len(names))),
     )
+
+
+@st.composite
+def burst_failures_of(draw: st.DrawFn, pols: snapshot.Policies) -> snapshot.Policies:
+    # Twin pods not Ready, some of them failed with a provider reason (more than not Ready at times:
+    # Failed pods linger); or no failures known at all (None).
+    if draw(st.booleans()):
+        return pols
+    ready = np.array([draw(st.integers(0, int(r))) for r in pols.burst_replicas], dtype=np.int64)
+    failed = np.array([draw(st.integers(0, int(r) + 1)) for r in pols.burst_replicas], dtype=np.int64)
+    return dataclasses.replace(pols, burst_ready=ready.reshape(len(pols)), burst_failed=failed.reshape(len(pols)))
 
 
 @st.composite
@@ -198,6 +211,7 @@ def assert_agree(snap: snapshot.Snapshot) -> None:
     assert fast.history.learned_cap.tolist() == slow["learned_cap"]
     np.testing.assert_array_equal(fast.history.room_since, np.array(slow["room_since"], dtype=float))
     np.testing.assert_array_equal(fast.history.burst_since, np.array(slow["burst_since"], dtype=float))
+    np.testing.assert_array_equal(fast.history.burst_failed_until, np.array(slow["burst_failed_until"], dtype=float))
     assert fast.placeholders.tolist() == slow["placeholders"]
     assert [str(reasons.Reason.from_code(code)) for code in fast.placeholder_reason] == slow["placeholder_reason"]
 

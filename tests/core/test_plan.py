@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from typing import Any
 
@@ -298,3 +299,116 @@ def test_invariants_hold() -> None:
         factories.make_policy("a/y", recommended=2, min_replicas=3, max_replicas=5),
     )
     assert np.all(result.base + result.burst + result.unplaceable == result.desired)
+
+
+FULL = factories.make_node("n1", cpu=2000, memory=4096, used_cpu=2000, used_memory=2048, used_pods=4)
+HALF = factories.make_node("n1", cpu=2000, memory=4096, used_cpu=1000, used_memory=1024, used_pods=2)
+
+
+def _degraded(
+    policy: dict[str, Any],
+    *,
+    failed: int,
+    node: factories.NodeSpec,
+    held_until: float = -math.inf,
+    growable: bool = False,
+) -> plan.Plan:
+    # One policy whose twin reports `failed` pods failed with a provider reason (cluster.burst_health).
+    history = snapshot.History.empty((policy["name"],))
+    history.burst_failed_until[0] = held_until
+    economics = [factories.make_economics(pool_growable=growable)] if growable else None
+    snap = factories.make_snapshot(nodes=(node,), policies=(policy,), history=history, economics=economics)
+    pols = dataclasses.replace(snap.policies, burst_failed=np.array([failed], dtype=np.int64))
+    return plan.plan(dataclasses.replace(snap, policies=pols), now=1000.0)
+
+
+@pytest.mark.parametrize(
+    ("overrides", "failed", "node", "held_until", "growable", "expected"),
+    [
+        pytest.param(
+            {"recommended": 6, "base_replicas": 2, "burst_replicas": 4, "burst_ready": 2},
+            2,
+            HALF,
+            -math.inf,
+            False,
+            {"base": 4, "burst": 2, "unplaceable": 0, "burst_reason": "burst-degraded", "hold": 1300.0},
+            id="ecs-takes-the-failed-pods",
+        ),
+        pytest.param(
+            {"recommended": 8, "base_replicas": 4, "burst_replicas": 4, "burst_ready": 1},
+            3,
+            FULL,
+            -math.inf,
+            False,
+            {"base": 4, "burst": 1, "unplaceable": 3, "reason": "unplaceable", "burst_reason": "burst-degraded"},
+            id="no-home-is-unplaceable",
+        ),
+        pytest.param(
+            {"recommended": 8, "base_replicas": 4, "burst_replicas": 4, "burst_ready": 0},
+            4,
+            FULL,
+            -math.inf,
+            True,
+            {"base": 8, "burst": 0, "unplaceable": 0, "base_reason": "waiting-for-node", "hold": 1300.0},
+            id="growable-pool-waits-for-a-node",
+        ),
+        pytest.param(
+            {"recommended": 8, "base_replicas": 4, "burst_replicas": 1},
+            0,
+            FULL,
+            1100.0,
+            False,
+            {"burst": 1, "unplaceable": 3, "burst_reason": "burst-degraded", "hold": 1100.0},
+            id="held-not-grown-into-the-refusing-node",
+        ),
+        pytest.param(
+            {"recommended": 8, "base_replicas": 4, "burst_replicas": 1},
+            0,
+            FULL,
+            900.0,
+            False,
+            {"burst": 4, "unplaceable": 0, "burst_reason": "ecs-full", "hold": -math.inf},
+            id="hold-over-burst-grows-again",
+        ),
+        pytest.param(
+            {"recommended": 8, "base_replicas": 4, "burst_replicas": 4, "burst_ready": 1},
+            0,
+            FULL,
+            -math.inf,
+            False,
+            {"burst": 4, "unplaceable": 0, "hold": -math.inf},
+            id="starting-pods-are-not-failed",
+        ),
+        pytest.param(
+            {"recommended": 8, "base_replicas": 4, "burst_replicas": 4, "burst_ready": 3},
+            3,
+            FULL,
+            -math.inf,
+            False,
+            {"burst": 3, "unplaceable": 1, "burst_reason": "burst-degraded"},
+            id="lingering-failed-pods-count-once",
+        ),
+        pytest.param(
+            {"recommended": 3, "base_replicas": 4, "burst_replicas": 4, "burst_ready": 2},
+            2,
+            FULL,
+            -math.inf,
+            False,
+            {"base": 3, "burst": 0, "unplaceable": 0, "burst_reason": "scale-in-burst-first"},
+            id="scale-in-drops-the-rest",
+        ),
+    ],
+)
+def test_failed_burst_pods(
+    overrides: dict[str, Any],
+    failed: int,
+    node: factories.NodeSpec,
+    held_until: float,
+    growable: bool,
+    expected: dict[str, Any],
+) -> None:
+    policy = factories.make_policy(drain_enabled=False, burst_cost_per_second=0.001, **overrides)
+    result = _degraded(policy, failed=failed, node=node, held_until=held_until, growable=growable)
+    got = {**plan.explain(result, 0), "hold": float(result.history.burst_failed_until[0])}
+    assert {key: got[key] for key in expected} == expected
+    assert result.base[0] + result.burst[0] + result.unplaceable[0] == result.desired[0]
