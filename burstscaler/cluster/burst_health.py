@@ -16,6 +16,9 @@ such cause and is not reported: only evidence counts, never a guess from elapsed
 Failed pods stay in the API until garbage-collected, long after their ReplicaSet replaced them, so the
 twin is degraded only while it has fewer Ready pods than its replicas: an old failure that has been
 made good says nothing about the capacity now.
+A spot pod the provider refused (``cluster.spot.refused``) is reported too, but it is not a failed pod
+for the plan (``BurstHealth.failed``): its remedy is the spot fallback, which rolls the twin out
+on-demand and so replaces it; counting it would also move its replica off burst for the hold.
 Pure: pod records in, a summary out.
 """
 
@@ -25,7 +28,7 @@ import collections
 import dataclasses
 from collections.abc import Sequence
 
-from burstscaler.cluster import objects
+from burstscaler.cluster import objects, spot
 
 
 @dataclasses.dataclass(frozen=True)
@@ -35,6 +38,7 @@ class Problem:
     pod: str
     reason: str
     message: str = ""
+    spot_refused: bool = False  # a spot pod refused for stock or price: the spot fallback's matter
 
 
 @dataclasses.dataclass(frozen=True)
@@ -49,6 +53,11 @@ class BurstHealth:
     def degraded(self) -> bool:
         """True when some replicas are not Ready and pods say why."""
         return bool(self.problems)
+
+    @property
+    def failed(self) -> int:
+        """Pods failed with a provider reason that the plan counts (``Policies.burst_failed``): spot refusals aside."""
+        return sum(1 for problem in self.problems if not problem.spot_refused)
 
     def condition_reason(self) -> str:
         """The commonest cause as a condition reason (CamelCase letters and digits; ties by name)."""
@@ -79,6 +88,13 @@ class BurstHealth:
 
 def problem(pod: objects.PodRecord) -> Problem | None:
     """Why a twin pod does not serve, from its status; None when it is Ready or only starting."""
+    found = _cause(pod)
+    if found is not None and spot.refused(pod):
+        return dataclasses.replace(found, spot_refused=True)
+    return found
+
+
+def _cause(pod: objects.PodRecord) -> Problem | None:
     if pod.phase == "Failed":
         return Problem(pod.name, pod.status_reason or pod.container_reason or "Failed", pod.status_message)
     if pod.ready or pod.deleting:

@@ -294,6 +294,8 @@ def _policies(
         drain_timeout_seconds=floats([s.drain_back.ready_timeout_seconds for s in specs]),
         burst_pod_policy=np.array(owners, dtype=np.int64),
         burst_pod_started=np.array([t for pods in views for t in pods.burst_started], dtype=np.float64),
+        # Pods with a stated cause only (burst_health); the core bounds it by the twin's pods not Ready.
+        burst_failed=ints([0 if pods.burst_health is None else pods.burst_health.failed for pods in views]),
     )
 
 

@@ -73,7 +73,7 @@ def make_pod(name: str, *, owner: str, node: str, ready: bool = True, **status_:
     return objects.pod_record(body)
 
 
-def tick(twin_pods: list[objects.PodRecord]) -> planner.Outcome:
+def tick(twin_pods: list[objects.PodRecord], *, ecs_cpu: str = "2") -> planner.Outcome:
     base = [make_pod(f"web-{i}", owner="web", node="ecs-1") for i in range(2)]
     inputs = planner.TickInputs(
         policies={
@@ -83,7 +83,7 @@ def tick(twin_pods: list[objects.PodRecord]) -> planner.Outcome:
             }
         },
         workloads={w.key: w for w in (make_workload("web", replicas=2), make_workload("web-burst", replicas=3))},
-        nodes=[make_node("ecs-1", cpu="2"), make_node("vk", cpu="1000", virtual=True)],
+        nodes=[make_node("ecs-1", cpu=ecs_cpu), make_node("vk", cpu="1000", virtual=True)],
         pods=[*base, *twin_pods],
     )
     return asyncio.run(planner.Planner(fetcher=None).tick(inputs, now=NOW))[("shop", "web")]
@@ -153,3 +153,33 @@ def test_burst_degraded_turning_true_posts_one_warning() -> None:
     assert [(e.type, e.reason) for e in warnings] == [("Warning", "ProviderFailed")]
     still = {"conditions": [{"type": "BurstDegraded", "status": "True"}]}
     assert status.events(outcome, previous_reason=outcome.reason, previous=still) == []
+
+
+OUT_OF_STOCK = [
+    make_pod("b-0", owner="web-burst", node="vk"),
+    *(
+        make_pod(f"b-{i}", owner="web-burst", node="vk", ready=False, reason="ProviderFailed", message=NO_STOCK)
+        for i in (1, 2)
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("ecs_cpu", "expected"),
+    [
+        pytest.param("2", {"base": 2, "burst": 1, "unplaceable": 2, "reason": "unplaceable"}, id="ecs-full"),
+        pytest.param("4", {"base": 4, "burst": 1, "unplaceable": 0, "reason": "burst-degraded"}, id="ecs-takes-them"),
+    ],
+)
+def test_failed_burst_pods_are_not_capacity_in_the_plan(ecs_cpu: str, expected: dict[str, Any]) -> None:
+    # Two of three twin pods refused by ECI (no stock): the plan does not count them as burst, the base
+    # grows where ECS has room, and what has no home is unplaceable with the reason burst-degraded.
+    outcome = tick(OUT_OF_STOCK, ecs_cpu=ecs_cpu)
+    got = {
+        "base": outcome.base_target,
+        "burst": outcome.burst_target,
+        "unplaceable": outcome.unplaceable,
+        "reason": outcome.reason,
+    }
+    assert got == expected
+    assert outcome.decision["burst_reason"] == "burst-degraded"
