@@ -146,6 +146,8 @@ class ModelCluster:
         self._ready_total = [0] * workloads  # ``ready_on``'s column sums, likewise
         self._booting = 0  # active nodes not yet booted: ``advance`` looks for boots only while some are
         self._ph_used = False  # whether any placeholder was ever asked for: until then there are none
+        # ``burst_ready`` of each workload at one instant (read several times a step); dropped on every change.
+        self._burst_ready_memo: list[tuple[float, int] | None] = [None] * workloads
         self._nodes = 0
         self._ecs_per_hour = 0.0
         self._starting: list[_Starting] = []
@@ -189,9 +191,14 @@ class ModelCluster:
 
     def burst_ready(self, workload: int, now: float) -> int:
         """Burst replicas Ready at ``now`` (a spot pod being replaced counts until it goes)."""
+        memo = self._burst_ready_memo[workload]
+        if memo is not None and memo[0] == now:
+            return memo[1]
         ready_at, outgoing = self._burst_ready_at[workload], self._outgoing[workload]
         ready = int(np.count_nonzero(ready_at <= now)) if ready_at.size else 0
-        return ready + (int(np.count_nonzero(outgoing > now)) if outgoing.size else 0)
+        ready += int(np.count_nonzero(outgoing > now)) if outgoing.size else 0
+        self._burst_ready_memo[workload] = (now, ready)
+        return ready
 
     def placeholders(self, workload: int) -> int:
         """Placeholder pods of ``workload`` that exist (Pending or bound)."""
@@ -253,6 +260,7 @@ class ModelCluster:
             np.add.at(self.ready_on[:, workload], rows, 1)
             self._ready_total[workload] += int(rows.size)
         if burst:
+            self._burst_ready_memo[workload] = None
             self._burst_ready_at[workload] = np.concatenate([self._burst_ready_at[workload], np.full(burst, -1.0)])
             self._burst_billed_from[workload] = np.concatenate(
                 [self._burst_billed_from[workload], np.full(burst, -math.inf)]
@@ -303,6 +311,7 @@ class ModelCluster:
         for workload in range(self.workloads):
             outgoing = self._outgoing[workload]
             if outgoing.size:
+                self._burst_ready_memo[workload] = None
                 keep = outgoing > now
                 self._outgoing[workload] = outgoing[keep]
                 self._outgoing_billed[workload] = self._outgoing_billed[workload][keep]
@@ -323,6 +332,7 @@ class ModelCluster:
         spot = self.spot
         assert spot is not None
         count = int(hit.size)
+        self._burst_ready_memo[workload] = None
         self.spot_reclaimed += count
         delay, waited = self.draws.eci_ready_after(count)
         # The operator starts the replacement at the release event and lets the old pod go once the
@@ -459,6 +469,8 @@ class ModelCluster:
 
     def _scale_burst(self, workload: int, target: int, *, now: float) -> None:
         change = target - self._burst_ready_at[workload].size
+        if change:
+            self._burst_ready_memo[workload] = None
         if change > 0:
             delay, waited = self.draws.eci_ready_after(change)
             self._burst_ready_at[workload] = np.concatenate([self._burst_ready_at[workload], now + delay])
