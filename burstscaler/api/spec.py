@@ -264,6 +264,14 @@ class Burst(types.ApiModel):
     max_replicas: int | None = pydantic.Field(default=None, ge=0)
     budget: Budget | None = None
     spot: Spot = pydantic.Field(default_factory=Spot)
+    # 300 s: ECI starts a pod in ~45 s (median) and large image pulls take minutes, so a slow start is
+    # not called a failure; a pod still not Ready after five times that will not serve soon.
+    ready_timeout_seconds: int = pydantic.Field(
+        default=300,
+        ge=1,
+        description="A burst pod not Ready this long after it started (Running but not Ready, or still Pending) "
+        "counts as failed (reason NotReadyInTime): not burst capacity, reported in BurstDegraded.",
+    )
     pod_template_patch: podpatch.PodTemplatePatch = pydantic.Field(
         default_factory=podpatch.PodTemplatePatch,
         description="Routing and placement of burst pods, merged into the twin's template after the provider "

@@ -10,9 +10,11 @@ capacity that is not there:
 - a container that will not start by itself: image pull and runtime errors, a crash loop
   (``objects.CONTAINER_FAILURES``);
 - the virtual node refused it: ``PodScheduled=False`` with reason ``Unschedulable``;
-- it failed: phase ``Failed``.
-A pod merely starting (ContainerCreating, PodInitializing, not yet Ready within ECI's start-up) has no
-such cause and is not reported: only evidence counts, never a guess from elapsed time.
+- it failed: phase ``Failed``;
+- it is not Ready ``burst.readyTimeoutSeconds`` after it started (Running but not Ready, or still
+  Pending): ``NotReadyInTime``.
+A pod merely starting (ContainerCreating, PodInitializing, not yet Ready within the timeout) has no
+such cause and is not reported: only evidence counts, and elapsed time only past the stated bound.
 Failed pods stay in the API until garbage-collected, long after their ReplicaSet replaced them, so the
 twin is degraded only while it has fewer Ready pods than its replicas: an old failure that has been
 made good says nothing about the capacity now.
@@ -86,9 +88,21 @@ class BurstHealth:
         )
 
 
-def problem(pod: objects.PodRecord) -> Problem | None:
-    """Why a twin pod does not serve, from its status; None when it is Ready or only starting."""
+#: The reason of a pod not Ready within ``burst.readyTimeoutSeconds`` (and with no other cause).
+NOT_READY_IN_TIME = "NotReadyInTime"
+
+
+def problem(
+    pod: objects.PodRecord, *, now: float | None = None, ready_timeout_seconds: float | None = None
+) -> Problem | None:
+    """Why a twin pod does not serve, from its status; None when it is Ready or only starting.
+
+    With `now` and `ready_timeout_seconds`, a live pod not Ready that long after it started (its
+    ``startTime``, else its creation) is ``NotReadyInTime``.
+    """
     found = _cause(pod)
+    if found is None and now is not None and ready_timeout_seconds is not None:
+        found = _late(pod, now=now, timeout=ready_timeout_seconds)
     if found is not None and spot.refused(pod):
         return dataclasses.replace(found, spot_refused=True)
     return found
@@ -108,12 +122,40 @@ def _cause(pod: objects.PodRecord) -> Problem | None:
     return None
 
 
+def _late(pod: objects.PodRecord, *, now: float, timeout: float) -> Problem | None:
+    if pod.ready or pod.terminal or pod.started is None:
+        return None
+    waited = now - pod.started
+    if waited < timeout:
+        return None
+    state = "Running" if pod.phase == "Running" else "Pending"
+    return Problem(
+        pod.name,
+        NOT_READY_IN_TIME,
+        f"{state}, not Ready {waited:.0f} s after start (burst.readyTimeoutSeconds {timeout:g})",
+    )
+
+
 def assess(
-    *, live: Sequence[objects.PodRecord], failed: Sequence[objects.PodRecord], replicas: int, ready: int
+    *,
+    live: Sequence[objects.PodRecord],
+    failed: Sequence[objects.PodRecord],
+    replicas: int,
+    ready: int,
+    now: float | None = None,
+    ready_timeout_seconds: float | None = None,
 ) -> BurstHealth:
-    """The twin's health: `live` are its unfinished pods, `failed` its pods in phase Failed."""
+    """The twin's health: `live` are its unfinished pods, `failed` its pods in phase Failed.
+
+    `now` and `ready_timeout_seconds` (``burst.readyTimeoutSeconds``) also count live pods not Ready
+    in time; without them only a stated cause counts.
+    """
     if ready >= replicas:
         return BurstHealth(replicas=replicas, ready=ready)
-    found = [found for pod in [*live, *failed] if (found := problem(pod)) is not None]
+    found = [
+        found
+        for pod in [*live, *failed]
+        if (found := problem(pod, now=now, ready_timeout_seconds=ready_timeout_seconds)) is not None
+    ]
     found.sort(key=lambda item: (item.reason, item.pod))
     return BurstHealth(replicas=replicas, ready=ready, problems=tuple(found))

@@ -148,6 +148,8 @@ def build(
                 failed=table.failed(twin_workload),
                 replicas=view.twin_replicas,
                 ready=twin_facts.ready,
+                now=now,
+                ready_timeout_seconds=view.spec.burst.ready_timeout_seconds,
             )
             if twin_facts.ready < view.twin_replicas
             else None,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 import pytest
@@ -53,3 +54,32 @@ def test_failed_counts_provider_failures_but_not_spot_refusals(
 ) -> None:
     health = burst_health.assess(live=pods, failed=[], replicas=2, ready=1)
     assert (health.failed, len(health.problems)) == (failed, reported)
+
+
+NOW = 1_800_000_000.0
+
+
+@pytest.mark.parametrize(
+    ("phase", "waited", "timeout", "expected"),
+    [
+        pytest.param("Running", 299.0, 300.0, [], id="running-within-the-timeout"),
+        pytest.param("Running", 301.0, 300.0, ["NotReadyInTime"], id="running-not-ready-in-time"),
+        pytest.param("Pending", 900.0, 300.0, ["NotReadyInTime"], id="pending-on-the-virtual-node-too-long"),
+        pytest.param("Pending", 900.0, 1200.0, [], id="a-longer-timeout-waits"),
+    ],
+)
+def test_not_ready_after_the_timeout_is_a_failure(
+    phase: str, waited: float, timeout: float, expected: list[str]
+) -> None:
+    pod = dataclasses.replace(twin_pod("a"), phase=phase, started=NOW - waited)
+    health = burst_health.assess(live=[pod], failed=[], replicas=1, ready=0, now=NOW, ready_timeout_seconds=timeout)
+    assert [problem.reason for problem in health.problems] == expected
+    assert health.failed == len(expected)
+    if expected:
+        assert "burst.readyTimeoutSeconds" in health.problems[0].message
+
+
+def test_a_stated_cause_wins_over_the_timeout() -> None:
+    pod = dataclasses.replace(twin_pod("a", reason="ProviderFailed", message=NO_STOCK), started=NOW - 900)
+    health = burst_health.assess(live=[pod], failed=[], replicas=1, ready=0, now=NOW, ready_timeout_seconds=300)
+    assert [(p.reason, p.message) for p in health.problems] == [("ProviderFailed", NO_STOCK)]

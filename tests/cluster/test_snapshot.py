@@ -550,7 +550,12 @@ _NO_STOCK = "Create ECI failed because the specified instance is out of stock"
             id="image-pull-error",
         ),
         pytest.param(
-            [_twin_pod("t-1", ready=False, containerStatuses=[_STARTING])], 1, 0, [], id="starting-is-not-a-failure"
+            # Started 30 s ago: within burst.readyTimeoutSeconds (300 s by default).
+            [_twin_pod("t-1", ready=False, containerStatuses=[_STARTING], startTime=_rfc3339(NOW - 30))],
+            1,
+            0,
+            [],
+            id="starting-is-not-a-failure",
         ),
         pytest.param(
             [_twin_pod("t-1"), _twin_pod("t-0", ready=False, phase="Failed", reason="BidFailed")],
