@@ -6,6 +6,12 @@ whose ``PodScheduled`` condition is ``False`` with reason ``Unschedulable`` for 
 moves that many to the burst twin. The grace period skips the normal seconds a pod waits while
 cluster state settles (a node just freed, a preemption in progress).
 
+A base pod of the same workload that is terminating on a node still holds its room: kube-scheduler
+frees it only when the pod is gone, after its grace period (30 s by default, longer than the signal's
+15 s). So during a rolling update or a scale-in the new pods wait Pending for that room; as many
+unschedulable pods as there are terminating base pods on nodes are *waiting for them*, not evidence
+that ECS is full (otherwise every rollout on a full pool would burst).
+
 Pure: pods are described by plain values, ``now`` is an argument.
 """
 
@@ -46,12 +52,18 @@ class PendingSignal:
 
 
 def signal(pods: Iterable[PendingPod], *, settings: spec.PendingPods, now: datetime.datetime) -> PendingSignal:
-    """Count the base pods unschedulable for at least ``settings.grace_seconds``."""
+    """Count the base pods unschedulable for at least ``settings.grace_seconds``.
+
+    ``pods`` may include the workload's terminating pods bound to nodes: as many unschedulable pods as
+    there are of those wait for their room (the module docstring) and count as ``waiting``.
+    """
     if not settings.enabled:
         return PendingSignal(0)
+    pods = list(pods)
     grace = datetime.timedelta(seconds=settings.grace_seconds)
     counted: list[PendingPod] = []
     waiting = 0
+    terminating = sum(1 for pod in pods if pod.deleted and pod.node_name)
     for pod in pods:
         if not _unschedulable(pod):
             continue
@@ -60,6 +72,11 @@ def signal(pods: Iterable[PendingPod], *, settings: spec.PendingPods, now: datet
             waiting += 1
             continue
         counted.append(pod)
+    if terminating:
+        # The newest wait for the terminating pods' room: the oldest stay the evidence, if any is left.
+        counted.sort(key=lambda pod: pod.scheduled_since or now)
+        held = min(terminating, len(counted))
+        counted, waiting = counted[: len(counted) - held], waiting + held
     oldest = min((pod.scheduled_since for pod in counted if pod.scheduled_since), default=None)
     return PendingSignal(len(counted), tuple(sorted(pod.name for pod in counted)), oldest, waiting)
 

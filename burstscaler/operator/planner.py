@@ -29,7 +29,19 @@ from burstscaler.api import spec as api
 from burstscaler.api import validation
 from burstscaler.cluster import apply, burst_health, economics, objects, placeholders, twin
 from burstscaler.cluster import snapshot as cluster_snapshot
-from burstscaler.core import compat, cost, ecispec, fallback, forecast, plan, podterms, reasons, recommend, snapshot
+from burstscaler.core import (
+    compat,
+    cost,
+    ecispec,
+    fallback,
+    forecast,
+    pending,
+    plan,
+    podterms,
+    reasons,
+    recommend,
+    snapshot,
+)
 from burstscaler.operator import conflicts, spot_step
 from burstscaler.sources import metrics as metric_sources
 
@@ -132,6 +144,9 @@ class PolicyMemory:
     drain: DrainRecord | None = None  # the move in flight that was *applied* (or found on the base)
     seen: bool = False
     spot: spot_step.Memory = dataclasses.field(default_factory=spot_step.Memory)  # spot's cool-down, surge
+    # When a terminating base pod on a node was last seen: its room was freed no earlier, and kube-scheduler
+    # retries the Pending pods then, so their unschedulable time counts only from that moment (core.pending).
+    room_freed_at: datetime.datetime | None = None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -435,7 +450,7 @@ class Planner:
                 current=outcome.base.replicas + twin_replicas - surge,
                 ready=ready,
                 readings=tuple(readings[start:end]),
-                pending_pods=tuple(objects.pending_pod(pod) for pod in base_pods if not pod.node_name),
+                pending_pods=_pending_pods(base_pods, memory=memory, now=now),
                 state=memory.recommend_state,
                 history=histories.get(outcome.key, ()),
                 # Burst replicas running: ECS is full for this workload (else drain-back would move them).
@@ -743,6 +758,30 @@ def _placeholder_of(
             "it, so this policy has no placeholders: rename or delete it"
         )
     return existing, None
+
+
+def _pending_pods(
+    base_pods: Sequence[objects.PodRecord], *, memory: PolicyMemory, now: datetime.datetime
+) -> tuple[pending.PendingPod, ...]:
+    """The base pods for the pending-pod signal: unbound ones, and terminating ones on nodes.
+
+    Terminating pods hold room the unbound ones may wait for (``core.pending``). Once they are gone the
+    scheduler retries the waiting pods, so an unschedulable time is counted from the last tick a
+    terminating pod was seen (a rollout on a full pool is not evidence that ECS is full).
+    """
+    if any(pod.deleting and pod.node_name for pod in base_pods):
+        memory.room_freed_at = now
+    freed = memory.room_freed_at
+    pods = []
+    for pod in base_pods:
+        if pod.node_name and not pod.deleting:
+            continue
+        record = objects.pending_pod(pod)
+        since = record.scheduled_since
+        if freed is not None and since is not None and since < freed:
+            record = dataclasses.replace(record, scheduled_since=freed)
+        pods.append(record)
+    return tuple(pods)
 
 
 def _with_placeholders(

@@ -54,3 +54,39 @@ def test_signal_counts_and_names() -> None:
 def test_disabled_signal_is_zero() -> None:
     result = pending.signal([make_pod()], settings=spec.PendingPods(enabled=False), now=NOW)
     assert result.unplaceable == 0
+
+
+def terminating(name: str) -> pending.PendingPod:
+    return pending.PendingPod(name=name, phase="Running", deleted=True, node_name="ecs-0", scheduled=True)
+
+
+@pytest.mark.parametrize(
+    ("pods", "expected"),
+    [
+        pytest.param(
+            [make_pod("new-1"), terminating("old-1")],
+            pending.PendingSignal(unplaceable=0, waiting=1),
+            id="rollout-waits-for-the-terminating-pod",
+        ),
+        pytest.param(
+            [make_pod("new-1", waited=100), make_pod("new-2", waited=30), terminating("old-1")],
+            pending.PendingSignal(
+                unplaceable=1, pods=("new-1",), oldest_since=NOW - datetime.timedelta(seconds=100), waiting=1
+            ),
+            id="more-pending-than-terminating-the-oldest-is-evidence",
+        ),
+        pytest.param(
+            [make_pod("new-1"), pending.PendingPod(name="gone", phase="Pending", deleted=True)],
+            pending.PendingSignal(
+                unplaceable=1, pods=("new-1",), oldest_since=NOW - datetime.timedelta(seconds=60), waiting=0
+            ),
+            id="an-unbound-deleting-pod-holds-no-room",
+        ),
+        pytest.param(
+            [terminating("old-1"), terminating("old-2")], pending.PendingSignal(unplaceable=0), id="nothing-pending"
+        ),
+    ],
+)
+def test_terminating_pods_room_is_waited_for(pods: list[pending.PendingPod], expected: pending.PendingSignal) -> None:
+    # kube-scheduler frees a terminating pod's room only once it is gone: a rollout on a full pool is not ECS-full.
+    assert pending.signal(pods, settings=spec.PendingPods(grace_seconds=15), now=NOW) == expected
