@@ -15,18 +15,15 @@ timeouts, never asserted durations.
 
 from __future__ import annotations
 
-import pathlib
-import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
 from tests.fixtures.prometheus import PrometheusServer
 
-from .harness import actor, autoscaler, client, hosting, objects
+from .harness import actor, autoscaler, client, hosting, objects, sampling
 from .harness.waiting import eventually
-from .operator_process import OperatorProcess
 
 pytestmark = [pytest.mark.e2e, pytest.mark.prometheus]
 
@@ -34,33 +31,6 @@ TIMEOUT = 60.0
 LOAD = "requests_per_second"
 PLACEHOLDER = "web-placeholder"
 PLACEHOLDER_LABEL = "burstscaler.io/placeholder-for"
-
-
-@pytest.fixture
-def prometheus(prometheus_server: PrometheusServer) -> PrometheusServer:
-    """The suite's real Prometheus (skipped with the install command when the binary is absent)."""
-    return prometheus_server
-
-
-@pytest.fixture
-def start_operator(
-    apiserver: hosting.ApiServer, prometheus: PrometheusServer, tmp_path: pathlib.Path
-) -> Iterator[Callable[..., OperatorProcess]]:
-    """Start `burstscaler run` on the emulator and Prometheus; its log is printed at teardown."""
-    started: list[OperatorProcess] = []
-    log_path = tmp_path / "operator.log"
-
-    def start(**options: Any) -> OperatorProcess:
-        process = OperatorProcess(
-            kubeconfig=apiserver.kubeconfig, log_path=log_path, prometheus_url=prometheus.url, **options
-        ).start()
-        started.append(process)
-        return process
-
-    yield start
-    for process in started:
-        process.stop()
-    print(log_path.read_text(errors="replace")[-20000:] if log_path.exists() else "")
 
 
 @pytest.fixture
@@ -139,37 +109,6 @@ def policy_status(api: client.RestClient) -> dict[str, Any]:
     return dict((api.find("BurstPolicy", "web") or {}).get("status") or {})
 
 
-class Sampler:
-    """Every 50 ms in a thread: (Ready web pods, placeholder Deployment's replicas, status.placeholderReplicas)."""
-
-    def __init__(self, api: client.RestClient) -> None:
-        self.api = api
-        self.samples: list[tuple[int, int | None, int | None]] = []
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
-
-    def __enter__(self) -> Sampler:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *_: object) -> None:
-        self._stop.set()
-        self._thread.join(5)
-
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            try:
-                sample = (
-                    web_ready(self.api),
-                    replicas(self.api, PLACEHOLDER),
-                    policy_status(self.api).get("placeholderReplicas"),
-                )
-                self.samples.append(sample)
-            except Exception:  # the sampler races the actor; a missed sample is fine
-                pass
-            self._stop.wait(0.05)
-
-
 def start_cluster(api: client.RestClient, prometheus: PrometheusServer) -> None:
     """ECS room for 4 replicas of 500m, the virtual node, `web` at 2 replicas and a load of 2 replicas."""
     api.create(objects.ecs_node("ecs-1", cpu="2", memory="8Gi"))
@@ -201,7 +140,7 @@ def test_a_sustained_spike_buys_nodes_drains_back_onto_them_and_the_placeholders
     assert replicas(api, "web") == 4
     eventually(lambda: web_ready(api) == 8, timeout=TIMEOUT)
 
-    with Sampler(api) as sampler:
+    with sampling.Sampler(lambda: bridge_sample(api)) as sampler:
         eventually(lambda: (replicas(api, PLACEHOLDER) or 0) > 0, timeout=TIMEOUT, message="placeholders appear")
         placeholder = api.get("Deployment", PLACEHOLDER)
         assert placeholder["metadata"]["ownerReferences"][0]["kind"] == "BurstPolicy"
@@ -239,7 +178,7 @@ def test_a_short_spike_creates_no_placeholders(
     start_operator(extra=["--node-growth", "--ecs-price-per-vcpu-hour", "0.001"])
     eventually(lambda: policy_status(api).get("desiredReplicas") == 2 and web_ready(api) == 2, timeout=TIMEOUT)
 
-    with Sampler(api) as sampler:
+    with sampling.Sampler(lambda: bridge_sample(api)) as sampler:
         prometheus.push_now(LOAD, 80, {"app": "web"})
         eventually(lambda: replicas(api, "web-burst") == 4, timeout=TIMEOUT, message="the spike bursts")
         prometheus.push_now(LOAD, 20, {"app": "web"})  # over before a node would pay
@@ -260,3 +199,8 @@ def test_a_short_spike_creates_no_placeholders(
     assert node_group.events == [], "no node was bought"
     plan = policy_status(api)["lastDecision"]["inputs"]["plan"]
     assert plan["placeholders"] == 0
+
+
+def bridge_sample(api: client.RestClient) -> tuple[int, int | None, int | None]:
+    """(Ready web pods, the placeholder Deployment's replicas, status.placeholderReplicas)."""
+    return web_ready(api), replicas(api, PLACEHOLDER), policy_status(api).get("placeholderReplicas")

@@ -17,13 +17,12 @@ sampled every 50 ms from the deletion until the end.
 from __future__ import annotations
 
 import contextlib
-import threading
 from collections.abc import Callable
 from typing import Any
 
 import pytest
 
-from .harness import actor, client, objects, scenario
+from .harness import actor, client, objects, sampling, scenario
 from .harness.waiting import eventually
 
 pytestmark = [pytest.mark.e2e, pytest.mark.prometheus]
@@ -36,30 +35,6 @@ SERVING = 4
 def handed_back(api: client.RestClient) -> bool:
     """The base runs every replica Ready on ECS and nothing runs on the virtual node."""
     return scenario.ready_on(api, "web", virtual=False) == SERVING and scenario.ready_on(api, "web", virtual=True) == 0
-
-
-class ReadySampler:
-    """Ready pods of ``app=web`` (base and twin) every 50 ms in a thread, from enter to exit."""
-
-    def __init__(self, api: client.RestClient) -> None:
-        self.api = api
-        self.samples: list[int] = []
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
-
-    def __enter__(self) -> ReadySampler:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *_: object) -> None:
-        self._stop.set()
-        self._thread.join(5)
-
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            with contextlib.suppress(Exception):  # a race with the actor: a missed sample is fine
-                self.samples.append(sum(map(scenario.ready, scenario.workload_pods(self.api, "web"))))
-            self._stop.wait(0.05)
 
 
 @pytest.mark.parametrize(
@@ -97,7 +72,7 @@ def test_deleting_a_policy_hands_the_burst_back_without_a_dip(
     owners = [(ref["kind"], ref["name"], bool(ref.get("controller"))) for ref in before["metadata"]["ownerReferences"]]
     assert owners == [("BurstPolicy", "web", True), ("Deployment", "web", False)], "owned by its policy and its base"
 
-    with ReadySampler(api) as sampler:
+    with sampling.Sampler(lambda: sum(map(scenario.ready, scenario.workload_pods(api, "web")))) as sampler:
         api.delete("BurstPolicy", "web", propagationPolicy=propagation)
         eventually(lambda: api.find("BurstPolicy", "web") is None, timeout=TIMEOUT, message="the policy is gone")
         with contextlib.suppress(TimeoutError):  # the assertions below say where it stopped

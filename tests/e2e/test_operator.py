@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import pathlib
 import subprocess
-import threading
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -19,7 +18,7 @@ import pytest
 
 from tests.fixtures.prometheus import PrometheusServer
 
-from .harness import actor, client, hosting, objects
+from .harness import actor, client, hosting, objects, sampling
 from .harness.waiting import eventually
 from .operator_process import OperatorProcess
 
@@ -117,35 +116,6 @@ def condition(api: client.RestClient, policy: str, kind: str) -> dict[str, Any] 
     return next((c for c in body.get("status", {}).get("conditions", []) if c["type"] == kind), None)
 
 
-class Sampler:
-    """Samples (base spec, twin spec, Ready pods) every 50 ms in a thread, to check invariants over time."""
-
-    def __init__(self, api: client.RestClient, name: str) -> None:
-        self.api, self.name = api, name
-        self.samples: list[tuple[int | None, int | None, int]] = []
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
-
-    def __enter__(self) -> Sampler:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *_: object) -> None:
-        self._stop.set()
-        self._thread.join(5)
-
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            try:
-                pods = workload_pods(self.api, self.name)
-                self.samples.append(
-                    (replicas(self.api, self.name), replicas(self.api, f"{self.name}-burst"), sum(map(ready, pods)))
-                )
-            except Exception:  # the sampler races the actor; a missed sample is fine
-                pass
-            self._stop.wait(0.05)
-
-
 def test_spike_overflows_to_the_twin_then_burst_goes_first(
     api: client.RestClient, cluster: actor.ClusterActor, prometheus: PrometheusServer, start_operator: Any
 ) -> None:
@@ -165,7 +135,7 @@ def test_spike_overflows_to_the_twin_then_burst_goes_first(
     assert twin["metadata"]["ownerReferences"][0]["kind"] == "BurstPolicy"
     eventually(lambda: condition(api, "web", "Bursting")["status"] == "True", timeout=TIMEOUT)
 
-    with Sampler(api, "web") as sampler:
+    with sampling.Sampler(lambda: web_sample(api, "web")) as sampler:
         prometheus.push_now(LOAD, 30, {"app": "web"})  # 3 replicas: burst goes first
         eventually(lambda: replicas(api, "web-burst") == 0 and replicas(api, "web") == 3, timeout=TIMEOUT)
     # Base never shrank while burst replicas remained.
@@ -184,7 +154,7 @@ def test_drain_back_is_make_before_break(
     eventually(lambda: replicas(api, "web-burst") == 3, timeout=TIMEOUT)
     eventually(lambda: sum(map(ready, workload_pods(api, "web"))) == 7, timeout=TIMEOUT)
 
-    with Sampler(api, "web") as sampler:
+    with sampling.Sampler(lambda: web_sample(api, "web")) as sampler:
         api.create(objects.ecs_node("ecs-2", cpu="2", memory="8Gi"))  # room appears for 4 more
         eventually(lambda: replicas(api, "web-burst") == 0 and replicas(api, "web") == 7, timeout=TIMEOUT)
         eventually(lambda: sum(map(ready, workload_pods(api, "web"))) == 7, timeout=TIMEOUT)
@@ -263,7 +233,7 @@ def test_operator_killed_mid_drain_resumes_without_double_scaling(
         eventually(lambda: replicas(api, "web") == 7, timeout=TIMEOUT, message="drain-back raised base")
         assert replicas(api, "web-burst") == 3, "burst must wait for the new base pods to be Ready"
         operator.kill()  # mid-drain: base raised, its new pods not Ready yet (6 s ECS start-up)
-        with Sampler(api, "web") as sampler:
+        with sampling.Sampler(lambda: web_sample(api, "web")) as sampler:
             start_operator()
             eventually(lambda: replicas(api, "web-burst") == 0, timeout=TIMEOUT, message="drain-back finished")
             eventually(lambda: sum(map(ready, workload_pods(api, "web"))) == 7, timeout=TIMEOUT)
@@ -316,3 +286,9 @@ def test_kubectl_get_bp_shows_the_columns(
     header, row = output.splitlines()[:2]
     assert header.split() == ["NAME", "TARGET", "DESIRED", "BASE", "BURST", "BUDGET", "COST", "AGE"]
     assert row.split()[:5] == ["web", "web", "6", "4", "2"]
+
+
+def web_sample(api: client.RestClient, name: str) -> tuple[int | None, int | None, int]:
+    """(base spec.replicas, twin spec.replicas, Ready pods of both), one observation for a sampler."""
+    pods = workload_pods(api, name)
+    return replicas(api, name), replicas(api, f"{name}-burst"), sum(map(ready, pods))
