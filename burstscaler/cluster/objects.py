@@ -235,7 +235,12 @@ def _container_problem(status: Mapping[str, Any]) -> tuple[str, str]:
 def pod_constraints(template: Mapping[str, Any]) -> podterms.PodConstraints:
     """A pod template's labels and required inter-pod terms (``core.podterms``)."""
     labels = dict((template.get("metadata") or {}).get("labels") or {})
-    return podterms.PodConstraints(labels=labels, terms=pod_terms(template.get("spec") or {}, labels=labels))
+    spec = template.get("spec") or {}
+    return podterms.PodConstraints(
+        labels=labels,
+        terms=pod_terms(spec, labels=labels),
+        sets_spread=bool(spec.get("topologySpreadConstraints")),
+    )
 
 
 def pod_terms(pod_spec: Mapping[str, Any], *, labels: Mapping[str, str]) -> tuple[podterms.PodTerm, ...]:

@@ -89,3 +89,6 @@ class PodConstraints:
 
     labels: Mapping[str, str] = dataclasses.field(default_factory=dict)
     terms: tuple[PodTerm, ...] = ()
+    #: the template sets topologySpreadConstraints of any kind (ScheduleAnyway too): then kube-scheduler's
+    #: system default constraints do not apply to its pods (``core.scoring``)
+    sets_spread: bool = False
