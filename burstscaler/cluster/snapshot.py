@@ -9,8 +9,8 @@ This is where the conventions of ``core.snapshot`` are met for a real cluster:
   yet, hold room (they count as placed for the core, so their room must be kept). When the policy has
   inter-pod terms they also hold topology domains: kube-scheduler will bind them before the replicas
   this tick adds, so where they will land is predicted (``core.topology.allocate`` with the policy's
-  terms, spreading as kube's LeastAllocated does) and they are counted as bound there, in `requested`
-  and in every term whose selector matches them; otherwise the next tick would see their domains free
+  terms, walked as kube-scheduler's default profile places them) and they are counted as bound there,
+  in `requested` and in every term whose selector matches them; otherwise the next tick would see their domains free
   and grant that room again. Those the terms leave no node for (kube will leave them Pending) hold
   room as reservations, as unbound pods of a policy without terms do;
 - base pods the scheduler reported unschedulable for longer than the grace go to
@@ -44,6 +44,7 @@ from burstscaler.core import eligibility, placement, podterms, snapshot
 from burstscaler.core import topology as interpod
 
 BASE_RESOURCES = ("cpu", "memory", "pods", "ephemeral-storage")
+ZONE = "topology.kubernetes.io/zone"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -102,6 +103,10 @@ class Cache:
 
     pods: podtable.PodTable = dataclasses.field(default_factory=podtable.PodTable)
     nodes: nodetable.NodeTable = dataclasses.field(default_factory=nodetable.NodeTable)
+    #: per base workload: (its facts object, the node index it was read with, (rows, counts) of own pods)
+    own_pods: dict[podtable.Workload, tuple[object, object, tuple[list[int], list[int]]]] = dataclasses.field(
+        default_factory=dict
+    )
 
 
 def build(
@@ -162,17 +167,21 @@ def build(
     bound = _bound_groups(table, node_index) if _has_terms(table, node_index, policies) else None
     memo = _Memo()  # what the bound pods give the terms, kept for the second pass (with landing)
     topology = _topology(nodes, table, node_index, policies, nodes=node_views, bound=bound, memo=memo)
+    scoring = _scoring(nodes, policies, bases, node_index=node_index, cache=cache, landing={})
     if topology is not None and topology.terms and unplaced.any():
         # The policies' own unbound base pods: counted where kube-scheduler will bind them (room and domains).
         landing = _landing(
             topology,
             allocatable=allocatable,
             requested=requested,
+            resources=resources,
             usable=~node_table.virtual & ~node_table.unschedulable,
             policies=policy_arrays,
             unplaced=unplaced,
+            scoring=scoring,
         )
         if landing:
+            scoring = _scoring(nodes, policies, bases, node_index=node_index, cache=cache, landing=landing)
             for p, per_node in landing.items():
                 requested += per_node[:, None] * policy_arrays.requests[p][None, :]
                 unplaced[p] -= int(per_node.sum())
@@ -198,9 +207,86 @@ def build(
             reservations=reservations,
             history=(history or snapshot.History.empty(names)).align(names),
             topology=topology,
+            scoring=scoring,
         ),
         views,
     )
+
+
+def _scoring(
+    node_records: Sequence[objects.NodeRecord],
+    policies: Sequence[PolicyView],
+    bases: Sequence[podtable.BaseFacts],
+    *,
+    node_index: Mapping[str, int],
+    cache: Cache,
+    landing: Mapping[int, snapshot.IntArray],
+) -> snapshot.Scoring:
+    """What kube-scheduler's default scores read (``core.scoring``): zones, and each policy's own pods.
+
+    A policy's own pods are its live base pods of the current revision (the newest pod's
+    pod-template-hash or controller-revision-hash) bound to a node, and the unbound ones predicted to
+    land (``landing``): the pods the system default spread of a new replica counts (kube takes that
+    selector from the ReplicaSet, which selects exactly its revision's pods).
+    """
+    zones: dict[str, int] = {}
+    zone = np.array(
+        [zones.setdefault(n.labels[ZONE], len(zones)) if ZONE in n.labels else -1 for n in node_records],
+        dtype=np.int64,
+    ).reshape(len(node_records))
+    default_spread = np.array(
+        [
+            view.constraints is None or (not view.constraints.sets_spread and bool(view.constraints.labels))
+            for view in policies
+        ],
+        dtype=bool,
+    ).reshape(len(policies))
+    own_policy: list[int] = []
+    own_node: list[int] = []
+    own_count: list[int] = []
+    for p, (view, base) in enumerate(zip(policies, bases, strict=True)):
+        rows, counts = _own_pods(view, base, node_index=node_index, cache=cache)
+        extra = landing.get(p)
+        if extra is not None:
+            more = np.flatnonzero(extra)
+            rows, counts = rows + more.tolist(), counts + extra[more].tolist()
+        own_policy.extend([p] * len(rows))
+        own_node.extend(rows)
+        own_count.extend(counts)
+    return snapshot.Scoring(
+        zone=zone,
+        default_spread=default_spread,
+        own_policy=np.array(own_policy, dtype=np.int64),
+        own_node=np.array(own_node, dtype=np.int64),
+        own_count=np.array(own_count, dtype=np.int64),
+    )
+
+
+def _own_pods(
+    view: PolicyView, base: podtable.BaseFacts, *, node_index: Mapping[str, int], cache: Cache
+) -> tuple[list[int], list[int]]:
+    # (node rows, pods per row) of the base's bound live pods of its current revision; cached while
+    # the base's facts (rebuilt when its pods change) and the node index are the same objects.
+    kept = cache.own_pods.get(view.base_workload)
+    if kept is not None and kept[0] is base and kept[1] is node_index:
+        return kept[2]
+    pods = base.pods
+    result: tuple[list[int], list[int]] = ([], [])
+    if pods:
+        newest = max(pods, key=lambda pod: (pod.started or 0.0, pod.name))
+        current = _revision(newest)
+        per_row: dict[int, int] = defaultdict(int)
+        for pod in pods:
+            row = node_index.get(pod.node_name)
+            if row is not None and _revision(pod) == current:
+                per_row[row] += 1
+        result = (list(per_row), list(per_row.values()))
+    cache.own_pods[view.base_workload] = (base, node_index, result)
+    return result
+
+
+def _revision(pod: objects.PodRecord) -> str:
+    return pod.labels.get("pod-template-hash") or pod.labels.get("controller-revision-hash") or ""
 
 
 def _terminating(table: podtable.PodTable, workload: podtable.Workload, node_index: Mapping[str, int]) -> int:
@@ -358,15 +444,17 @@ def _landing(
     *,
     allocatable: snapshot.FloatArray,
     requested: snapshot.FloatArray,
+    resources: tuple[str, ...],
     usable: snapshot.BoolArray,
     policies: snapshot.Policies,
     unplaced: snapshot.IntArray,
+    scoring: snapshot.Scoring,
 ) -> dict[int, snapshot.IntArray]:
     """Where each policy with terms will have its unbound base pods bound: ``{policy: [N] pods per node}``.
 
     kube-scheduler binds them one at a time, by its filters (the terms, as the bound pods leave them)
-    and its LeastAllocated score; ``core.topology.allocate`` with a ``Spreading`` predicts that for all
-    of them at once, in priority order, on the room bound pods leave. Policies without terms keep the
+    and its default scores; ``core.topology.allocate`` with a ``Spreading`` walks them as it does
+    (``core.scoring``), in priority order, on the room bound pods leave. Policies without terms keep the
     plain room reservation (their domains matter to no term of theirs).
     """
     with_terms = np.zeros(len(policies), dtype=bool)
@@ -382,8 +470,17 @@ def _landing(
         asks=asks,
         order=order[asks[order] > 0],
         terms=topology.terms,
-        # LeastAllocated scores cpu and memory: the first two columns (`BASE_RESOURCES`).
-        spread=interpod.Spreading(capacity=allocatable, columns=(0, 1)),
+        spread=interpod.Spreading.of(
+            snapshot.Nodes(
+                names=("",) * len(allocatable),
+                resources=resources,
+                allocatable=allocatable,
+                requested=requested,
+                unschedulable=~usable,
+                virtual=np.zeros(len(allocatable), dtype=bool),
+            ),
+            scoring,
+        ),
     )
     return {p: per_node for p, per_node in taken.items() if per_node.any()}
 

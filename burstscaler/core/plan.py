@@ -99,9 +99,9 @@ def plan(snapshot_: snapshot.Snapshot, *, now: float, spread: bool = False) -> P
     moved back (none without burst), ``base + placeholders <= base.maxReplicas``, at most
     ``max_placeholders``, and ``burst * cost + placeholders * ecs cost <= max_cost_per_second``.
 
-    ``spread``: new replicas go where a spreading scheduler (LeastAllocated) would put them rather
-    than first fit in node order (``topology.Spreading``); slower, closer to kube-scheduler when
-    several pod shapes compete for the same nodes.
+    ``spread`` (the default): new replicas go one by one where kube-scheduler's default profile puts
+    them (``core.scoring``); False: first fit in node order, faster and further from kube-scheduler
+    wherever pod shapes compete for nodes or the topology spread decides (``bench_agreement.py``).
     """
     nodes, pol = snapshot_.nodes, snapshot_.policies
     hist = snapshot_.history.align(pol.names)
@@ -199,7 +199,7 @@ def plan(snapshot_: snapshot.Snapshot, *, now: float, spread: bool = False) -> P
     learned_limits = ecs_ask < wanted_on_ecs
     order = placement.priority_order(priority=pol.priority, names=pol.names)
     # Each policy's eligible nodes that take new pods (`groups`, above) serve both allocations.
-    spreading = _spreading(nodes) if spread else None
+    spreading = topology.Spreading.of(nodes, snapshot_.scoring) if spread else None
     growth, grown_on = topology.allocate(
         free=free, requests=pol.requests, groups=groups, asks=ecs_ask, order=order, terms=terms, spread=spreading
     )
@@ -523,11 +523,6 @@ def _fit_counts(
         counts = np.floor((free[nodes][:, positive] / request[positive][None, :]).min(axis=1))
         out[i] = int(np.minimum(counts, snapshot.UNLIMITED).sum())
     return out
-
-
-def _spreading(nodes: snapshot.Nodes) -> topology.Spreading:
-    columns = tuple(nodes.resources.index(name) for name in ("cpu", "memory") if name in nodes.resources)
-    return topology.Spreading(capacity=nodes.allocatable, columns=columns)
 
 
 def _old_burst_pods(pol: snapshot.Policies, *, now: float) -> snapshot.IntArray:

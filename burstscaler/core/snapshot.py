@@ -246,6 +246,28 @@ class Topology:
 
 
 @dataclasses.dataclass(frozen=True)
+class Scoring:
+    """What kube-scheduler's default scores read beyond the room (``core.scoring``); optional in a snapshot.
+
+    ``own_*`` list, per (policy, node), the policy's live base pods of its current revision there:
+    the pods the system default spread constraints of a new replica count. Builders without this
+    leave ``Snapshot.scoring`` None; the spreading walk then counts only this tick's new replicas.
+    """
+
+    zone: IntArray  # [N] each node's topology.kubernetes.io/zone as a small integer; -1: no such label
+    default_spread: BoolArray  # [P] the template sets no topologySpreadConstraints (the system defaults score it)
+    own_policy: IntArray  # [K]
+    own_node: IntArray  # [K]
+    own_count: IntArray  # [K]
+
+    def __post_init__(self) -> None:
+        if self.zone.ndim != 1 or self.default_spread.ndim != 1:
+            raise ValueError("zone must be [N] and default_spread [P]")
+        _check_shape("own_node", self.own_node, self.own_policy.shape)
+        _check_shape("own_count", self.own_count, self.own_policy.shape)
+
+
+@dataclasses.dataclass(frozen=True)
 class Economics:
     """Per-policy prices and delays the bridge and the cost-based drain-back decide with (issue 16).
 
@@ -314,6 +336,7 @@ class Snapshot:
     history: History
     topology: Topology | None = None  # inter-pod constraints; None: none known
     economics: Economics | None = None  # prices and delays of the bridge and drain-back; None: none known
+    scoring: Scoring | None = None  # what the spreading walk scores with beyond the room; None: none known
 
     def __post_init__(self) -> None:
         n, r = self.nodes.allocatable.shape
@@ -332,6 +355,9 @@ class Snapshot:
                 _check_shape("topology.burst_cap", self.topology.burst_cap, (p,))
         if self.economics is not None:
             _check_shape("economics.pool_growable", self.economics.pool_growable, (p,))
+        if self.scoring is not None:
+            _check_shape("scoring.zone", self.scoring.zone, (n,))
+            _check_shape("scoring.default_spread", self.scoring.default_spread, (p,))
 
 
 def _check_shape(name: str, value: npt.NDArray[np.generic], shape: tuple[int, ...]) -> None:

@@ -16,12 +16,11 @@ alone, on the room the earlier ones left, with its per-node counts limited by ea
   minDomains). Filling one pod at a time ends, whatever the order, with the smallest ceiling
   ``u = existing + room`` as the minimum, so domain d ends at ``max(e_d, min(u_d, min(u) + maxSkew))``;
   fewer replicas than that are spread lowest count first (the spreading score does the same).
-With ``spread`` (a ``Spreading``), every policy is served this way and its replicas go where a
-spreading scheduler puts them: one by one on the node with the most room left by kube's
-LeastAllocated score (the mean over cpu and memory of ``(allocatable - requested) / allocatable``),
-computed for all of a policy's replicas at once by a threshold on that score (each replica lowers
-its node's score by a fixed step), instead of first fit in node order.
-Terms are applied one after another to the per-node counts (the fixed ones, whose selector the
+With ``spread`` (a ``Spreading``), every policy is served this way and its replicas are placed one
+by one where kube-scheduler's default profile puts them (``core.scoring``: its filters with the
+terms counted as replicas land, LeastAllocated + BalancedAllocation + the system default spread),
+instead of first fit in node order.
+Without ``spread``, terms are applied one after another to the per-node counts (the fixed ones, whose selector the
 new replicas do not match, first), so two terms of one policy combine
 approximately (each limits what the previous left); a policy's new replicas count for its own
 terms only: another policy's new pods matching its selector are not seen within one tick.
@@ -30,36 +29,40 @@ terms only: another policy's new pods matching its selector are not seen within 
 from __future__ import annotations
 
 import dataclasses
-import heapq
+from collections.abc import Mapping
 
 import numpy as np
 
-from burstscaler.core import placement, podterms, snapshot
+from burstscaler.core import placement, podterms, scoring, snapshot
 
 _SHORT_RUN = 8  # runs of term-free policies at most this long are served one by one
-_HEAP_AT_MOST = 256  # replicas the spreading walk places one by one; more: by a score threshold
 
 
 @dataclasses.dataclass(frozen=True)
 class Spreading:
-    """What the spreading walk scores with: node capacity and the columns LeastAllocated averages."""
+    """What the spreading walk (``core.scoring``) scores with: node capacity, the cpu and memory columns,
+    and the snapshot's zones and own pods (``scoring``; None: no zones, only this tick's replicas count).
+    """
 
     capacity: snapshot.FloatArray  # [N, R] allocatable
     columns: tuple[int, ...]  # resource columns scored (cpu, memory)
+    scoring: snapshot.Scoring | None = None
+    own: Mapping[int, tuple[snapshot.IntArray, snapshot.IntArray]] = dataclasses.field(default_factory=dict)
 
-    def scores(
-        self, free: snapshot.FloatArray, request: snapshot.FloatArray, where: snapshot.IntArray
-    ) -> tuple[np.ndarray, np.ndarray]:
-        """Per node of ``where`` (``free`` is their rows): the score now and the drop per replica of ``request``."""
-        cols = list(self.columns)
-        if not cols:
-            count = free.shape[0]
-            return np.zeros(count), np.zeros(count)
-        capacity = self.capacity[where][:, cols]
-        safe = np.where(capacity > 0, capacity, 1.0)
-        score = np.where(capacity > 0, free[:, cols] / safe, 0.0).mean(axis=1)
-        step = np.where(capacity > 0, request[cols][None, :] / safe, 0.0).mean(axis=1)
-        return score, step
+    @classmethod
+    def of(cls, nodes: snapshot.Nodes, scoring: snapshot.Scoring | None) -> Spreading:
+        """kube's default profile over ``nodes``: it scores cpu and memory; ``scoring``'s own pods by policy."""
+        columns = tuple(nodes.resources.index(name) for name in ("cpu", "memory") if name in nodes.resources)
+        own: dict[int, tuple[snapshot.IntArray, snapshot.IntArray]] = {}
+        if scoring is not None and len(scoring.own_policy):
+            order = np.argsort(scoring.own_policy, kind="stable")
+            policies = scoring.own_policy[order]
+            starts = np.flatnonzero(np.r_[True, policies[1:] != policies[:-1]])
+            ends = np.r_[starts[1:], len(policies)]
+            for start, end in zip(starts.tolist(), ends.tolist(), strict=True):
+                rows = order[start:end]
+                own[int(policies[start])] = (scoring.own_node[rows], scoring.own_count[rows])
+        return cls(capacity=nodes.allocatable, columns=columns, scoring=scoring, own=own)
 
 
 def allocate(
@@ -103,6 +106,7 @@ def allocate(
         fits, where, take = _serve(
             current,
             requests[p],
+            policy=p,
             nodes=nodes,
             ask=int(asks[p]),
             limit=int(limits[p]),
@@ -156,6 +160,7 @@ def _serve(
     terms: list[snapshot.Term],
     already: snapshot.IntArray | None,
     spread: Spreading | None = None,
+    policy: int = -1,
 ) -> tuple[int, snapshot.IntArray, snapshot.IntArray]:
     # Room for one policy with terms: per-node counts by resources, limited term by term; then the
     # replicas taken (at most the limit), spread lowest domain first where a spread term says so.
@@ -169,11 +174,11 @@ def _serve(
     np.maximum(counts, 0, out=counts)
     live = np.flatnonzero(counts)
     where, counts = nodes[live], counts[live]
-    if spread is None:
-        rank = -where.astype(np.float64)  # node order: the first node ranks highest
-        step = np.zeros(len(where))
-    else:
-        rank, step = spread.scores(free[where], request, where)
+    if spread is not None:
+        return _walk(
+            free, request, where=where, ask=ask, limit=limit, terms=terms, already=already, spread=spread, policy=policy
+        )
+    rank = -where.astype(np.float64)  # node order: the first node ranks highest
     domains: tuple[snapshot.IntArray, snapshot.IntArray, snapshot.IntArray] | None = None
     # Terms the new replicas do not change (a fixed mask) first: the others pick nodes among what is left.
     for term in sorted(terms, key=lambda term: term.self_match):
@@ -193,16 +198,10 @@ def _serve(
     if want == 0:
         return fits, where, np.zeros(len(where), dtype=np.int64)
     if domains is None:
-        return fits, where, _best(counts, want, rank, step, spread is not None)
+        return fits, where, _first_fit(counts, want)
     domain, existing, caps = domains
     per_domain = _level_fill(existing, caps, want)
-    if spread is None:
-        return fits, where, _cap_domains(domain, counts, per_domain)
-    take = np.zeros(len(where), dtype=np.int64)
-    for d in np.flatnonzero(per_domain).tolist():
-        inside = domain == d
-        take[inside] = _best(counts[inside], int(per_domain[d]), rank[inside], step[inside], True)
-    return fits, where, take
+    return fits, where, _cap_domains(domain, counts, per_domain)
 
 
 def _per_domain(term: snapshot.Term, per_node: snapshot.IntArray) -> snapshot.IntArray:
@@ -310,58 +309,66 @@ def _level_fill(existing: snapshot.IntArray, caps: snapshot.IntArray, want: int)
     return fill
 
 
-def _best(
-    counts: snapshot.IntArray, want: int, rank: np.ndarray, step: np.ndarray, spreading: bool
-) -> snapshot.IntArray:
-    # `want` replicas over nodes holding up to `counts`: first fit in node order, or (spreading) the
-    # `want` best scores, replica j on node n scoring rank[n] - j * step[n], found by bisection.
-    if not spreading:
-        cumulative = np.cumsum(counts)
-        return np.clip(want - (cumulative - counts), 0, counts).astype(np.int64)
-    if want >= int(counts.sum()):
-        return counts.astype(np.int64)
-    holding = np.flatnonzero(counts > 0)
-    if len(holding) > want:
-        # The `want` best replicas lie on the `want` nodes whose first replica scores best (a node's
-        # later replicas score lower than its first), so bisect over those alone.
-        top = holding[np.sort(np.argpartition(-rank[holding], want - 1)[:want])]
-        take = np.zeros(len(counts), dtype=np.int64)
-        take[top] = _best(counts[top], want, rank[top], step[top], True)
-        return take
-    if want <= _HEAP_AT_MOST:
-        # Few replicas: the greedy itself, best next replica first (ties in node order).
-        take_list = [0] * len(counts)
-        ranks, steps, limit = rank.tolist(), step.tolist(), counts.tolist()
-        heap = [(-ranks[i], i) for i in range(len(limit)) if limit[i] > 0]
-        heapq.heapify(heap)
-        for _ in range(want):
-            if not heap:
-                break
-            _, i = heapq.heappop(heap)
-            take_list[i] += 1
-            if take_list[i] < limit[i]:
-                heapq.heappush(heap, (-(ranks[i] - take_list[i] * steps[i]), i))
-        return np.array(take_list, dtype=np.int64)
-    safe = np.where(step > 0, step, 1.0)
+def _first_fit(counts: snapshot.IntArray, want: int) -> snapshot.IntArray:
+    # `want` replicas over nodes holding up to `counts`, first fit in node order.
+    cumulative = np.cumsum(counts)
+    return np.clip(want - (cumulative - counts), 0, counts).astype(np.int64)
 
-    def taken(threshold: float) -> snapshot.IntArray:
-        by_step = np.floor((rank - threshold) / safe) + 1
-        flat = np.where(rank >= threshold, counts, 0)
-        return np.where(step > 0, np.clip(by_step, 0, counts), flat).astype(np.int64)
 
-    low = float((rank - np.maximum(counts - 1, 0) * step).min()) - 1.0
-    high = float(rank.max()) + 1.0
-    for _ in range(60):
-        middle = (low + high) / 2
-        if int(taken(middle).sum()) >= want:
-            low = middle
-        else:
-            high = middle
-    take = taken(high)
-    rest = want - int(take.sum())
-    if rest > 0:  # ties at the threshold: the best next replicas, then node order
-        more = np.flatnonzero(taken(low) > take)
-        next_score = rank[more] - take[more] * step[more]
-        chosen = more[np.argsort(-next_score, kind="stable")[:rest]]
-        take[chosen] += 1
-    return take
+def _walk(
+    free: snapshot.FloatArray,
+    request: snapshot.FloatArray,
+    *,
+    where: snapshot.IntArray,
+    ask: int,
+    limit: int,
+    terms: list[snapshot.Term],
+    already: snapshot.IntArray | None,
+    spread: Spreading,
+    policy: int,
+) -> tuple[int, snapshot.IntArray, snapshot.IntArray]:
+    # The replicas one by one as the default profile places them (``core.scoring``): the room is how
+    # many landed before no node passed, the first `limit` of them are taken.
+    nodes = free.shape[0]
+    cols = list(spread.columns[:2])
+    capacity = np.zeros((len(where), 2))
+    used = np.zeros((len(where), 2))
+    scored_request = np.zeros(2)
+    for i, column in enumerate(cols):
+        capacity[:, i] = spread.capacity[where, column]
+        used[:, i] = capacity[:, i] - free[where, column]
+        scored_request[i] = request[column]
+    scoring_ = spread.scoring
+    zone_all = np.full(nodes, -1, dtype=np.int64) if scoring_ is None else scoring_.zone
+    zones = int(zone_all.max(initial=-1)) + 1
+    own_per_node = np.zeros(nodes, dtype=np.int64)
+    own = spread.own.get(policy)
+    if own is not None:
+        np.add.at(own_per_node, own[0], own[1])
+    if already is not None:
+        own_per_node += already
+    keyed = zone_all >= 0
+    zone_counts = np.bincount(zone_all[keyed], weights=own_per_node[keyed], minlength=zones).astype(np.int64)
+    if scoring_ is not None:
+        default_spread = bool(scoring_.default_spread[policy])
+    else:
+        default_spread = not any(term.kind == podterms.SPREAD for term in terms)
+    candidates = scoring.Candidates(
+        free=free[where],
+        capacity=capacity,
+        used=used,
+        scored_request=scored_request,
+        zone=zone_all[where],
+        zone_counts=zone_counts,
+        node_counts=own_per_node[where],
+        default_spread=default_spread,
+    )
+    paired = []
+    for term in terms:
+        existing = term.existing.astype(np.int64)
+        if already is not None and term.self_match:
+            existing = existing + _per_domain(term, already)
+        paired.append((dataclasses.replace(term, domain=term.domain[where]), existing))
+    placed = scoring.walk(candidates, request, ask=ask, terms=paired)
+    take = np.bincount(placed[: max(limit, 0)], minlength=len(where)).astype(np.int64)
+    return len(placed), where, take

@@ -577,7 +577,7 @@ class Planner:
             nodes=dataclasses.replace(built.nodes, paid=paid),
             economics=economics.build(rows, defaults=self._bridge, now=now),
         )
-        result = plan.plan(built, now=now)
+        result = plan.plan(built, now=now, spread=True)  # kube-scheduler's default profile, replica by replica
         self._history = result.history
         planned = []
         slices = zip(outcomes, recommendations, views, prices, replica_requests, strict=True)

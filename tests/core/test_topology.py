@@ -156,20 +156,35 @@ def test_replicas_placed_earlier_in_the_tick_count_for_their_own_terms() -> None
 
 
 @pytest.mark.parametrize(
-    ("cpus", "want", "taken"),
+    ("cpus", "want", "default_spread", "taken"),
     [
-        pytest.param([4000, 8000, 2000], 3, [0, 3, 0], id="most-room-first"),
-        pytest.param([6000, 8000, 2000], 3, [1, 2, 0], id="scores-level-then-alternate"),
-        pytest.param([4000, 4000], 3, [2, 1], id="tie-goes-in-node-order"),
-        pytest.param([1000, 8000], 9, [1, 8], id="everything-when-asked-for-all"),
-        pytest.param([0, 2000, 8000], 3, [0, 0, 3], id="full-node-skipped"),
+        # cpu only (capacity 8000m, 1000m a replica): BalancedAllocation is 100 everywhere, so the total is
+        # LeastAllocated + 2 x the system default spread. First: LA 37 / 87 / 12, spread 100 each -> node 1.
+        # Then node 1 holds one: raw spread 1 * log(3 + 2) + 2 -> 4 against 2, normalised 50 vs 100, and
+        # node 0 (37 + 200) beats node 1 (75 + 100); then node 2 (12 + 200) beats both (25 + 100, 75 + 100).
+        pytest.param([4000, 8000, 2000], 3, True, [1, 1, 1], id="the-default-spread-goes-one-per-node"),
+        # Without the default spread LeastAllocated alone decides: node 1 scores 87, 75, 62 against 37 and 12.
+        pytest.param([4000, 8000, 2000], 3, False, [0, 3, 0], id="least-allocated-alone-most-room-first"),
+        # Equal nodes: the first in node order; then the other (37 + 200 against 25 + 132); then a tie again.
+        pytest.param([4000, 4000], 3, True, [2, 1], id="tie-goes-in-node-order"),
+        pytest.param([1000, 8000], 9, True, [1, 8], id="everything-when-asked-for-all"),
+        # Node 0 has no room. Node 2 (87), then node 1 (12 + 200 against 75 + 132), then node 2 (75 + 200
+        # against 0 + 200: node 1 is then full by LeastAllocated, yet still fits exactly).
+        pytest.param([0, 2000, 8000], 3, True, [0, 1, 2], id="full-node-skipped"),
     ],
 )
-def test_spreading_puts_replicas_where_least_allocated_scores_best(
-    cpus: list[float], want: int, taken: list[int]
+def test_the_walk_puts_replicas_where_the_default_profile_scores_best(
+    cpus: list[float], want: int, default_spread: bool, taken: list[int]
 ) -> None:
     free = np.array([[cpu, 110.0] for cpu in cpus])
-    spreading = topology.Spreading(capacity=np.array([[8000.0, 110.0]] * len(cpus)), columns=(0,))
+    scoring = snapshot.Scoring(
+        zone=np.full(len(cpus), -1, dtype=np.int64),
+        default_spread=np.array([default_spread]),
+        own_policy=np.zeros(0, dtype=np.int64),
+        own_node=np.zeros(0, dtype=np.int64),
+        own_count=np.zeros(0, dtype=np.int64),
+    )
+    spreading = topology.Spreading(capacity=np.array([[8000.0, 110.0]] * len(cpus)), columns=(0,), scoring=scoring)
     groups = placement.eligibility_groups(np.ones((1, len(cpus)), dtype=bool))
     result, placed = topology.allocate(
         free=free, requests=REQUEST, groups=groups, asks=np.array([want]), order=np.array([0]), spread=spreading
@@ -178,13 +193,30 @@ def test_spreading_puts_replicas_where_least_allocated_scores_best(
     assert placed[0].tolist() == taken
 
 
-def test_spreading_threshold_and_one_by_one_agree(monkeypatch: pytest.MonkeyPatch) -> None:
-    rng = np.random.default_rng(3)
-    counts = rng.integers(0, 40, 50)
-    rank = rng.uniform(0.0, 1.0, 50)
-    step = rng.uniform(0.001, 0.05, 50)
-    one_by_one = topology._best(counts, 300, rank, step, True)
-    monkeypatch.setattr(topology, "_HEAP_AT_MOST", 0)
-    threshold = topology._best(counts, 300, rank, step, True)
-    assert int(one_by_one.sum()) == int(threshold.sum()) == 300
-    assert one_by_one.tolist() == threshold.tolist()
+def test_the_walk_counts_the_policys_own_pods_and_zones() -> None:
+    # Two zones, two equal nodes each; the policy already runs 2 pods on node 0 (zone 0). The default
+    # spread then sends the first new replica to zone 1, not to node 1 beside them.
+    free = np.array([[4000.0, 110.0]] * 4)
+    scoring = snapshot.Scoring(
+        zone=np.array([0, 0, 1, 1]),
+        default_spread=np.array([True]),
+        own_policy=np.array([0]),
+        own_node=np.array([0]),
+        own_count=np.array([2]),
+    )
+    spreading = topology.Spreading.of(
+        snapshot.Nodes(
+            names=("a", "b", "c", "d"),
+            resources=("cpu", "pods"),
+            allocatable=np.array([[8000.0, 110.0]] * 4),
+            requested=np.zeros((4, 2)),
+            unschedulable=np.zeros(4, dtype=bool),
+            virtual=np.zeros(4, dtype=bool),
+        ),
+        scoring,
+    )
+    groups = placement.eligibility_groups(np.ones((1, 4), dtype=bool))
+    _, placed = topology.allocate(
+        free=free, requests=REQUEST, groups=groups, asks=np.array([1]), order=np.array([0]), spread=spreading
+    )
+    assert placed[0].tolist() == [0, 0, 1, 0]
