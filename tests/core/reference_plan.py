@@ -46,17 +46,26 @@ def allocate(
     order: list[int],
     terms: dict[int, list[snapshot.Term]] | None = None,
     placed: dict[int, list[int]] | None = None,
+    scorer: Scorer | None = None,
 ) -> tuple[list[int], list[int], list[list[float]]]:
     """First-fit in node order, policy by policy; returns (room, granted, free after).
 
     ``terms[p]``: policy p's inter-pod terms; ``placed[p]``: its replicas per node placed earlier in
-    the tick (they count for its own terms), updated with what this call places.
+    the tick (they count for its own terms), updated with what this call places. With ``scorer``,
+    every policy places one replica at a time on the node the default profile scores best.
     """
     free = [row[:] for row in free]
     room = [0] * len(asks)
     granted = [0] * len(asks)
     for p in order:
         if asks[p] <= 0 or not free:
+            continue
+        if scorer is not None:
+            earlier = ({} if placed is None else placed).setdefault(p, [0] * len(free))
+            policy_terms = (terms or {}).get(p, [])
+            room[p], granted[p] = _one_at_a_time(
+                free, requests[p], eligible[p], asks[p], limits[p], policy_terms, earlier, scorer=scorer, policy=p
+            )
             continue
         if terms and p in terms:
             earlier = ({} if placed is None else placed).setdefault(p, [0] * len(free))
@@ -107,6 +116,9 @@ def _one_at_a_time(
     limit: int,
     terms: list[snapshot.Term],
     earlier: list[int],
+    *,
+    scorer: Scorer | None = None,
+    policy: int = -1,
 ) -> tuple[int, int]:
     # Replicas one by one on a scratch copy (to count the room), then the first `limit` taken for real.
     counts = []
@@ -130,6 +142,17 @@ def _one_at_a_time(
         ]
         if not candidates:
             break
+        if scorer is not None:
+            own = [scorer.own(policy, n) + earlier[n] + chosen.count(n) for n in range(len(scratch))]
+            default_spread = scorer.default_spread(policy, terms)
+            n = scorer.best(candidates, scratch, request, own=own, default_spread=default_spread)
+            chosen.append(n)
+            for r, need in enumerate(request):
+                scratch[n][r] -= need
+            for term, c in zip(terms, counts, strict=True):
+                if term.self_match and int(term.domain[n]) >= 0:
+                    c[int(term.domain[n])] += 1
+            continue
         if spread is not None:
             domain = terms[spread].domain
             lowest = min((counts[spread][int(domain[n])], int(domain[n])) for n in candidates)
@@ -149,8 +172,91 @@ def _one_at_a_time(
     return len(chosen), len(take)
 
 
-def plan(snap: snapshot.Snapshot, *, now: float) -> dict[str, list[Any]]:
-    """The reference plan: a dict of per-policy lists named like ``Plan``'s fields."""
+class Scorer:
+    """kube-scheduler's default profile scores, one candidate node at a time (the rules of ``core.scoring``)."""
+
+    def __init__(self, nodes: snapshot.Nodes, scoring: snapshot.Scoring | None) -> None:
+        self.columns = [nodes.resources.index(name) for name in ("cpu", "memory") if name in nodes.resources]
+        self.capacity = [[float(v) for v in row] for row in nodes.allocatable]
+        self.zone = [-1] * len(nodes.names) if scoring is None else [int(z) for z in scoring.zone]
+        self.defaults = None if scoring is None else [bool(v) for v in scoring.default_spread]
+        self.owned: dict[tuple[int, int], int] = {}
+        if scoring is not None:
+            for p, n, k in zip(scoring.own_policy, scoring.own_node, scoring.own_count, strict=True):
+                self.owned[(int(p), int(n))] = self.owned.get((int(p), int(n)), 0) + int(k)
+
+    def own(self, policy: int, node: int) -> int:
+        """The policy's own pods on ``node`` before this tick."""
+        return self.owned.get((policy, node), 0)
+
+    def default_spread(self, policy: int, terms: list[snapshot.Term]) -> bool:
+        """Whether the system default spread scores the policy's replicas."""
+        if self.defaults is None:
+            return not any(term.kind == "spread" for term in terms)
+        return self.defaults[policy]
+
+    def best(
+        self,
+        candidates: list[int],
+        free: list[list[float]],
+        request: list[float],
+        *,
+        own: list[int],
+        default_spread: bool,
+    ) -> int:
+        """The candidate with the highest total, the first in node order on ties."""
+        if len(candidates) == 1:
+            return candidates[0]
+        totals = {n: self._resources(n, free[n], request) for n in candidates}
+        if default_spread:
+            for n, value in self._spread(candidates, own).items():
+                totals[n] += 2 * value
+        top = max(totals.values())
+        return min(n for n in candidates if totals[n] == top)
+
+    def _resources(self, n: int, free: list[float], request: list[float]) -> int:
+        # LeastAllocated + BalancedAllocation with the replica counted in.
+        total = weights = 0
+        fractions = []
+        for c in self.columns:
+            have = round(self.capacity[n][c])
+            if have <= 0:
+                continue
+            want = round(self.capacity[n][c] - free[c]) + round(request[c])
+            total += 0 if want > have else (have - want) * 100 // have
+            weights += 1
+            fractions.append(min(want / have, 1.0))
+        least = total // weights if weights else 0
+        deviation = abs(fractions[0] - fractions[1]) / 2 if len(fractions) == 2 else 0.0
+        return least + int((1 - deviation) * 100)
+
+    def _spread(self, candidates: list[int], own: list[int]) -> dict[int, int]:
+        # The system default constraints (zone maxSkew 5, hostname maxSkew 3), normalised over the candidates.
+        zones = max(self.zone, default=-1) + 1
+        per_zone = [0] * zones
+        for n, count in enumerate(own):
+            if self.zone[n] >= 0:
+                per_zone[self.zone[n]] += count
+        keyed = [n for n in candidates if self.zone[n] >= 0]
+        domains = len({self.zone[n] for n in keyed}) + (0 if len(keyed) == len(candidates) else 1)
+        raw = {}
+        for n in candidates:
+            value = 0.0
+            if zones and self.zone[n] >= 0:
+                value = per_zone[self.zone[n]] * math.log(domains + 2)
+                value += 4
+            host = own[n] * math.log(len(candidates) + 2)
+            host += 2
+            raw[n] = value + host
+        rounded = {n: int(v) + (1 if v - int(v) >= 0.5 else 0) for n, v in raw.items()}
+        low, high = min(rounded.values()), max(rounded.values())
+        if high == 0:
+            return {n: 100 for n in candidates}
+        return {n: (high + low - r) * 100 // high for n, r in rounded.items()}
+
+
+def plan(snap: snapshot.Snapshot, *, now: float, spread: bool = False) -> dict[str, list[Any]]:
+    """The reference plan: a dict of per-policy lists named like ``Plan``'s fields (``spread``: the walk)."""
     nodes, pol = snap.nodes, snap.policies
     hist = snap.history.align(pol.names)
     count = len(pol.names)
@@ -181,6 +287,7 @@ def plan(snap: snapshot.Snapshot, *, now: float) -> dict[str, list[Any]]:
     for term in () if snap.topology is None else snap.topology.terms:
         terms.setdefault(term.policy, []).append(term)
     placed: dict[int, list[int]] = {}
+    scorer = Scorer(snap.nodes, snap.scoring) if spread else None
     state: list[dict[str, Any]] = []
     for p in range(count):
         state.append(_before_growth(snap, hist, p, now=now))
@@ -194,6 +301,7 @@ def plan(snap: snapshot.Snapshot, *, now: float) -> dict[str, list[Any]]:
         order=order,
         terms=terms,
         placed=placed,
+        scorer=scorer,
     )
     for p, s in enumerate(state):
         _after_growth(snap, hist, p, s, granted[p], now=now)
@@ -209,6 +317,7 @@ def plan(snap: snapshot.Snapshot, *, now: float) -> dict[str, list[Any]]:
             order=order,
             terms=terms,
             placed=placed,
+            scorer=scorer,
         )
     else:
         # Paid nodes first (a move there costs nothing more), then the nodes the autoscaler could remove.
@@ -222,6 +331,7 @@ def plan(snap: snapshot.Snapshot, *, now: float) -> dict[str, list[Any]]:
             order=order,
             terms=terms,
             placed=placed,
+            scorer=scorer,
         )
         room_b, granted_b, _ = allocate(
             free=[zeros if paid[n] else row for n, row in enumerate(free)],
@@ -232,6 +342,7 @@ def plan(snap: snapshot.Snapshot, *, now: float) -> dict[str, list[Any]]:
             order=order,
             terms=terms,
             placed=placed,
+            scorer=scorer,
         )
         room2 = [a + b for a, b in zip(room_a, room_b, strict=True)]
         granted2 = [a + b for a, b in zip(granted_a, granted_b, strict=True)]

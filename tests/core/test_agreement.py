@@ -6,7 +6,8 @@ flight, lowered caps and budgets, inter-pod terms (one per policy: anti-affinity
 hard spread, over hostname-like, zone-like or partly missing domains, matching the policy's own
 replicas or not), a learned cap from an earlier failed prediction, and economics (none, the fixed
 pool, or growable pools with ECS dearer or cheaper than ECI or unpriced, bursts young and old,
-schedule windows, existing and bound placeholders, caps on them).
+schedule windows, existing and bound placeholders, caps on them). The same clusters with zones and
+the policies' own pods are planned with the default-profile walk too (``plan(spread=True)``).
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from burstscaler.core import plan, reasons, snapshot
+from burstscaler.core import placement, plan, reasons, snapshot, topology
 from tests.core import factories, reference_plan
 
 NOW = 1000.0
@@ -194,16 +195,45 @@ def term_of(draw: st.DrawFn, policy: int, node_count: int) -> snapshot.Term:
     )
 
 
+@st.composite
+def scoring_of(draw: st.DrawFn, nodes_: int, count: int) -> snapshot.Scoring | None:
+    # Zones (some nodes without the label), templates with and without the default spread, own pods.
+    if draw(st.booleans()) and draw(st.booleans()):
+        return None
+    own = []
+    if nodes_ and count:
+        own = draw(
+            st.lists(st.tuples(st.integers(0, count - 1), st.integers(0, nodes_ - 1), st.integers(1, 3)), max_size=6)
+        )
+    return snapshot.Scoring(
+        zone=np.array([draw(st.sampled_from([-1, 0, 1, 2])) for _ in range(nodes_)], dtype=np.int64).reshape(nodes_),
+        default_spread=np.array([draw(st.booleans()) or draw(st.booleans()) for _ in range(count)], dtype=bool).reshape(
+            count
+        ),
+        own_policy=np.array([p for p, _, _ in own], dtype=np.int64),
+        own_node=np.array([n for _, n, _ in own], dtype=np.int64),
+        own_count=np.array([k for _, _, k in own], dtype=np.int64),
+    )
+
+
 @settings(max_examples=150, deadline=None)
 @given(snapshots())
 def test_core_agrees_with_reference(snap: snapshot.Snapshot) -> None:
     assert_agree(snap)
 
 
-def assert_agree(snap: snapshot.Snapshot) -> None:
+@settings(max_examples=150, deadline=None)
+@given(st.data())
+def test_the_default_profile_walk_agrees_with_reference(data: st.DataObject) -> None:
+    snap = data.draw(snapshots())
+    scoring = data.draw(scoring_of(len(snap.nodes.names), len(snap.policies)))
+    assert_agree(dataclasses.replace(snap, scoring=scoring), spread=True)
+
+
+def assert_agree(snap: snapshot.Snapshot, *, spread: bool = False) -> None:
     """The core's plan and the reference's are the same, field by field."""
-    fast = plan.plan(snap, now=NOW)
-    slow = reference_plan.plan(snap, now=NOW)
+    fast = plan.plan(snap, now=NOW, spread=spread)
+    slow = reference_plan.plan(snap, now=NOW, spread=spread)
     for field in ("desired", "base", "burst", "moves_started", "moves_completed", "unplaceable"):
         assert getattr(fast, field).tolist() == slow[field], field
     assert fast.history.drain_moves.tolist() == slow["drain_moves"]
@@ -299,3 +329,79 @@ def test_the_fixed_pool_is_no_economics(snap: snapshot.Snapshot) -> None:
     for field in dataclasses.fields(snapshot.History):
         if field.name != "names":
             np.testing.assert_array_equal(getattr(none.history, field.name), getattr(fixed.history, field.name))
+
+
+@st.composite
+def rooms(draw: st.DrawFn) -> tuple[snapshot.Nodes, snapshot.FloatArray]:
+    # Nodes of a few shapes, partly used, so the scores differ from node to node.
+    count = draw(st.integers(1, 6))
+    allocatable = np.array(
+        [
+            [draw(st.sampled_from([2000.0, 4000.0, 8000.0])), draw(st.sampled_from([4096.0, 8192.0])), 110.0]
+            for _ in range(count)
+        ]
+    )
+    requested = np.array(
+        [
+            [draw(st.sampled_from([0.0, 500.0, 1500.0])), draw(st.sampled_from([0.0, 1024.0, 3072.0])), 1.0]
+            for _ in range(count)
+        ]
+    )
+    nodes_ = snapshot.Nodes(
+        names=tuple(f"n{i}" for i in range(count)),
+        resources=("cpu", "memory", "pods"),
+        allocatable=allocatable,
+        requested=requested,
+        unschedulable=np.zeros(count, dtype=bool),
+        virtual=np.zeros(count, dtype=bool),
+    )
+    return nodes_, nodes_.free()
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.data())
+def test_the_walk_puts_each_replica_where_the_reference_does(data: st.DataObject) -> None:
+    nodes_, free = data.draw(rooms())
+    count = data.draw(st.integers(1, 3))
+    requests = np.array(
+        [
+            [data.draw(st.sampled_from([250.0, 500.0, 1000.0])), data.draw(st.sampled_from([256.0, 1024.0])), 1.0]
+            for _ in range(count)
+        ]
+    )
+    scoring = data.draw(scoring_of(len(nodes_.names), count))
+    asks = np.array([data.draw(st.integers(0, 8)) for _ in range(count)], dtype=np.int64)
+    limits = np.array([data.draw(st.integers(0, int(a))) for a in asks], dtype=np.int64)
+    terms = tuple(data.draw(term_of(p, len(nodes_.names))) for p in range(count) if data.draw(st.booleans()))
+    order = np.array(data.draw(st.permutations(list(range(count)))), dtype=np.int64)
+    eligible = np.ones((count, len(nodes_.names)), dtype=bool)
+    result, taken = topology.allocate(
+        free=free,
+        requests=requests,
+        groups=placement.eligibility_groups(eligible),
+        asks=asks,
+        limits=limits,
+        order=order,
+        terms=terms,
+        spread=topology.Spreading.of(nodes_, scoring),
+    )
+    by_policy: dict[int, list[snapshot.Term]] = {}
+    for term in terms:
+        by_policy.setdefault(term.policy, []).append(term)
+    placed: dict[int, list[int]] = {}
+    room, granted, _ = reference_plan.allocate(
+        free=free.tolist(),
+        requests=requests.tolist(),
+        eligible=eligible.tolist(),
+        asks=asks.tolist(),
+        limits=limits.tolist(),
+        order=order.tolist(),
+        terms=by_policy,
+        placed=placed,
+        scorer=reference_plan.Scorer(nodes_, scoring),
+    )
+    assert result.room.tolist() == room
+    assert result.granted.tolist() == granted
+    for p in range(count):
+        expected = placed.get(p, [0] * len(nodes_.names))
+        assert taken.get(p, np.zeros(len(nodes_.names), dtype=np.int64)).tolist() == expected, p
