@@ -303,10 +303,13 @@ def measure(call: Callable[[], object], *, repeat: int, with_control: bool = Fal
     }
 
 
-def run_case(name: str, snap: snapshot.Snapshot, *, repeat: int, reference_repeat: int) -> dict[str, Any]:
-    core = measure(lambda: plan.plan(snap, now=NOW), repeat=repeat, with_control=True)
-    ref = measure(lambda: reference_plan.plan(snap, now=NOW), repeat=reference_repeat)
-    fast, slow = plan.plan(snap, now=NOW), reference_plan.plan(snap, now=NOW)
+def run_case(
+    name: str, snap: snapshot.Snapshot, *, repeat: int, reference_repeat: int, spread: bool = True
+) -> dict[str, Any]:
+    """Time the core and the reference on one input (``spread``: the operator's default-profile walk)."""
+    core = measure(lambda: plan.plan(snap, now=NOW, spread=spread), repeat=repeat, with_control=True)
+    ref = measure(lambda: reference_plan.plan(snap, now=NOW, spread=spread), repeat=reference_repeat)
+    fast, slow = plan.plan(snap, now=NOW, spread=spread), reference_plan.plan(snap, now=NOW, spread=spread)
     fields = ("base", "burst", "moves_started", "unplaceable", "placeholders")
     agree = all(getattr(fast, f).tolist() == slow[f] for f in fields)
     return {
@@ -334,13 +337,13 @@ def run_case(name: str, snap: snapshot.Snapshot, *, repeat: int, reference_repea
     }
 
 
-def profile(name: str, snap: snapshot.Snapshot, *, repeat: int) -> None:
+def profile(name: str, snap: snapshot.Snapshot, *, repeat: int, spread: bool = True) -> None:
     """cProfile of ``repeat`` runs of the core, after one warm-up run: the 25 costliest functions by own time."""
-    plan.plan(snap, now=NOW)
+    plan.plan(snap, now=NOW, spread=spread)
     profiler = cProfile.Profile()
     profiler.enable()
     for _ in range(repeat):
-        plan.plan(snap, now=NOW)
+        plan.plan(snap, now=NOW, spread=spread)
     profiler.disable()
     print(f"== {name}: {repeat} runs of plan.plan")
     pstats.Stats(profiler, stream=sys.stdout).sort_stats("tottime").print_stats(25)
@@ -357,20 +360,31 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--pods-csv", type=pathlib.Path, default=TRACES / "alibaba_openb_pods_default.csv")
     parser.add_argument("--json", action="store_true", help="print one JSON object per case, one per line")
     parser.add_argument("--profile", action="store_true", help="print a cProfile of the core per case, no timing")
+    parser.add_argument(
+        "--first-fit", action="store_true", help="plan with first fit in node order, not the operator's walk"
+    )
+    parser.add_argument("--cases", default="synthetic,interpod,bridge,openb", help="comma-separated inputs to run")
     args = parser.parse_args(argv)
+    wanted = set(args.cases.split(","))
 
-    cases = [("synthetic", synthetic(nodes=args.nodes, policies=args.policies, seed=args.seed))]
-    cases.append(("interpod", interpod(nodes=args.nodes, policies=args.policies, seed=args.seed)))
-    cases.append(("bridge", bridge(nodes=args.nodes, policies=args.policies, seed=args.seed)))
-    if args.nodes_csv.exists() and args.pods_csv.exists():
+    makers = {
+        "synthetic": lambda: synthetic(nodes=args.nodes, policies=args.policies, seed=args.seed),
+        "interpod": lambda: interpod(nodes=args.nodes, policies=args.policies, seed=args.seed),
+        "bridge": lambda: bridge(nodes=args.nodes, policies=args.policies, seed=args.seed),
+    }
+    cases = [(name, make()) for name, make in makers.items() if name in wanted]
+    if "openb" in wanted and args.nodes_csv.exists() and args.pods_csv.exists():
         cases.append(("openb", openb(nodes_csv=args.nodes_csv, pods_csv=args.pods_csv)))
-    elif not args.json:
+    elif "openb" in wanted and not args.json:
         print(f"skipping openb: {args.nodes_csv} or {args.pods_csv} not found")
     if args.profile:
         for name, snap in cases:
-            profile(name, snap, repeat=args.repeat)
+            profile(name, snap, repeat=args.repeat, spread=not args.first_fit)
         return 0
-    results = [run_case(name, snap, repeat=args.repeat, reference_repeat=args.reference_repeat) for name, snap in cases]
+    results = [
+        run_case(name, snap, repeat=args.repeat, reference_repeat=args.reference_repeat, spread=not args.first_fit)
+        for name, snap in cases
+    ]
     command = "python " + " ".join(["benchmarks/bench_plan.py", *(argv if argv is not None else sys.argv[1:])])
     if args.json:
         for result in results:

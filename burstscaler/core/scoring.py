@@ -128,28 +128,40 @@ def walk(
     spread = _SpreadScore(candidates) if candidates.default_spread else None
     spreads = [state for state in dynamic if state.kind == podterms.SPREAD]
     placed: list[int] = []
+    # The feasible set changes only when a node fills up or a term closes domains (or, with a spread
+    # term, at every step): between such changes the step works on the same `index` and its rows.
+    index = np.zeros(0, dtype=np.int64)
+    stale = True
     for _ in range(ask):
-        ok = fits & allowed
-        for state in spreads:
-            ok &= _spread_open(state)
-        index = np.flatnonzero(ok)
-        if len(index) == 0:
-            break
-        if len(index) == 1:
-            chosen = int(index[0])  # one feasible node: kube skips scoring
-        else:
-            total = resources.total[index]
+        if stale or spreads:
+            ok = fits & allowed
+            for state in spreads:
+                ok &= _spread_open(state)
+            index = np.flatnonzero(ok)
+            if len(index) == 0:
+                break
+            totals = resources.total[index]
             if spread is not None:
-                total = total + SPREAD_WEIGHT * spread.normalised(index)
-            chosen = int(index[int(np.argmax(total))])
+                spread.select(index)
+            stale = False
+        if len(index) == 1:
+            at = 0  # one feasible node: kube skips scoring
+        elif spread is None:
+            at = int(np.argmax(totals))
+        else:
+            at = int(np.argmax(totals + SPREAD_WEIGHT * spread.normalised()))
+        chosen = int(index[at])
         placed.append(chosen)
         row = free[chosen]
         for r, need in needs:
             row[r] -= need
-        fits[chosen] = all(row[r] >= need for r, need in needs)
+        if not all(row[r] >= need for r, need in needs):
+            fits[chosen] = False
+            stale = True
         resources.took(chosen)
+        totals[at] = resources.total[chosen]
         if spread is not None:
-            spread.took(chosen)
+            spread.took(chosen, at)
         for state in dynamic:
             d = int(state.domain[chosen])
             if d < 0:
@@ -157,8 +169,10 @@ def walk(
             state.counts[d] += 1
             if state.kind == podterms.ANTI:
                 allowed &= state.domain != d
+                stale = True
             elif state.kind == podterms.AFFINITY and int(state.counts.sum()) == 1:
                 allowed &= state.domain == d
+                stale = True
     return np.array(placed, dtype=np.int64)
 
 
@@ -214,7 +228,11 @@ class _ResourceScores:
 
 
 class _SpreadScore:
-    """The system default spread score of the feasible candidates, as the policy's pods land."""
+    """The system default spread score of the feasible candidates, as the policy's pods land.
+
+    ``select`` fixes the feasible candidates (their rows are kept), ``normalised`` scores them, and
+    ``took`` counts a landed replica on its node and in its zone.
+    """
 
     def __init__(self, candidates: Candidates) -> None:
         self.zone = candidates.zone
@@ -224,31 +242,45 @@ class _SpreadScore:
         self.node_counts = np.array(candidates.node_counts, dtype=np.float64)
         self.zones = len(candidates.zone_counts)
 
-    def normalised(self, index: snapshot.IntArray) -> np.ndarray:
-        """PodTopologySpread's normalised score (0..100) of the feasible candidates ``index``."""
+    def select(self, index: snapshot.IntArray) -> None:
+        """The feasible candidates from now on: their zones, counts and the weights their number gives."""
         zone = self.zone[index]
         keyed = zone >= 0
-        all_keyed = bool(keyed.all())
+        self.all_keyed = bool(keyed.all())
+        self.keyed_now = keyed
+        self.zone_now = self.zone_at[index]
+        self.counts_now = self.node_counts[index]
         if self.zones:
             present = np.bincount(zone[keyed], minlength=self.zones) > 0
-            domains = int(present.sum()) + (0 if all_keyed else 1)  # a missing label reads as the value ""
-            zone_part = self.zone_counts[self.zone_at[index]] * math.log(domains + 2)
+            domains = int(present.sum()) + (0 if self.all_keyed else 1)  # a missing label reads as the value ""
+            self.zone_weight = math.log(domains + 2)
+        self.host_weight = math.log(len(index) + 2)
+
+    def normalised(self) -> np.ndarray:
+        """PodTopologySpread's normalised score (0..100) of the selected candidates, in their order."""
+        if self.zones:
+            zone_part = self.zone_counts[self.zone_now] * self.zone_weight
             zone_part += ZONE_SKEW_PART
-            raw = zone_part if all_keyed else np.where(keyed, zone_part, 0.0)
+            raw = zone_part if self.all_keyed else np.where(self.keyed_now, zone_part, 0.0)
         else:
-            raw = np.zeros(len(index))
-        host_part = self.node_counts[index] * math.log(len(index) + 2)
+            raw = np.zeros(len(self.counts_now))
+        host_part = self.counts_now * self.host_weight
         host_part += HOST_SKEW_PART
         raw = raw + host_part
         rounded = raw.astype(np.int64)
         rounded += (raw - rounded) >= 0.5  # Go's math.Round of a non-negative score
         low, high = int(rounded.min()), int(rounded.max())
         if high == 0:
-            return np.full(len(index), 100, dtype=np.int64)
-        return np.asarray((high + low - rounded) * 100 // high, dtype=np.int64)
+            return np.full(len(rounded), 100, dtype=np.int64)
+        rounded *= -1
+        rounded += high + low
+        rounded *= 100
+        rounded //= high
+        return rounded
 
-    def took(self, n: int) -> None:
-        """A replica of the policy landed on candidate ``n``: it counts on its node and in its zone."""
+    def took(self, n: int, at: int) -> None:
+        """A replica of the policy landed on candidate ``n`` (position ``at`` of the selection)."""
         self.node_counts[n] += 1
+        self.counts_now[at] += 1
         if self.keyed[n]:
             self.zone_counts[self.zone_at[n]] += 1
