@@ -126,6 +126,14 @@ def walk(
                 allowed &= keyed & (state.counts[np.maximum(domain, 0)] - floor <= state.max_skew)
     resources = _ResourceScores(candidates)
     spread = _SpreadScore(candidates) if candidates.default_spread else None
+    chosen_of = None  # positions of the contenders among the candidates, when only they are walked
+    if not dynamic and ask < k:
+        keep, excluded = _contenders(fits & allowed, resources.total, candidates, ask=ask, by_zone=spread is not None)
+        if len(keep) < k:
+            candidates = _subset(candidates, keep)
+            free, fits, allowed, chosen_of = free[keep], fits[keep], allowed[keep], keep
+            resources.keep(keep)
+            spread = _SpreadScore(candidates, excluded=excluded) if spread is not None else None
     spreads = [state for state in dynamic if state.kind == podterms.SPREAD]
     placed: list[int] = []
     # The feasible set changes only when a node fills up or a term closes domains (or, with a spread
@@ -173,7 +181,55 @@ def walk(
             elif state.kind == podterms.AFFINITY and int(state.counts.sum()) == 1:
                 allowed &= state.domain == d
                 stale = True
-    return np.array(placed, dtype=np.int64)
+    positions = np.array(placed, dtype=np.int64)
+    return positions if chosen_of is None else chosen_of[positions]
+
+
+def _contenders(
+    ok: snapshot.BoolArray, total: np.ndarray, candidates: Candidates, *, ask: int, by_zone: bool
+) -> tuple[snapshot.IntArray, np.ndarray | None]:
+    # With no term that changes as replicas land, a node's resource score changes only when it takes a
+    # replica, and the spread score depends only on its zone and its count of the policy's pods. So
+    # among the nodes holding none of them, only the `ask` best of each zone (by resource score, then
+    # node order) can ever win a step: the others are left out of the walk, counted per zone (they
+    # still weigh in the spread's normalisation and its weights). Without the spread score, the `ask`
+    # best overall. Returns the contenders' positions and, by zone (the last entry: no zone), how many
+    # feasible nodes were left out.
+    index = np.flatnonzero(ok)
+    if not by_zone:
+        return _best(index, total, ask), None
+    zones = len(candidates.zone_counts)
+    excluded = np.zeros(zones + 1, dtype=np.int64)
+    own = candidates.node_counts[index] > 0
+    kept = [index[own]]
+    fresh = index[~own]
+    zone_of = np.where(candidates.zone[fresh] >= 0, candidates.zone[fresh], zones)
+    values = [zones] if zones == 0 else np.unique(zone_of).tolist()
+    for value in values:
+        members = fresh if zones == 0 else fresh[zone_of == value]
+        best = _best(members, total, ask)
+        excluded[value] = len(members) - len(best)
+        kept.append(best)
+    return np.sort(np.concatenate(kept)), excluded
+
+
+def _best(members: snapshot.IntArray, total: np.ndarray, ask: int) -> snapshot.IntArray:
+    # The `ask` members with the highest total, ties to the first in node order; in node order.
+    if len(members) <= ask:
+        return members
+    key = (int(total.max(initial=0)) + 1 - total[members]) * (int(members.max()) + 1) + members
+    return np.sort(members[np.argpartition(key, ask - 1)[:ask]])
+
+
+def _subset(candidates: Candidates, keep: snapshot.IntArray) -> Candidates:
+    return dataclasses.replace(
+        candidates,
+        free=candidates.free[keep],
+        capacity=candidates.capacity[keep],
+        used=candidates.used[keep],
+        zone=candidates.zone[keep],
+        node_counts=candidates.node_counts[keep],
+    )
 
 
 def _spread_open(state: _TermState) -> snapshot.BoolArray:
@@ -209,6 +265,10 @@ class _ResourceScores:
         balanced = ((1 - deviation) * 100).astype(np.int64)
         return np.asarray(least + balanced, dtype=np.int64)
 
+    def keep(self, rows: snapshot.IntArray) -> None:
+        """Only candidates ``rows`` are walked from now on (positions renumbered in that order)."""
+        self.capacity, self.used, self.total = self.capacity[rows], self.used[rows], self.total[rows]
+
     def took(self, n: int) -> None:
         """A replica landed on candidate ``n``: its scores for the next one, in plain Python."""
         self.used[n] += self.step
@@ -234,27 +294,32 @@ class _SpreadScore:
     ``took`` counts a landed replica on its node and in its zone.
     """
 
-    def __init__(self, candidates: Candidates) -> None:
+    def __init__(self, candidates: Candidates, *, excluded: np.ndarray | None = None) -> None:
         self.zone = candidates.zone
         self.keyed = candidates.zone >= 0
         self.zone_at = np.maximum(candidates.zone, 0)
         self.zone_counts = np.array(candidates.zone_counts, dtype=np.float64)
         self.node_counts = np.array(candidates.node_counts, dtype=np.float64)
         self.zones = len(candidates.zone_counts)
+        # Feasible nodes left out of the walk (``_contenders``), per zone and (last) without one: they
+        # hold none of the policy's pods and never take a replica, so their raw score is their zone's.
+        self.excluded = np.zeros(self.zones + 1, dtype=np.int64) if excluded is None else excluded
+        self.out_zones = np.flatnonzero(self.excluded[: self.zones])
+        self.out_unzoned = bool(self.excluded[self.zones])
 
     def select(self, index: snapshot.IntArray) -> None:
         """The feasible candidates from now on: their zones, counts and the weights their number gives."""
         zone = self.zone[index]
         keyed = zone >= 0
-        self.all_keyed = bool(keyed.all())
+        self.all_keyed = bool(keyed.all()) and not self.out_unzoned
         self.keyed_now = keyed
         self.zone_now = self.zone_at[index]
         self.counts_now = self.node_counts[index]
         if self.zones:
-            present = np.bincount(zone[keyed], minlength=self.zones) > 0
+            present = (np.bincount(zone[keyed], minlength=self.zones) > 0) | (self.excluded[: self.zones] > 0)
             domains = int(present.sum()) + (0 if self.all_keyed else 1)  # a missing label reads as the value ""
             self.zone_weight = math.log(domains + 2)
-        self.host_weight = math.log(len(index) + 2)
+        self.host_weight = math.log(len(index) + int(self.excluded.sum()) + 2)
 
     def normalised(self) -> np.ndarray:
         """PodTopologySpread's normalised score (0..100) of the selected candidates, in their order."""
@@ -270,6 +335,19 @@ class _SpreadScore:
         rounded = raw.astype(np.int64)
         rounded += (raw - rounded) >= 0.5  # Go's math.Round of a non-negative score
         low, high = int(rounded.min()), int(rounded.max())
+        if len(self.out_zones) or self.out_unzoned:
+            # The nodes left out hold no pod of the policy: host part 0 * weight + 2, their zone's part.
+            host = 0.0 * self.host_weight
+            host += HOST_SKEW_PART
+            out = [0.0 + host] if self.out_unzoned else []
+            if self.zones:
+                for z in self.out_zones.tolist():
+                    part = self.zone_counts[z] * self.zone_weight
+                    part += ZONE_SKEW_PART
+                    out.append(float(part) + host)
+            for value in out:
+                whole = int(value) + (1 if value - int(value) >= 0.5 else 0)
+                low, high = min(low, whole), max(high, whole)
         if high == 0:
             return np.full(len(rounded), 100, dtype=np.int64)
         rounded *= -1
