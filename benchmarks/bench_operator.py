@@ -7,7 +7,8 @@ call) run repeatedly, with ``--churn`` of the pod records rebuilt between ticks 
 (the snapshot keeps its pod table between ticks, so an unchanged cluster would flatter it). Prints
 the records' memory (tracemalloc and RSS growth), the tick's median/min/max, the core's plan time
 and the snapshot build's within those same ticks (timed around ``core.plan.plan`` and
-``cluster.snapshot.build``), and RSS after every round of ticks (it must stay flat: nothing
+``cluster.snapshot.build``), each tick's time outside the core call (the operator's own work: snapshot,
+validation, recommendation, slicing), and RSS after every round of ticks (it must stay flat: nothing
 accumulates).
 
 ``emulator``: the real operator process with ``--nodes`` nodes and ``--policies`` BurstPolicies in the
@@ -143,6 +144,7 @@ def scale(*, nodes: int, pods: int, policies: int, ticks: int, rounds: int, chur
     times: list[float] = []
     core_times: list[float] = []
     build_times: list[float] = []
+    outside_core: list[float] = []  # each tick's time less its core call: the operator's own share
     rss_over_time = []
     original_plan, original_build = core_plan.plan, cluster_snapshot.build
 
@@ -168,9 +170,11 @@ def scale(*, nodes: int, pods: int, policies: int, ticks: int, rounds: int, chur
                 for position in shuffle.sample(range(len(pod_records)), churned):
                     pod_records[position] = dataclasses.replace(pod_records[position])
                 inputs = dataclasses.replace(inputs, pods=list(pod_records))
+                cores_before = len(core_times)
                 started = time.perf_counter()
                 asyncio.run(planner_.tick(inputs, now=NOW + 5 * (round_ * ticks + tick)))
                 times.append((time.perf_counter() - started) * 1000)
+                outside_core.append(times[-1] - sum(core_times[cores_before:]))
             rss_over_time.append(round(_rss_mib(), 1))
     finally:
         core_plan.plan, cluster_snapshot.build = original_plan, original_build
@@ -186,6 +190,8 @@ def scale(*, nodes: int, pods: int, policies: int, ticks: int, rounds: int, chur
         "tick_min_ms": round(min(times), 1),
         "tick_max_ms": round(max(times), 1),
         "core_plan_median_ms": round(statistics.median(core_times), 1) if core_times else None,
+        "tick_outside_core_median_ms": round(statistics.median(outside_core), 1),
+        "tick_outside_core_min_ms": round(min(outside_core), 1),
         "snapshot_build_median_ms": round(statistics.median(build_times), 1) if build_times else None,
         "tick_over_core": round(statistics.median(times) / statistics.median(core_times), 1) if core_times else None,
         "rss_after_each_round_mib": rss_over_time,
