@@ -33,6 +33,7 @@ from burstscaler.core import (
     compat,
     cost,
     ecispec,
+    eligibility,
     fallback,
     forecast,
     pending,
@@ -42,7 +43,7 @@ from burstscaler.core import (
     recommend,
     snapshot,
 )
-from burstscaler.operator import conflicts, spot_step
+from burstscaler.operator import conflicts, spot_step, versioned
 from burstscaler.sources import metrics as metric_sources
 
 logger = logging.getLogger(__name__)
@@ -89,6 +90,17 @@ class Service:
             "metadata": {"name": self.name, "namespace": self.namespace},
             "spec": {"type": self.type, "selector": dict(self.selector)},
         }
+
+
+@dataclasses.dataclass(frozen=True)
+class ReplicaFacts:
+    """One replica of a policy's base as the plan needs it, derived from the template and the spec only."""
+
+    requests: Mapping[str, float]  # the template's effective request, snapshot units
+    placement: eligibility.PodPlacement
+    constraints: podterms.PodConstraints
+    pricing: api.Pricing  # the prices the policy's spend is counted with (``cost.SpendLimits.pricing_for``)
+    price: cost.ReplicaPrice  # one burst replica's price (the rendered twin's billed spec)
 
 
 #: Another controller scaling a workload (HPA, KEDA ScaledObject); see ``conflicts``.
@@ -244,6 +256,8 @@ class Planner:
         self._specs: dict[Key, tuple[int, tuple[api.BurstPolicySpec | None, tuple[str, ...]]]] = {}
         self._lints: dict[Key, tuple[tuple[tuple[str, str, str], int, int, str], Rendered]] = {}
         self._hashes: dict[Key, tuple[tuple[tuple[str, str, str], int, int], str]] = {}
+        # Likewise one replica's requests, placement, terms and price: per template and spec version.
+        self._replicas: versioned.PerPolicy[ReplicaFacts] = versioned.PerPolicy()
         self.memory: dict[Key, PolicyMemory] = {}
         self._history: snapshot.History | None = None
         # The pods and nodes as the last snapshot saw them: a tick's build costs what changed since.
@@ -274,15 +288,23 @@ class Planner:
             del self._hashes[gone]
         for gone in set(self._lints) - set(inputs.policies):
             del self._lints[gone]
+        self._replicas.retain(inputs.policies.keys())
 
         active = [o for o in candidates if o.spec is not None and not o.spec.paused]
+        # One pass over the pods for the whole tick: each step reads only its workloads' pods.
+        by_workload = _by_workload(inputs.pods)
         # Spot (its own step, ``spot_step``): this tick's spot mode, last tick's replacements hidden.
         active = [
-            spot_step.prepare(o, inputs.pods, memory=self.memory.setdefault(o.key, PolicyMemory()).spot, now=now)
+            spot_step.prepare(
+                o,
+                by_workload.get(_twin_key(o), ()),
+                memory=self.memory.setdefault(o.key, PolicyMemory()).spot,
+                now=now,
+            )
             for o in active
         ]
-        recommendations = await self._recommend(active, inputs, now=clock)
-        planned = self._plan(active, recommendations, inputs, now=now)
+        recommendations = await self._recommend(active, by_workload, now=clock)
+        planned = self._plan(active, recommendations, inputs, by_workload, now=now)
         outcomes.update({outcome.key: outcome for outcome in planned})
         return outcomes
 
@@ -413,7 +435,11 @@ class Planner:
     # -- step 3: metrics and recommendations -------------------------------------------------------
 
     async def _recommend(
-        self, outcomes: Sequence[Outcome], inputs: TickInputs, *, now: datetime.datetime
+        self,
+        outcomes: Sequence[Outcome],
+        pods_by_workload: Mapping[tuple[str, str, str], Sequence[objects.PodRecord]],
+        *,
+        now: datetime.datetime,
     ) -> list[recommend.Recommendation]:
         queries: list[metric_sources.MetricQuery] = []
         spans: list[tuple[int, int]] = []
@@ -432,17 +458,14 @@ class Planner:
             spans.append((start, len(queries)))
         # The forecast's histories (spec.forecast) are read beside the readings, within the same deadline.
         readings, histories = await asyncio.gather(self._read(queries), self._read_histories(outcomes, now=now))
-        pods_by_workload: dict[tuple[str, str, str], list[objects.PodRecord]] = {}
-        for pod in inputs.pods:
-            pods_by_workload.setdefault(pod.workload, []).append(pod)
         results = []
         for outcome, (start, end) in zip(outcomes, spans, strict=True):
             assert outcome.spec is not None and outcome.base is not None
             memory = self.memory.setdefault(outcome.key, PolicyMemory())
             twin_replicas = outcome.twin.replicas if outcome.twin is not None else 0
-            base_pods = [pod for pod in pods_by_workload.get(outcome.base.key, []) if not pod.burst]
-            twin_key = (outcome.namespace, outcome.base.kind, twin.twin_name(outcome.base.name))
-            ready = sum(pod.ready for pod in base_pods) + sum(pod.ready for pod in pods_by_workload.get(twin_key, []))
+            base_pods = [pod for pod in pods_by_workload.get(outcome.base.key, ()) if not pod.burst]
+            twin_pods = pods_by_workload.get(_twin_key(outcome), ())
+            ready = sum(pod.ready for pod in base_pods) + sum(pod.ready for pod in twin_pods)
             # Surge replicas of a drain-back move are not extra capacity: they replace burst replicas.
             surge = record.moves if (record := self._in_flight(outcome)) is not None else 0
             request = recommend.Request(
@@ -507,16 +530,24 @@ class Planner:
         outcomes: Sequence[Outcome],
         recommendations: Sequence[recommend.Recommendation],
         inputs: TickInputs,
+        pods_by_workload: Mapping[tuple[str, str, str], Sequence[objects.PodRecord]],
         *,
         now: float,
     ) -> list[Outcome]:
+        facts = [self._replica(outcome) for outcome in outcomes]
+        compatible = [outcome.eci_compatible for outcome in outcomes]
+        specs = [outcome.spec for outcome in outcomes if outcome.spec is not None]
+        budgets = cost.namespace_budgets(
+            namespaces=[outcome.namespace for outcome in outcomes],
+            budgets=[self._spend.budget_per_second(spec.burst.budget) for spec in specs],
+            bursting=[spec.burst.enabled and ok for spec, ok in zip(specs, compatible, strict=True)],
+            cap_per_hour=self._spend.namespace_cap_per_hour,
+        )
         views = []
-        prices = []
-        for outcome, recommendation in zip(outcomes, recommendations, strict=True):
+        for outcome, recommendation, fact, ok, budget in zip(
+            outcomes, recommendations, facts, compatible, budgets, strict=True
+        ):
             assert outcome.spec is not None and outcome.base is not None
-            template_spec = outcome.base.template.get("spec") or {}
-            requests = objects.pod_requests(template_spec)
-            prices.append(self._price(outcome, requests))
             views.append(
                 cluster_snapshot.PolicyView(
                     namespace=outcome.namespace,
@@ -524,34 +555,24 @@ class Planner:
                     spec=outcome.spec,
                     base_replicas=outcome.base.replicas,
                     twin_replicas=outcome.twin.replicas if outcome.twin is not None else 0,
-                    requests=requests,
-                    placement=objects.placement_of(template_spec),
-                    constraints=objects.pod_constraints(outcome.base.template),
+                    requests=fact.requests,
+                    placement=fact.placement,
+                    constraints=fact.constraints,
                     twin_constraints=outcome.twin_constraints,
                     recommended=recommendation.replicas,
-                    eci_compatible=outcome.eci_compatible,
-                    burst_cost_per_second=spot_step.budget_price(outcome, prices[-1]),
+                    eci_compatible=ok,
+                    burst_cost_per_second=spot_step.budget_price(outcome, fact.price),
                     base_unschedulable=recommendation.pending.unplaceable,
+                    max_cost_per_second=budget,
                 )
             )
-        budgets = cost.namespace_budgets(
-            namespaces=[view.namespace for view in views],
-            budgets=[self._spend.budget_per_second(view.spec.burst.budget) for view in views],
-            bursting=[view.spec.burst.enabled and view.eci_compatible for view in views],
-            cap_per_hour=self._spend.namespace_cap_per_hour,
-        )
-        views = [
-            dataclasses.replace(view, max_cost_per_second=budget) for view, budget in zip(views, budgets, strict=True)
-        ]
         history = self._restore_history(outcomes, views)
         # Placeholder pods are not seen as pods: their room is free to any workload pod (which preempts
         # them), and Pending ones hold none; the economics count them instead.
         ours = self._placeholder_workloads(inputs)
-        workload_pods = [pod for pod in inputs.pods if pod.workload not in ours]
-        placeholder_pods: dict[tuple[str, str, str], list[objects.PodRecord]] = {}
-        for pod in inputs.pods:
-            if pod.workload in ours:
-                placeholder_pods.setdefault(pod.workload, []).append(pod)
+        # (Usually no placeholder pod exists: then the pods go to the snapshot as they came.)
+        placeholder_pods = {key: pods_by_workload[key] for key in ours if key in pods_by_workload}
+        workload_pods = [pod for pod in inputs.pods if pod.workload not in ours] if placeholder_pods else inputs.pods
         built, pods = cluster_snapshot.build(
             nodes=inputs.nodes,
             pods=workload_pods,
@@ -580,10 +601,22 @@ class Planner:
         result = plan.plan(built, now=now, spread=True)  # kube-scheduler's default profile, replica by replica
         self._history = result.history
         planned = []
-        slices = zip(outcomes, recommendations, views, prices, replica_requests, strict=True)
-        for row, (outcome, recommendation, view, price, replica) in enumerate(slices):
-            sliced = self._slice(outcome, recommendation, view, price, pods[row], result, row, now=now)
-            planned.append(_with_placeholders(sliced, result, row, requests=replica, economics_=built.economics))
+        slices = zip(outcomes, recommendations, views, facts, replica_requests, strict=True)
+        for row, (outcome, recommendation, view, fact, replica) in enumerate(slices):
+            planned.append(
+                self._slice(
+                    outcome,
+                    recommendation,
+                    view,
+                    fact,
+                    pods[row],
+                    result,
+                    row,
+                    now=now,
+                    requests=replica,
+                    economics_=built.economics,
+                )
+            )
         # Spot's second half: replacements for pods to be reclaimed, the real twin back, the explanation.
         return [
             spot_step.finish(outcome, view, memory=self.memory.setdefault(outcome.key, PolicyMemory()).spot)
@@ -657,13 +690,16 @@ class Planner:
         outcome: Outcome,
         recommendation: recommend.Recommendation,
         view: cluster_snapshot.PolicyView,
-        price: cost.ReplicaPrice,
+        fact: ReplicaFacts,
         pods: cluster_snapshot.PolicyPods,
         result: plan.Plan,
         row: int,
         *,
         now: float,
+        requests: Mapping[str, float],
+        economics_: snapshot.Economics | None,
     ) -> Outcome:
+        """The policy's outcome of the plan: targets, moves, ledger, placeholders (one copy of the outcome)."""
         assert outcome.spec is not None
         memory = self.memory.setdefault(outcome.key, PolicyMemory())
         decision = plan.explain(result, row)
@@ -688,11 +724,12 @@ class Planner:
             ledger,
             now=now,
             burst_replicas=len(pods.burst_started),
-            price=price,
+            price=fact.price,
             spot_replicas=spot_step.running(outcome),
-            spot_discount=self._spend.pricing_for(outcome.spec.pricing).eci_spot_discount,
+            spot_discount=fact.pricing.eci_spot_discount,
         )
         memory.ledger = ledger
+        placeholder_fields = _placeholders(outcome, decision, result, row, economics_=economics_)
         return dataclasses.replace(
             outcome,
             recommendation=recommendation,
@@ -709,27 +746,63 @@ class Planner:
             ready_burst=pods.burst_ready,
             twin_health=pods.burst_health,
             ledger=ledger,
-            price=price,
-            pricing=self._spend.pricing_for(outcome.spec.pricing),
+            price=fact.price,
+            pricing=fact.pricing,
+            replica_requests=dict(requests),
+            **placeholder_fields,
         )
 
-    def _price(self, outcome: Outcome, requests: Mapping[str, float]) -> cost.ReplicaPrice:
-        """One burst replica's price: ECI on the rendered twin's effective spec, at the operator's prices."""
+    def _replica(self, outcome: Outcome) -> ReplicaFacts:
+        """One replica's requests, placement, terms and price, cached per version of the template and spec.
+
+        The rendered twin's billed spec (``outcome.eci_spec``) is cached for the same version (``_rendered``).
+        """
         assert outcome.spec is not None and outcome.base is not None
-        eci = outcome.eci_spec or cost.burst_spec(outcome.base.template)
-        # Snapshot units: cpu in millicores, memory in bytes.
-        return cost.price_replica(
-            eci=eci,
-            requested_vcpu=requests.get("cpu", 0.0) / 1000.0,
-            requested_gib=requests.get("memory", 0.0) / 2**30,
-            pricing=self._spend.pricing_for(outcome.spec.pricing),
-        )
+        base, spec = outcome.base, outcome.spec
+
+        def compute() -> ReplicaFacts:
+            template_spec = base.template.get("spec") or {}
+            requests = objects.pod_requests(template_spec)
+            pricing = self._spend.pricing_for(spec.pricing)
+            eci = outcome.eci_spec or cost.burst_spec(base.template)
+            # Snapshot units: cpu in millicores, memory in bytes.
+            price = cost.price_replica(
+                eci=eci,
+                requested_vcpu=requests.get("cpu", 0.0) / 1000.0,
+                requested_gib=requests.get("memory", 0.0) / 2**30,
+                pricing=pricing,
+            )
+            return ReplicaFacts(
+                requests=requests,
+                placement=objects.placement_of(template_spec),
+                constraints=objects.pod_constraints(base.template),
+                pricing=pricing,
+                price=price,
+            )
+
+        known = base.generation is not None and outcome.generation is not None
+        version = (base.key, base.generation, outcome.generation, spec.burst.provider) if known else None
+        return self._replicas.get(outcome.key, version, compute)
 
     def restore_ledger(self, key: Key, ledger: cost.CostLedger) -> None:
         """Continue a policy's cost ledger from its status after a restart (first sight only)."""
         memory = self.memory.setdefault(key, PolicyMemory())
         if memory.ledger is None:
             memory.ledger = ledger
+
+
+def _by_workload(pods: Sequence[objects.PodRecord]) -> dict[tuple[str, str, str], list[objects.PodRecord]]:
+    """The pods of each workload, in the order of `pods`."""
+    groups: dict[tuple[str, str, str], list[objects.PodRecord]] = {}
+    for pod in pods:
+        groups.setdefault(pod.workload, []).append(pod)
+    return groups
+
+
+def _twin_key(outcome: Outcome) -> tuple[str, str, str]:
+    """(namespace, kind, name) of the policy's twin (the outcome must have its base)."""
+    assert outcome.base is not None
+    return (outcome.namespace, outcome.base.kind, twin.twin_name(outcome.base.name))
 
 
 def _placeholder_key(namespace: str, policy_spec: api.BurstPolicySpec) -> tuple[str, str, str]:
@@ -784,15 +857,11 @@ def _pending_pods(
     return tuple(pods)
 
 
-def _with_placeholders(
-    outcome: Outcome,
-    result: plan.Plan,
-    row: int,
-    *,
-    requests: Mapping[str, float],
-    economics_: snapshot.Economics | None,
-) -> Outcome:
-    """The plan's placeholders for the policy (none where its placeholder name is not its own)."""
+def _placeholders(
+    outcome: Outcome, decision: dict[str, Any], result: plan.Plan, row: int, *, economics_: snapshot.Economics | None
+) -> dict[str, Any]:
+    """The plan's placeholders for the policy (none where its placeholder name is not its own): the outcome's
+    fields, and written into `decision`."""
     wanted = int(result.placeholders[row]) if len(result.placeholders) > row else 0
     reason = (
         str(reasons.Reason.from_code(result.placeholder_reason[row]))
@@ -801,17 +870,9 @@ def _with_placeholders(
     )
     if outcome.placeholder_refused is not None:
         wanted, reason = 0, str(reasons.Reason.NO_NODE_GROWTH)
-    decision = dict(outcome.decision)
     # Written here whether or not plan.explain carries them: a refused placeholder name overrides the plan.
     decision["placeholders"], decision["placeholder_reason"] = wanted, reason
     if outcome.placeholder_refused is not None:
         decision["placeholders_refused"] = outcome.placeholder_refused
     bound = int(economics_.placeholders_bound[row]) if economics_ is not None else 0
-    return dataclasses.replace(
-        outcome,
-        decision=decision,
-        placeholders=max(0, wanted),
-        placeholder_reason=reason,
-        placeholders_bound=bound,
-        replica_requests=dict(requests),
-    )
+    return {"placeholders": max(0, wanted), "placeholder_reason": reason, "placeholders_bound": bound}
