@@ -258,6 +258,7 @@ class Planner:
         self._hashes: dict[Key, tuple[tuple[tuple[str, str, str], int, int], str]] = {}
         # Likewise one replica's requests, placement, terms and price: per template and spec version.
         self._replicas: versioned.PerPolicy[ReplicaFacts] = versioned.PerPolicy()
+        self._patches: versioned.PerPolicy[tuple[dict[str, Any], tuple[str, ...]]] = versioned.PerPolicy()
         self.memory: dict[Key, PolicyMemory] = {}
         self._history: snapshot.History | None = None
         # The pods and nodes as the last snapshot saw them: a tick's build costs what changed since.
@@ -275,8 +276,11 @@ class Planner:
             if self._validate(key, (body.get("metadata") or {}).get("generation"), body.get("spec"))[0] is not None
         }
         drivers = conflicts.drivers(policies=valid, autoscalers=inputs.autoscalers)
+        services: dict[str, list[dict[str, Any]]] = {}  # each namespace's, as compat reads them, once a tick
+        for service in inputs.services:
+            services.setdefault(service.namespace, []).append(service.as_object())
         for key, body in sorted(inputs.policies.items()):
-            outcome = self._prepare(key, body, inputs, drivers=drivers)
+            outcome = self._prepare(key, body, inputs, drivers=drivers, services_by_namespace=services)
             if outcome.spec is not None and outcome.base is not None and outcome.refused is None:
                 candidates.append(outcome)
             outcomes[key] = outcome
@@ -289,6 +293,7 @@ class Planner:
         for gone in set(self._lints) - set(inputs.policies):
             del self._lints[gone]
         self._replicas.retain(inputs.policies.keys())
+        self._patches.retain(inputs.policies.keys())
 
         active = [o for o in candidates if o.spec is not None and not o.spec.paused]
         # One pass over the pods for the whole tick: each step reads only its workloads' pods.
@@ -310,7 +315,15 @@ class Planner:
 
     # -- step 1 and 2: validate, find the workloads, lint ------------------------------------------
 
-    def _prepare(self, key: Key, body: Mapping[str, Any], inputs: TickInputs, *, drivers: conflicts.Drivers) -> Outcome:
+    def _prepare(
+        self,
+        key: Key,
+        body: Mapping[str, Any],
+        inputs: TickInputs,
+        *,
+        drivers: conflicts.Drivers,
+        services_by_namespace: Mapping[str, Sequence[Mapping[str, Any]]],
+    ) -> Outcome:
         namespace, name = key
         metadata = body.get("metadata") or {}
         generation = metadata.get("generation")
@@ -342,15 +355,14 @@ class Planner:
             return Outcome(namespace, name, generation, spec=policy_spec, refused=refusal)
         if base is None:
             return Outcome(namespace, name, generation, spec=policy_spec, twin=twin_workload)
-        patch = policy_spec.burst.pod_template_patch.as_template()
-        patch_problems = twin.patch_problems(base.body, provider=policy_spec.burst.provider, patch=patch)
+        patch, patch_problems = self._patch(key, base, generation=generation, spec=policy_spec)
         if patch_problems:
             return Outcome(namespace, name, generation, problems=tuple(patch_problems))
         findings, eci_spec, twin_constraints = self._rendered(
             key, base, generation=generation, provider=policy_spec.burst.provider, patch=patch
         )
         pod_labels = dict((base.template.get("metadata") or {}).get("labels") or {})
-        services = [service.as_object() for service in inputs.services if service.namespace == namespace]
+        services = services_by_namespace.get(namespace, ())
         findings += tuple(compat.lint_services(services, pod_labels=pod_labels, namespace=namespace))
         rendered_twin_labels = {**pod_labels, twin.TIER_LABEL: "burst"}
         missing = compat.services_missing_pods(services, base_labels=pod_labels, burst_labels=rendered_twin_labels)
@@ -418,6 +430,21 @@ class Planner:
         if entry is None or entry[0] != version:
             entry = self._lints[key] = (version, compute())
         return entry[1]
+
+    def _patch(
+        self, key: Key, base: Workload, *, generation: int | None, spec: api.BurstPolicySpec
+    ) -> tuple[dict[str, Any], tuple[str, ...]]:
+        """The spec's pod template patch as a template, and why it cannot apply to `base`'s twin (cached per
+        version: the problems read only the base's selector and the spec)."""
+
+        def compute() -> tuple[dict[str, Any], tuple[str, ...]]:
+            patch = spec.burst.pod_template_patch.as_template()
+            return patch, tuple(twin.patch_problems(base.body, provider=spec.burst.provider, patch=patch))
+
+        known = base.generation is not None and generation is not None
+        return self._patches.get(
+            key, (base.key, base.generation, generation, spec.burst.provider) if known else None, compute
+        )
 
     def _source_hash(self, base: Workload, *, key: Key, generation: int | None, spec: api.BurstPolicySpec) -> str:
         def compute() -> str:
