@@ -22,6 +22,7 @@ import datetime
 import json
 import logging
 import math
+import operator
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -43,7 +44,7 @@ from burstscaler.core import (
     recommend,
     snapshot,
 )
-from burstscaler.operator import conflicts, spot_step, versioned
+from burstscaler.operator import conflicts, podgroups, spot_step, versioned
 from burstscaler.sources import metrics as metric_sources
 
 logger = logging.getLogger(__name__)
@@ -101,6 +102,28 @@ class ReplicaFacts:
     constraints: podterms.PodConstraints
     pricing: api.Pricing  # the prices the policy's spend is counted with (``cost.SpendLimits.pricing_for``)
     price: cost.ReplicaPrice  # one burst replica's price (the rendered twin's billed spec)
+
+
+_READY = operator.attrgetter("ready")
+
+
+@dataclasses.dataclass(frozen=True)
+class BaseSignal:
+    """What the recommendation reads of a base workload's pods (cached while its pods are unchanged)."""
+
+    ready: int  # Ready pods without the burst label
+    terminating_on_node: bool  # one of them is deleting and still bound: its room is not free yet
+    waiting: tuple[pending.PendingPod, ...]  # the unbound and the deleting ones, for ``core.pending``
+
+    @classmethod
+    def of(cls, pods: Sequence[objects.PodRecord]) -> BaseSignal:
+        """The signal of a workload's pods (every phase; its burst-labelled ones are left out)."""
+        base = [pod for pod in pods if not pod.burst]
+        return cls(
+            ready=sum(pod.ready for pod in base),
+            terminating_on_node=any(pod.deleting and pod.node_name for pod in base),
+            waiting=tuple(objects.pending_pod(pod) for pod in base if not pod.node_name or pod.deleting),
+        )
 
 
 #: Another controller scaling a workload (HPA, KEDA ScaledObject); see ``conflicts``.
@@ -263,6 +286,9 @@ class Planner:
         self._history: snapshot.History | None = None
         # The pods and nodes as the last snapshot saw them: a tick's build costs what changed since.
         self._snapshot_cache = cluster_snapshot.Cache()
+        self._pod_groups = podgroups.PodGroups()
+        # Each planned base workload's pod signal, with its pod group's version (podgroups).
+        self._base_signals: dict[tuple[str, str, str], tuple[int, BaseSignal]] = {}
 
     async def tick(self, inputs: TickInputs, *, now: float) -> dict[Key, Outcome]:
         """Decide for every policy in ``inputs`` at ``now`` (seconds since the epoch)."""
@@ -296,20 +322,20 @@ class Planner:
         self._patches.retain(inputs.policies.keys())
 
         active = [o for o in candidates if o.spec is not None and not o.spec.paused]
-        # One pass over the pods for the whole tick: each step reads only its workloads' pods.
-        by_workload = _by_workload(inputs.pods)
+        # The pods by workload, kept between ticks (only the workloads of changed records regroup).
+        self._pod_groups.sync(inputs.pods)
         # Spot (its own step, ``spot_step``): this tick's spot mode, last tick's replacements hidden.
         active = [
             spot_step.prepare(
                 o,
-                by_workload.get(_twin_key(o), ()),
+                self._pod_groups.get(_twin_key(o)),
                 memory=self.memory.setdefault(o.key, PolicyMemory()).spot,
                 now=now,
             )
             for o in active
         ]
-        recommendations = await self._recommend(active, by_workload, now=clock)
-        planned = self._plan(active, recommendations, inputs, by_workload, now=now)
+        recommendations = await self._recommend(active, now=clock)
+        planned = self._plan(active, recommendations, inputs, self._pod_groups, now=now)
         outcomes.update({outcome.key: outcome for outcome in planned})
         return outcomes
 
@@ -462,11 +488,7 @@ class Planner:
     # -- step 3: metrics and recommendations -------------------------------------------------------
 
     async def _recommend(
-        self,
-        outcomes: Sequence[Outcome],
-        pods_by_workload: Mapping[tuple[str, str, str], Sequence[objects.PodRecord]],
-        *,
-        now: datetime.datetime,
+        self, outcomes: Sequence[Outcome], *, now: datetime.datetime
     ) -> list[recommend.Recommendation]:
         queries: list[metric_sources.MetricQuery] = []
         spans: list[tuple[int, int]] = []
@@ -486,13 +508,18 @@ class Planner:
         # The forecast's histories (spec.forecast) are read beside the readings, within the same deadline.
         readings, histories = await asyncio.gather(self._read(queries), self._read_histories(outcomes, now=now))
         results = []
+        signals, self._base_signals = self._base_signals, {}
         for outcome, (start, end) in zip(outcomes, spans, strict=True):
             assert outcome.spec is not None and outcome.base is not None
             memory = self.memory.setdefault(outcome.key, PolicyMemory())
             twin_replicas = outcome.twin.replicas if outcome.twin is not None else 0
-            base_pods = [pod for pod in pods_by_workload.get(outcome.base.key, ()) if not pod.burst]
-            twin_pods = pods_by_workload.get(_twin_key(outcome), ())
-            ready = sum(pod.ready for pod in base_pods) + sum(pod.ready for pod in twin_pods)
+            base_key = outcome.base.key
+            version = self._pod_groups.version(base_key)
+            signal = signals.get(base_key)
+            if signal is None or signal[0] != version:
+                signal = (version, BaseSignal.of(self._pod_groups.get(base_key)))
+            self._base_signals[base_key] = signal  # kept for the next tick while the workload is planned
+            ready = signal[1].ready + sum(map(_READY, self._pod_groups.get(_twin_key(outcome))))
             # Surge replicas of a drain-back move are not extra capacity: they replace burst replicas.
             surge = record.moves if (record := self._in_flight(outcome)) is not None else 0
             request = recommend.Request(
@@ -500,7 +527,7 @@ class Planner:
                 current=outcome.base.replicas + twin_replicas - surge,
                 ready=ready,
                 readings=tuple(readings[start:end]),
-                pending_pods=_pending_pods(base_pods, memory=memory, now=now),
+                pending_pods=_pending_pods(signal[1], memory=memory, now=now),
                 state=memory.recommend_state,
                 history=histories.get(outcome.key, ()),
                 # Burst replicas running: ECS is full for this workload (else drain-back would move them).
@@ -557,7 +584,7 @@ class Planner:
         outcomes: Sequence[Outcome],
         recommendations: Sequence[recommend.Recommendation],
         inputs: TickInputs,
-        pods_by_workload: Mapping[tuple[str, str, str], Sequence[objects.PodRecord]],
+        pods_by_workload: podgroups.PodGroups,
         *,
         now: float,
     ) -> list[Outcome]:
@@ -598,7 +625,7 @@ class Planner:
         # them), and Pending ones hold none; the economics count them instead.
         ours = self._placeholder_workloads(inputs)
         # (Usually no placeholder pod exists: then the pods go to the snapshot as they came.)
-        placeholder_pods = {key: pods_by_workload[key] for key in ours if key in pods_by_workload}
+        placeholder_pods = {key: members for key in ours if (members := pods_by_workload.get(key))}
         workload_pods = [pod for pod in inputs.pods if pod.workload not in ours] if placeholder_pods else inputs.pods
         built, pods = cluster_snapshot.build(
             nodes=inputs.nodes,
@@ -818,14 +845,6 @@ class Planner:
             memory.ledger = ledger
 
 
-def _by_workload(pods: Sequence[objects.PodRecord]) -> dict[tuple[str, str, str], list[objects.PodRecord]]:
-    """The pods of each workload, in the order of `pods`."""
-    groups: dict[tuple[str, str, str], list[objects.PodRecord]] = {}
-    for pod in pods:
-        groups.setdefault(pod.workload, []).append(pod)
-    return groups
-
-
 def _twin_key(outcome: Outcome) -> tuple[str, str, str]:
     """(namespace, kind, name) of the policy's twin (the outcome must have its base)."""
     assert outcome.base is not None
@@ -861,7 +880,7 @@ def _placeholder_of(
 
 
 def _pending_pods(
-    base_pods: Sequence[objects.PodRecord], *, memory: PolicyMemory, now: datetime.datetime
+    signal: BaseSignal, *, memory: PolicyMemory, now: datetime.datetime
 ) -> tuple[pending.PendingPod, ...]:
     """The base pods for the pending-pod signal: unbound ones, and terminating ones on nodes.
 
@@ -869,14 +888,11 @@ def _pending_pods(
     scheduler retries the waiting pods, so an unschedulable time is counted from the last tick a
     terminating pod was seen (a rollout on a full pool is not evidence that ECS is full).
     """
-    if any(pod.deleting and pod.node_name for pod in base_pods):
+    if signal.terminating_on_node:
         memory.room_freed_at = now
     freed = memory.room_freed_at
     pods = []
-    for pod in base_pods:
-        if pod.node_name and not pod.deleting:
-            continue
-        record = objects.pending_pod(pod)
+    for record in signal.waiting:
         since = record.scheduled_since
         if freed is not None and since is not None and since < freed:
             record = dataclasses.replace(record, scheduled_since=freed)

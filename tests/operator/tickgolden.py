@@ -36,7 +36,10 @@ from burstscaler.operator import planner
 NOW = 1_800_000_000.0
 VIRTUAL = (("type", "virtual-kubelet"),)
 GOLDEN = pathlib.Path(__file__).with_name("data") / "planner_golden.json"
-TICKS = 5
+TICKS = 9
+#: From this tick on, churn is small and in place (a few records rebuilt, no pod added or removed), as
+#: between most ticks of a real cluster: caches of per-workload pod groups update rather than rebuild.
+QUIET_FROM = 5
 
 
 def _iso(seconds: float) -> str:
@@ -323,6 +326,9 @@ def generate(seed: int = 7, *, policies: int = 24, nodes: int = 60) -> Cluster:
 def churn(cluster: Cluster, tick: int) -> None:
     """Between ticks: records rebuilt (same or new state), replicas and a generation changed, a spec edited."""
     rng = cluster.random
+    if tick >= QUIET_FROM:
+        quiet(cluster, tick)
+        return
     for position in rng.sample(range(len(cluster.pods)), len(cluster.pods) // 5):
         pod = cluster.pods[position]
         if rng.random() < 0.5:
@@ -370,6 +376,32 @@ def churn(cluster: Cluster, tick: int) -> None:
         body["metadata"]["generation"] += 1
         body["spec"]["minReplicas"] += 5
         cluster.policies[("shop", "app-1")] = body
+
+
+def quiet(cluster: Cluster, tick: int) -> None:
+    """A few records rebuilt in place (some in a new state), and two pods of different workloads swapped."""
+    rng = cluster.random
+    for position in rng.sample(range(len(cluster.pods)), max(1, len(cluster.pods) // 40)):
+        pod = cluster.pods[position]
+        if pod.burst or rng.random() < 0.4:
+            cluster.pods[position] = dataclasses.replace(pod)
+            continue
+        template = cluster.workloads[(pod.namespace, pod.owner_kind, pod.owner_name)].template
+        state = rng.choice(("running", "pending", "deleting", "starting"))
+        node = f"ecs-{rng.randrange(len(cluster.nodes) - 1)}"
+        since = NOW + 5 * tick - rng.randrange(3)  # same-second transitions: ties the pending signal orders
+        cluster.pods[position] = _pod(
+            pod.name,
+            owner=(pod.owner_kind, pod.owner_name),
+            template=dict(template),
+            state=state,
+            node=node,
+            burst=False,
+            since=since,
+        )
+    if tick == QUIET_FROM + 1:  # the same pods, two of them in each other's place (the order of a group)
+        first, second = rng.sample(range(len(cluster.pods)), 2)
+        cluster.pods[first], cluster.pods[second] = cluster.pods[second], cluster.pods[first]
 
 
 def digest(value: Any) -> Any:
