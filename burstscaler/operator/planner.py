@@ -19,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import datetime
+import itertools
 import json
 import logging
 import math
@@ -104,7 +105,8 @@ class ReplicaFacts:
     price: cost.ReplicaPrice  # one burst replica's price (the rendered twin's billed spec)
 
 
-_READY = operator.attrgetter("ready")
+_READY, _BURST = operator.attrgetter("ready"), operator.attrgetter("burst")
+_DELETING, _NODE = operator.attrgetter("deleting"), operator.attrgetter("node_name")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -118,11 +120,16 @@ class BaseSignal:
     @classmethod
     def of(cls, pods: Sequence[objects.PodRecord]) -> BaseSignal:
         """The signal of a workload's pods (every phase; its burst-labelled ones are left out)."""
-        base = [pod for pod in pods if not pod.burst]
+        # attrgetter maps run in C: a churning cluster recomputes hundreds of workloads each tick.
+        base = list(itertools.compress(pods, [not burst for burst in map(_BURST, pods)]))
+        deleting = any(map(_DELETING, base))
+        unbound = not all(map(_NODE, base))
         return cls(
-            ready=sum(pod.ready for pod in base),
-            terminating_on_node=any(pod.deleting and pod.node_name for pod in base),
-            waiting=tuple(objects.pending_pod(pod) for pod in base if not pod.node_name or pod.deleting),
+            ready=sum(map(_READY, base)),
+            terminating_on_node=deleting and any(pod.deleting and pod.node_name for pod in base),
+            waiting=tuple(objects.pending_pod(pod) for pod in base if not pod.node_name or pod.deleting)
+            if deleting or unbound
+            else (),
         )
 
 

@@ -58,7 +58,7 @@ class PodGroups:
             members = self._members.get(workload)
             if not members:
                 return ()
-            group = self._groups[workload] = tuple(members[position] for position in sorted(members))
+            group = self._groups[workload] = tuple(map(members.__getitem__, sorted(members)))
         return group
 
     def version(self, workload: Workload) -> int:
