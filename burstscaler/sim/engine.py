@@ -14,6 +14,7 @@ one seed sees the same scenario. Totals are means over seeds with a 95% Student-
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import math
 import time
 from collections.abc import Callable, Sequence
@@ -27,6 +28,7 @@ from burstscaler.sim.strategies import burstscaler as burstscaler_strategy
 from burstscaler.sim.strategies import protocol
 
 FloatArray = npt.NDArray[np.float64]
+IntArray = npt.NDArray[np.int64]
 #: Called now and then with a strategy's name and the fraction of its steps done.
 Progress = Callable[[str, float], None]
 #: Builds the scenario for a seed.
@@ -177,20 +179,31 @@ def run_strategy(entry: strategies.Entry, *, run: protocol.Run, progress: Progre
 
 
 class _Recorder:
-    """One strategy's state in a lockstep run, and the arrays its steps are recorded into."""
+    """One strategy's state in a lockstep run, and the rows its steps are recorded into.
+
+    Each step appends plain Python rows; the arrays are built once, in ``recording`` (a numpy row
+    assignment per array and step cost more than the step's own bookkeeping).
+    """
 
     def __init__(self, entry: strategies.Entry, *, run: protocol.Run, steps: int) -> None:
         self.entry = entry
         setup = entry.build(run)
         self.state, self.strategy = setup.state, setup.strategy
-        shape = (steps, self.state.workloads)
-        self.base_ready, self.burst_ready = np.zeros(shape, dtype=np.int64), np.zeros(shape, dtype=np.int64)
-        self.base_total, self.burst_total = np.zeros(shape, dtype=np.int64), np.zeros(shape, dtype=np.int64)
-        self.moves = np.zeros(shape, dtype=np.int64)
-        self.placeholders = np.zeros(shape, dtype=np.int64)
-        self.nodes = np.zeros(steps, dtype=np.int64)
-        self.ecs_cost, self.eci_cost, self.ecs_share = np.zeros(steps), np.zeros(shape), np.zeros(shape)
+        self.steps = steps
+        self.base_ready: list[list[int]] = []
+        self.burst_ready: list[list[int]] = []
+        self.base_total: list[list[int]] = []
+        self.burst_total: list[list[int]] = []
+        self.moves: list[list[int]] = []
+        self.placeholders: dict[int, IntArray] = {}  # by step; the other rows stay zero
+        self.nodes: list[int] = []
+        self.ecs_cost: list[float] = []
+        self.eci_cost: list[FloatArray] = []
+        self.ecs_share: list[FloatArray] = []
         self._cpu = self.state.requests[:, 0].copy()  # each workload's vCPU request: the ECS share's weight
+        self._no_share = np.zeros(self.state.workloads)
+        # The ECS share is a function of the placed counts alone, which change on few steps.
+        self._share_of: tuple[tuple[int, ...], FloatArray] | None = None
 
     def step(self, k: int, *, now: float, seconds: float, loads: FloatArray) -> None:
         state = self.state
@@ -198,37 +211,57 @@ class _Recorder:
         targets = self.strategy.decide(state=state, loads=loads, now=now)
         for index, target in enumerate(targets):
             state.scale(index, base=target.base, burst=target.burst, now=now, placeholders=target.placeholders)
-        # One row assignment per array, not one element per workload (each is a numpy call).
-        self.moves[k] = [target.moves for target in targets]
+        self.moves.append([target.moves for target in targets])
         state.schedule(now)
         placed = state.placed_total
-        self.base_ready[k] = state.ready_totals
+        self.base_ready.append(state.ready_totals)
         workloads = range(state.workloads)
-        self.burst_ready[k] = [state.burst_ready(index, now) for index in workloads]
-        self.burst_total[k] = [state.burst_total(index) for index in workloads]
-        self.base_total[k] = placed + state.pending
+        self.burst_ready.append([state.burst_ready(index, now) for index in workloads])
+        self.burst_total.append([state.burst_total(index) for index in workloads])
+        placed_counts = placed.tolist()
+        waiting = state.pending.tolist()
+        self.base_total.append([count + pods for count, pods in zip(placed_counts, waiting, strict=True)])
         if state.has_placeholders:  # else the row stays zero
             self.placeholders[k] = state.ph_pending + state.ph_placed.sum(axis=0)
+        self.ecs_share.append(self._share(tuple(placed_counts), placed))
+        self.nodes.append(state.node_count)
+        ecs, eci = state.cost_of(now=now, seconds=seconds)
+        self.ecs_cost.append(ecs)
+        self.eci_cost.append(eci)
+
+    def _share(self, counts: tuple[int, ...], placed: IntArray) -> FloatArray:
+        # Each workload's share of the vCPU requested on ECS (zero when nothing is placed).
+        if self._share_of is not None and self._share_of[0] == counts:
+            return self._share_of[1]
         used = placed * self._cpu
         total = used.sum()
-        if total > 0:
-            self.ecs_share[k] = used / total
-        self.nodes[k] = state.node_count
-        self.ecs_cost[k], self.eci_cost[k] = state.cost_of(now=now, seconds=seconds)
+        share = used / total if total > 0 else self._no_share
+        self._share_of = (counts, share)
+        return share
 
     def recording(self, *, step: float) -> metrics.Recording:
+        steps, workloads = self.steps, self.state.workloads
+        shape = (steps, workloads)
+
+        def ints(rows: list[list[int]]) -> IntArray:
+            flat = itertools.chain.from_iterable(rows)
+            return np.fromiter(flat, dtype=np.int64, count=steps * workloads).reshape(shape)
+
+        placeholders = np.zeros(shape, dtype=np.int64)
+        for k, row in self.placeholders.items():
+            placeholders[k] = row
         return metrics.Recording(
             step=step,
-            base_ready=self.base_ready,
-            burst_ready=self.burst_ready,
-            base_total=self.base_total,
-            burst_total=self.burst_total,
-            nodes=self.nodes,
-            ecs_cost=self.ecs_cost,
-            ecs_share=self.ecs_share,
-            eci_cost=self.eci_cost,
-            moves=self.moves,
-            placeholders=self.placeholders,
+            base_ready=ints(self.base_ready),
+            burst_ready=ints(self.burst_ready),
+            base_total=ints(self.base_total),
+            burst_total=ints(self.burst_total),
+            nodes=np.array(self.nodes, dtype=np.int64).reshape(steps),
+            ecs_cost=np.array(self.ecs_cost, dtype=np.float64).reshape(steps),
+            ecs_share=np.array(self.ecs_share, dtype=np.float64).reshape(shape),
+            eci_cost=np.array(self.eci_cost, dtype=np.float64).reshape(shape),
+            moves=ints(self.moves),
+            placeholders=placeholders,
             spot_reclaims=self.state.spot_reclaimed,
         )
 
