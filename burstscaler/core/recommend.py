@@ -1,6 +1,7 @@
 """Step 1 of DESIGN §2: how many replicas the workload needs right now, and why.
 
-``recommend(request, now=...)`` is the only decision call. It ties together, in the HPA's order:
+``recommend(request, now=...)`` is the only decision call (``replicas_for`` is the same decision
+without its explanation, for callers that need only the count). It ties together, in the HPA's order:
 1. one proposal per metric, with the HPA's arithmetic (``replicas``), the largest winning;
 2. ``fallback`` when metrics fail (hold or fixed, with the MetricsAvailable condition);
 3. the floor: ``minReplicas`` raised by active scheduled windows (``schedules``);
@@ -45,6 +46,10 @@ class Reading:
 
     value: float | None = None
     failure: fallback.MetricsFailure | None = None
+
+
+#: A metric without a reading this tick (``Request.readings`` shorter than the policy's metrics).
+_NO_READING = Reading()
 
 
 @dataclasses.dataclass(frozen=True)
@@ -114,29 +119,53 @@ class Recommendation:
 
 def recommend(request: Request, *, now: datetime.datetime) -> Recommendation:
     """Decide the total replicas for one policy at ``now`` (an aware datetime)."""
+    _, _, recommendation = _decide(request, now=now, explain=True)
+    assert recommendation is not None
+    return recommendation
+
+
+def replicas_for(request: Request, *, now: datetime.datetime) -> tuple[int, State]:
+    """``recommend(request, now=now)``'s replicas and new state, without the explanation.
+
+    The same decision, taken by the same code, minus what only explains it (``inputs``, the reason
+    and message, the pending-pod signal), for callers that act on the count alone: the simulator asks
+    hundreds of thousands of times per run.
+    """
+    replicas_, state, _ = _decide(request, now=now, explain=False)
+    return replicas_, state
+
+
+def _decide(request: Request, *, now: datetime.datetime, explain: bool) -> tuple[int, State, Recommendation | None]:
+    """The decision of ``recommend``; with ``explain`` also the ``Recommendation`` that explains it."""
     # In UTC: aware datetimes of one zone compare and add by the wall clock, which DST would skew.
     now = now.astimezone(datetime.UTC)
     policy, current, state = request.spec, request.current, request.state
     # No pods or no schedules: the answers are constants (the simulator and most ticks of the operator).
     signal = (
         pending.signal(request.pending_pods, settings=policy.pending_pods, now=now)
-        if request.pending_pods
+        if explain and request.pending_pods
         else _NO_PENDING
     )
     windows = schedules.floor(policy.schedules, now=now) if policy.schedules else _NO_WINDOWS
     floor = min(max(policy.min_replicas, windows.replicas), policy.max_replicas)
-    inputs: dict[str, Any] = {
-        "currentReplicas": current,
-        "readyReplicas": request.ready,
-        "minReplicas": policy.min_replicas,
-        "maxReplicas": policy.max_replicas,
-        "scheduleFloor": windows.replicas,
-        "activeSchedules": [window.index for window in windows.windows],
-        "unplaceableOnEcs": signal.unplaceable,
-    }
+    inputs: dict[str, Any] = {}
+    if explain:
+        inputs = {
+            "currentReplicas": current,
+            "readyReplicas": request.ready,
+            "minReplicas": policy.min_replicas,
+            "maxReplicas": policy.max_replicas,
+            "scheduleFloor": windows.replicas,
+            "activeSchedules": [window.index for window in windows.windows],
+            "unplaceableOnEcs": signal.unplaceable,
+        }
 
-    def decide(replicas_: int, reason: str, message: str, condition: Any, new_state: State) -> Recommendation:
-        return Recommendation(replicas_, reason, message, inputs, condition, signal, new_state)
+    def decide(
+        replicas_: int, reason: str, message: str, condition: Any, new_state: State
+    ) -> tuple[int, State, Recommendation | None]:
+        if not explain:
+            return replicas_, new_state, None
+        return replicas_, new_state, Recommendation(replicas_, reason, message, inputs, condition, signal, new_state)
 
     # A workload scaled to zero by hand is switched off, as with the HPA: leave it alone.
     if current == 0 and policy.min_replicas != 0:
@@ -147,20 +176,26 @@ def recommend(request: Request, *, now: datetime.datetime) -> Recommendation:
     desired = current
     new_fallback = state.fallback
     if policy.metrics:
-        proposals = _proposals(policy, request)
-        inputs["metrics"] = [proposal.to_input() for proposal in proposals]
-        answered = [proposal.replicas for proposal in proposals if proposal.replicas is not None]
-        failure = next((proposal.failure for proposal in proposals if proposal.failure is not None), None)
+        if explain:
+            proposals = _proposals(policy, request)
+            inputs["metrics"] = [proposal.to_input() for proposal in proposals]
+            answered = [proposal.replicas for proposal in proposals if proposal.replicas is not None]
+            failure = next((proposal.failure for proposal in proposals if proposal.failure is not None), None)
+            asked = max(answered) if answered else None
+        else:
+            asked, failure = _asked(policy, request)
         outcome = fallback.apply(
-            recommendation=max(answered) if answered else None,
+            recommendation=asked,
             failure=failure,
             current=current,
             settings=policy.fallback,
             state=state.fallback,
         )
         desired, mode, condition, new_fallback = outcome.replicas, outcome.mode, outcome.condition, outcome.state
-        inputs["fallback"] = {"mode": mode, "failures": new_fallback.failures}
-    inputs["metricRecommendation"] = desired
+        if explain:
+            inputs["fallback"] = {"mode": mode, "failures": new_fallback.failures}
+    if explain:
+        inputs["metricRecommendation"] = desired
 
     # Out of bounds already (a spec edit, a window opening): go straight to the bound, as the HPA does.
     if current > policy.max_replicas or current < floor:
@@ -182,7 +217,11 @@ def recommend(request: Request, *, now: datetime.datetime) -> Recommendation:
         )
 
     stabilized, final, limited, history = normalize(desired)
-    reason = _reason(mode, limited.condition, policy=policy, floor=floor, stabilized=stabilized, desired=desired)
+    reason = (
+        _reason(mode, limited.condition, policy=policy, floor=floor, stabilized=stabilized, desired=desired)
+        if explain
+        else ""
+    )
     ahead = ""
     if policy.forecast.enabled and policy.metrics:
         lead = _lead(request, mode=mode, now=now)
@@ -199,6 +238,8 @@ def recommend(request: Request, *, now: datetime.datetime) -> Recommendation:
                 ahead = f", forecast asked {lead.replicas} {lead.inputs['leadSeconds']:g}s ahead"
             else:
                 lead.inputs["reason"] = "forecast-not-above-reactive"
+    if not explain:
+        return final, State(history, new_fallback), None
     inputs["stabilized"] = stabilized
     inputs["limit"] = limited.condition
     if final == current and reason == "metrics":
@@ -315,13 +356,59 @@ def propose(
     """The replicas one metric asks for, with the HPA's rules for its target type."""
     target_type, target, target_milli = _target(metric)
     source = "cpu" if metric.cpu is not None else "prometheus"
+    value, count, failure = _answer(
+        reading,
+        target_type=target_type,
+        target=target,
+        target_milli=target_milli,
+        current=current,
+        ready=ready,
+        tolerances=tolerances,
+    )
+    return Proposal(source, target_type, target, value, count, failure)
+
+
+def _asked(policy: spec.BurstPolicySpec, request: Request) -> tuple[int | None, fallback.MetricsFailure | None]:
+    """What ``fallback`` is given of ``_proposals``: the largest count asked (None: no metric answered)
+    and the first failure, from the same ``_answer`` of each metric, without building the proposals."""
+    tolerances = _tolerances(policy.behavior)
+    readings = request.readings
+    largest: int | None = None
+    first_failure: fallback.MetricsFailure | None = None
+    for index, metric in enumerate(policy.metrics):
+        target_type, target, target_milli = _target(metric)
+        _, count, failure = _answer(
+            readings[index] if index < len(readings) else _NO_READING,
+            target_type=target_type,
+            target=target,
+            target_milli=target_milli,
+            current=request.current,
+            ready=request.ready,
+            tolerances=tolerances,
+        )
+        if count is not None and (largest is None or count > largest):
+            largest = count
+        if failure is not None and first_failure is None:
+            first_failure = failure
+    return largest, first_failure
+
+
+def _answer(
+    reading: Reading,
+    *,
+    target_type: str,
+    target: float,
+    target_milli: int,
+    current: int,
+    ready: int,
+    tolerances: replicas.Tolerances,
+) -> tuple[float | None, int | None, fallback.MetricsFailure | None]:
+    """One metric's value as proposed, the replicas it asks for, or why it cannot ask (``propose``)."""
     if reading.failure is not None or reading.value is None:
-        failure = reading.failure or fallback.MetricsFailure("EmptyResult", "the source returned no reading")
-        return Proposal(source, target_type, target, None, None, failure)
+        return None, None, reading.failure or fallback.MetricsFailure("EmptyResult", "the source returned no reading")
     value = reading.value
     if not math.isfinite(value):
-        failure = fallback.MetricsFailure("InvalidValue", f"the metric's value is {value}")
-        return Proposal(source, target_type, target, value, None, failure)
+        return value, None, fallback.MetricsFailure("InvalidValue", f"the metric's value is {value}")
     try:
         count = _count(
             target_type,
@@ -333,10 +420,8 @@ def propose(
             tolerances=tolerances,
         )
     except replicas.CalculationError as error:
-        return Proposal(
-            source, target_type, target, value, None, fallback.MetricsFailure("CalculationError", str(error))
-        )
-    return Proposal(source, target_type, target, value, count, None)
+        return value, None, fallback.MetricsFailure("CalculationError", str(error))
+    return value, count, None
 
 
 def _target(metric: spec.MetricSpec) -> tuple[str, float, int]:

@@ -165,7 +165,7 @@ class StepCache:
 
 @dataclasses.dataclass
 class CoreRecommender:
-    """``core.recommend.recommend`` for one policy, its state carried from tick to tick.
+    """``core.recommend`` for one policy (``replicas_for``: its count and state), the state carried from tick to tick.
 
     ``start`` is the epoch second of the trace's step 0.
     """
@@ -224,8 +224,9 @@ class CoreRecommender:
             state=self.state,
             history=past,
         )
-        result = recommend.recommend(request, now=datetime.datetime.fromtimestamp(clock, tz=datetime.UTC))
+        # The count and state alone: the simulator never reads the explanation ``recommend`` builds.
+        replicas, state = recommend.replicas_for(request, now=datetime.datetime.fromtimestamp(clock, tz=datetime.UTC))
         if key is not None and self.cache is not None:
-            self.cache.put(key, (result.replicas, result.state))
-        self.state = result.state
-        return result.replicas
+            self.cache.put(key, (replicas, state))
+        self.state = state
+        return replicas
