@@ -8,7 +8,8 @@ call) run repeatedly, with ``--churn`` of the pod records rebuilt between ticks 
 the records' memory (tracemalloc and RSS growth), the tick's median/min/max, the core's plan time
 and the snapshot build's within those same ticks (timed around ``core.plan.plan`` and
 ``cluster.snapshot.build``), each tick's time outside the core call (the operator's own work: snapshot,
-validation, recommendation, slicing), and RSS after every round of ticks (it must stay flat: nothing
+validation, recommendation, slicing; in wall and in CPU time, the latter less stretched by other processes
+on a shared machine), and RSS after every round of ticks (it must stay flat: nothing
 accumulates).
 
 ``emulator``: the real operator process with ``--nodes`` nodes and ``--policies`` BurstPolicies in the
@@ -145,20 +146,28 @@ def scale(*, nodes: int, pods: int, policies: int, ticks: int, rounds: int, chur
     core_times: list[float] = []
     build_times: list[float] = []
     outside_core: list[float] = []  # each tick's time less its core call: the operator's own share
+    # The same in CPU time: on a shared machine other processes stretch wall time, far less CPU time.
+    outside_core_cpu: list[float] = []
     rss_over_time = []
     original_plan, original_build = core_plan.plan, cluster_snapshot.build
 
-    def timed(call: Any, into: list[float]) -> Any:
+    core_cpu: list[float] = []
+
+    def timed(call: Any, into: list[float], cpu: list[float] | None = None) -> Any:
         def wrapper(*args: Any, **kwargs: Any) -> Any:
-            started = time.perf_counter()
+            started, started_cpu = time.perf_counter(), time.process_time()
             try:
                 return call(*args, **kwargs)
             finally:
                 into.append((time.perf_counter() - started) * 1000)
+                if cpu is not None:
+                    cpu.append((time.process_time() - started_cpu) * 1000)
 
         return wrapper
 
-    core_plan.plan = timed(original_plan, core_times)  # the planner calls plan.plan / build by module attribute
+    core_plan.plan = timed(
+        original_plan, core_times, core_cpu
+    )  # the planner calls plan.plan / build by module attribute
     cluster_snapshot.build = timed(original_build, build_times)
     churned = max(0, round(churn * len(pod_records)))
     shuffle = random.Random(0)
@@ -171,10 +180,12 @@ def scale(*, nodes: int, pods: int, policies: int, ticks: int, rounds: int, chur
                     pod_records[position] = dataclasses.replace(pod_records[position])
                 inputs = dataclasses.replace(inputs, pods=list(pod_records))
                 cores_before = len(core_times)
-                started = time.perf_counter()
+                started, started_cpu = time.perf_counter(), time.process_time()
                 asyncio.run(planner_.tick(inputs, now=NOW + 5 * (round_ * ticks + tick)))
                 times.append((time.perf_counter() - started) * 1000)
+                cpu = (time.process_time() - started_cpu) * 1000
                 outside_core.append(times[-1] - sum(core_times[cores_before:]))
+                outside_core_cpu.append(cpu - sum(core_cpu[cores_before:]))
             rss_over_time.append(round(_rss_mib(), 1))
     finally:
         core_plan.plan, cluster_snapshot.build = original_plan, original_build
@@ -192,6 +203,8 @@ def scale(*, nodes: int, pods: int, policies: int, ticks: int, rounds: int, chur
         "core_plan_median_ms": round(statistics.median(core_times), 1) if core_times else None,
         "tick_outside_core_median_ms": round(statistics.median(outside_core), 1),
         "tick_outside_core_min_ms": round(min(outside_core), 1),
+        "core_plan_cpu_median_ms": round(statistics.median(core_cpu), 1) if core_cpu else None,
+        "tick_outside_core_cpu_median_ms": round(statistics.median(outside_core_cpu), 1),
         "snapshot_build_median_ms": round(statistics.median(build_times), 1) if build_times else None,
         "tick_over_core": round(statistics.median(times) / statistics.median(core_times), 1) if core_times else None,
         "rss_after_each_round_mib": rss_over_time,
