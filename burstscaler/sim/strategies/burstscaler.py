@@ -56,6 +56,9 @@ SUMMARY = "the real core: base on the shared ECS pool, overflow to ECI, make-bef
 _RESOURCES = ("cpu", "memory", snapshot.PODS)
 _Policies = snapshot.Policies  # named here: inside the class, ``snapshot`` is the method
 _Economics = snapshot.Economics
+#: What ``_Memo`` compares: the planner's inputs read off the model cluster (``_inputs``).
+_Key = tuple[tuple[int, ...], bytes]
+_NO_KEY: _Key = ((), b"")
 
 
 @dataclasses.dataclass
@@ -74,6 +77,8 @@ class Burstscaler:
     _static: snapshot.Policies | None = None
     _bridge: bool | None = None
     _drain_pays: bool | None = None
+    _fixed_economics: _Economics | None = dataclasses.field(default=None, init=False, repr=False)
+    _names_of: tuple[bytes, tuple[str, ...]] | None = dataclasses.field(default=None, init=False, repr=False)
 
     def decide(
         self, *, state: cluster.ModelCluster, loads: protocol.FloatArray, now: float
@@ -91,7 +96,7 @@ class Burstscaler:
             ],
             dtype=np.int64,
         )
-        key = _inputs(state, recommended=recommended, now=now) if self.skip_unchanged else b""
+        key = _inputs(state, recommended=recommended, now=now) if self.skip_unchanged else _NO_KEY
         if self._memo is not None and self._memo.key == key:
             return self._memo.targets
         if self.history is None:
@@ -136,7 +141,7 @@ class Burstscaler:
         virtual = np.zeros(rows.size + 1, dtype=np.bool_)
         virtual[-1] = True
         nodes = snapshot.Nodes(
-            names=(*(f"ecs-{row}" for row in rows), "virtual-kubelet"),
+            names=self._node_names(rows),
             resources=_RESOURCES,
             allocatable=np.vstack([state.allocatable[rows], np.zeros((1, 3))]),
             requested=np.vstack([state.placed[rows] @ state.requests, np.zeros((1, 3))]),
@@ -168,6 +173,13 @@ class Burstscaler:
             economics=self.economics(state, now=now),
         )
 
+    def _node_names(self, rows: npt.NDArray[np.intp]) -> tuple[str, ...]:
+        # The ECS rows change only when a node comes or goes: the names are formatted once per set of rows.
+        key = rows.tobytes()
+        if self._names_of is None or self._names_of[0] != key:
+            self._names_of = (key, (*(f"ecs-{row}" for row in rows), "virtual-kubelet"))
+        return self._names_of[1]
+
     def _drain_can_pay(self, state: cluster.ModelCluster) -> bool:
         # A move saves e - c_m per second (core.bridge): where that is not positive for any policy,
         # room on ECS can never start a move, so seeing room does not make the plan depend on time.
@@ -197,6 +209,19 @@ class Burstscaler:
     def economics(self, state: cluster.ModelCluster, *, now: float) -> _Economics:
         """The bridge's prices and delays for each policy (see the module docstring for each rule)."""
         w = state.workloads
+        if self._fixed_economics is None:
+            # Everything but the placeholders and the schedule windows follows from the policies and the
+            # cluster's settings, which never change: built once (the core never writes its inputs).
+            self._fixed_economics = self._economics_of(state)
+        return dataclasses.replace(
+            self._fixed_economics,
+            placeholders=np.array([state.placeholders(i) for i in range(w)], dtype=np.int64),
+            placeholders_bound=np.array([state.placeholders_bound(i) for i in range(w)], dtype=np.int64),
+            window_ends=self._window_ends(now),
+        )
+
+    def _economics_of(self, state: cluster.ModelCluster) -> _Economics:
+        w = state.workloads
         scaler = state.autoscaling
         growable = np.array([scaler is not None and p.bridge.enabled is not False for p in self.policies])
         if scaler is not None:
@@ -216,9 +241,9 @@ class Burstscaler:
             pod_startup_seconds=np.full(w, r.pod_startup_seconds),
             min_savings=np.array([_money(p.drain_back.min_savings) for p in self.policies]),
             max_placeholders=np.array([_cap(p.bridge.max_placeholders) for p in self.policies], dtype=np.int64),
-            placeholders=np.array([state.placeholders(i) for i in range(w)], dtype=np.int64),
-            placeholders_bound=np.array([state.placeholders_bound(i) for i in range(w)], dtype=np.int64),
-            window_ends=self._window_ends(now),
+            placeholders=np.zeros(w, dtype=np.int64),
+            placeholders_bound=np.zeros(w, dtype=np.int64),
+            window_ends=np.full(w, np.nan),
         )
 
     def _window_ends(self, now: float) -> npt.NDArray[np.float64]:
@@ -284,7 +309,7 @@ class _Memo:
     same plan (``tests/sim`` replays a scenario with and without and compares).
     """
 
-    key: bytes
+    key: _Key
     targets: list[protocol.Targets]
 
     @staticmethod
@@ -311,28 +336,30 @@ class _Memo:
         return fixed and idle and unblocked and ageless
 
 
-def _inputs(state: cluster.ModelCluster, *, recommended: npt.NDArray[np.int64], now: float) -> bytes:
+def _inputs(state: cluster.ModelCluster, *, recommended: npt.NDArray[np.int64], now: float) -> _Key:
     # Everything of the model cluster that goes into the snapshot, except burst pods' start times
     # (they matter only where ``_Memo.still_holds`` says a plan cannot be reused).
     rows = np.flatnonzero(state.active)
-    w = state.workloads
-    counts = [
+    w = range(state.workloads)
+    counts = (
         *recommended.tolist(),
         *state.pending.tolist(),
-        *(state.base_total(i) for i in range(w)),
-        *(state.base_ready(i) for i in range(w)),
-        *(state.burst_total(i) for i in range(w)),
-        *(state.burst_ready(i, now) for i in range(w)),
-    ]
-    return b"".join(
-        (
-            np.array(counts, dtype=np.int64).tobytes(),
-            state.ph_pending.tobytes(),
-            state.ph_placed[rows].tobytes(),
-            rows.tobytes(),
-            state.placed[rows].tobytes(),
-            (state.ready_at[rows] > now).tobytes(),
-        )
+        *[state.base_total(i) for i in w],
+        *[state.base_ready(i) for i in w],
+        *[state.burst_total(i) for i in w],
+        *[state.burst_ready(i, now) for i in w],
+    )
+    return (
+        counts,
+        b"".join(
+            (
+                state.ph_pending.tobytes(),
+                state.ph_placed[rows].tobytes(),
+                rows.tobytes(),
+                state.placed[rows].tobytes(),
+                (state.ready_at[rows] > now).tobytes(),
+            )
+        ),
     )
 
 

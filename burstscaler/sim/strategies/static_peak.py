@@ -9,6 +9,7 @@ scheduler model places them.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import math
 from collections.abc import Sequence
 
@@ -31,7 +32,12 @@ class StaticPeak:
         self, *, state: cluster.ModelCluster, loads: protocol.FloatArray, now: float
     ) -> Sequence[protocol.Targets]:
         """Hold the peaks' replicas."""
-        return [protocol.Targets(base=replicas, burst=0) for replicas in self.replicas]
+        return self._targets
+
+    @functools.cached_property
+    def _targets(self) -> tuple[protocol.Targets, ...]:
+        # The same every step: built once (targets are frozen, and the engine only reads them).
+        return tuple(protocol.Targets(base=replicas, burst=0) for replicas in self.replicas)
 
 
 def peak_replicas(run: protocol.Run) -> tuple[int, ...]:
