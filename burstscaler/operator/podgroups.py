@@ -4,9 +4,9 @@ Why: the tick reads each policy's base and twin pods (readiness, the pending-pod
 50,000 pods into their workloads every tick, then filtering and converting each group again, costs more
 than the rest of the recommendation. The indices hand the same record objects for pods that did not change
 and keep their order, so when a tick's pods are the last tick's with a few records replaced in place, only
-the workloads of those records change; anything else (pods added or removed, a reordering) regroups
-everything, as before. Each group carries a version that changes with its members, for caches of what is
-derived from a group (``version``).
+the workloads of those records change. Anything else (pods added or removed, a reordering) regroups
+everything, and a group whose records are the very same as before keeps its version. Each group carries a
+version that changes with its members, for caches of what is derived from a group (``version``).
 """
 
 from __future__ import annotations
@@ -42,14 +42,21 @@ class PodGroups:
                     self._move(position, order[position], pods[position])
                 self._order = list(pods)
                 return
+        # Anything else (pods added or removed, a reordering): regroup all, then keep the version of each
+        # group whose records are the same as before, in the same order (the usual case for most).
         self._order = list(pods)
         members: dict[Workload, dict[int, objects.PodRecord]] = {}
         for position, pod in enumerate(self._order):
             members.setdefault(pod.workload, {})[position] = pod
-        self._members = members
-        self._groups = {}
-        version = next(self._counter)  # every group is new: one version for all of them
-        self._versions = dict.fromkeys(members, version)
+        before, versions = self._groups, self._versions
+        self._members, self._groups, self._versions = members, {}, {}
+        version = next(self._counter)  # one new version for every group that changed
+        for workload, group in members.items():
+            records = tuple(group.values())  # positions were inserted in ascending order
+            self._groups[workload] = records
+            previous = before.get(workload)
+            same = previous is not None and len(previous) == len(records) and all(map(operator.is_, previous, records))
+            self._versions[workload] = versions[workload] if same else version
 
     def get(self, workload: Workload) -> Sequence[objects.PodRecord]:
         """The workload's pods (every phase), in the order of the last ``sync``'s sequence."""

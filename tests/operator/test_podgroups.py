@@ -58,12 +58,22 @@ def test_groups_equal_a_from_scratch_grouping_in_order_after_each_round(seed: in
     rng = random.Random(seed)
     pods = [pod(f"p{index}", rng.choice(WORKLOADS)) for index in range(200)]
     groups = podgroups.PodGroups()
+    seen: dict[tuple[str, str, str], tuple[list[objects.PodRecord], int]] = {}
     for round_ in range(30):
         groups.sync(pods)
         expected = from_scratch(pods)
         for workload in [("ns", "Deployment", name) for name in WORKLOADS]:
-            assert list(groups.get(workload)) == expected.get(workload, []), f"round {round_}, {workload}"
+            got = list(groups.get(workload))
+            assert got == expected.get(workload, []), f"round {round_}, {workload}"
+            before = seen.get(workload)
+            if before is not None and not _same(before[0], got):
+                assert groups.version(workload) != before[1], f"round {round_}, {workload}: a stale version"
+            seen[workload] = (got, groups.version(workload))
         change(pods, rng, how=rng.choice(["in place", "in place", "in place", "added and removed", "shuffled"]))
+
+
+def _same(first: list[objects.PodRecord], second: list[objects.PodRecord]) -> bool:
+    return len(first) == len(second) and all(a is b for a, b in zip(first, second, strict=True))
 
 
 def test_a_version_changes_exactly_when_the_workloads_pods_change() -> None:
@@ -78,3 +88,16 @@ def test_a_version_changes_exactly_when_the_workloads_pods_change() -> None:
     assert groups.version(b) == before[1]
     assert groups.version(("ns", "Deployment", "none")) == 0
     assert groups.get(("ns", "Deployment", "none")) == ()
+
+
+def test_after_pods_are_added_and_removed_an_unchanged_group_keeps_its_version() -> None:
+    pods = [pod(f"a{index}", "a") for index in range(10)] + [pod(f"b{index}", "b") for index in range(10)]
+    groups = podgroups.PodGroups()
+    groups.sync(pods)
+    a, b, c = (("ns", "Deployment", name) for name in "abc")
+    before = groups.version(a), groups.version(b)
+    groups.sync([*pods[:10], *pods[11:], pod("c0", "c")])  # b lost a pod, c is new, a is as it was
+    assert groups.version(a) == before[0]
+    assert groups.version(b) != before[1]
+    assert groups.version(c) != 0
+    assert list(groups.get(b)) == pods[11:]
