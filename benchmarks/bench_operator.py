@@ -95,7 +95,9 @@ def _pod(index: int, *, app: str, node: str, template: dict[str, Any]) -> dict[s
     }
 
 
-def scale(*, nodes: int, pods: int, policies: int, ticks: int, rounds: int, churn: float) -> dict[str, Any]:
+def scale(
+    *, nodes: int, pods: int, policies: int, ticks: int, rounds: int, churn: float, turnover: int = 0
+) -> dict[str, Any]:
     """Index records for a large cluster, then the planner's tick, with memory over rounds."""
     rss_start = _rss_mib()
     tracemalloc.start()
@@ -178,6 +180,11 @@ def scale(*, nodes: int, pods: int, policies: int, ticks: int, rounds: int, chur
                 # same content, so every tick plans the same cluster). Not timed: Kopf does it on events.
                 for position in shuffle.sample(range(len(pod_records)), churned):
                     pod_records[position] = dataclasses.replace(pod_records[position])
+                # Pods deleted and created (a rollout's, a Job's): gone from their place, new ones at the end,
+                # as the indices' dicts hand them. The same workloads and requests: the cluster stays the same.
+                for position in sorted(shuffle.sample(range(len(pod_records)), turnover), reverse=True):
+                    gone = pod_records.pop(position)
+                    pod_records.append(dataclasses.replace(gone, name=f"{gone.name}-{round_}-{tick}"))
                 inputs = dataclasses.replace(inputs, pods=list(pod_records))
                 cores_before = len(core_times)
                 started, started_cpu = time.perf_counter(), time.process_time()
@@ -194,6 +201,7 @@ def scale(*, nodes: int, pods: int, policies: int, ticks: int, rounds: int, chur
         "pods": len(pod_records),
         "policies": policies,
         "pods_changed_per_tick": churned,
+        "pods_replaced_per_tick": turnover,
         "records_traced_mib": round(traced_records / 2**20, 1),
         "rss_start_mib": round(rss_start, 1),
         "rss_after_records_mib": round(rss_records, 1),
@@ -382,6 +390,12 @@ def main() -> None:
         help="scale: fraction of pod records rebuilt between ticks, as watch events do (default 1%%: 500 of "
         "50,000 pods every 5 s tick, a busy cluster's status updates)",
     )
+    parser.add_argument(
+        "--turnover",
+        type=int,
+        default=0,
+        help="scale: pods deleted and created between ticks (new records at the end of the index, as a rollout's)",
+    )
     parser.add_argument("--tick-seconds", type=float, default=5.0)
     parser.add_argument("--seconds", type=float, default=120.0, help="emulator: how long to watch the operator")
     args = parser.parse_args()
@@ -393,6 +407,7 @@ def main() -> None:
             ticks=args.ticks,
             rounds=args.rounds,
             churn=args.churn,
+            turnover=args.turnover,
         )
     elif args.which == "reaction":
         result = reaction(runs=args.runs, tick_seconds=args.tick_seconds)
