@@ -173,7 +173,8 @@ class ModelCluster:
 
     def base_total(self, workload: int) -> int:
         """Base replicas that exist (unscheduled, starting or Ready)."""
-        return int(self.pending[workload] + self.placed_total[workload])
+        # .item(): Python ints at once, cheaper than numpy scalars added and converted (called a lot).
+        return self.pending.item(workload) + self.placed_total.item(workload)
 
     def base_ready(self, workload: int) -> int:
         """Base replicas that are Ready and serve traffic."""
@@ -191,7 +192,7 @@ class ModelCluster:
 
     def burst_total(self, workload: int) -> int:
         """Burst replicas that exist."""
-        return int(self._burst_ready_at[workload].size)
+        return self._burst_ready_at[workload].size
 
     def burst_ready(self, workload: int, now: float) -> int:
         """Burst replicas Ready at ``now`` (a spot pod being replaced counts until it goes)."""

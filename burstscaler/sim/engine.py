@@ -14,7 +14,6 @@ one seed sees the same scenario. Totals are means over seeds with a 95% Student-
 from __future__ import annotations
 
 import dataclasses
-import itertools
 import math
 import time
 from collections.abc import Callable, Sequence
@@ -181,8 +180,10 @@ def run_strategy(entry: strategies.Entry, *, run: protocol.Run, progress: Progre
 class _Recorder:
     """One strategy's state in a lockstep run, and the rows its steps are recorded into.
 
-    Each step appends plain Python rows; the arrays are built once, in ``recording`` (a numpy row
-    assignment per array and step cost more than the step's own bookkeeping).
+    Each step extends flat Python lists of numbers; the arrays are built once, in ``recording`` (a
+    numpy row assignment per array and step cost more than the step's own bookkeeping). Flat, not a
+    list per row: numbers are not tracked by the garbage collector, and millions of row lists were,
+    which made its full collections walk them over and over.
     """
 
     def __init__(self, entry: strategies.Entry, *, run: protocol.Run, steps: int) -> None:
@@ -190,20 +191,20 @@ class _Recorder:
         setup = entry.build(run)
         self.state, self.strategy = setup.state, setup.strategy
         self.steps = steps
-        self.base_ready: list[list[int]] = []
-        self.burst_ready: list[list[int]] = []
-        self.base_total: list[list[int]] = []
-        self.burst_total: list[list[int]] = []
-        self.moves: list[list[int]] = []
+        self.base_ready: list[int] = []
+        self.burst_ready: list[int] = []
+        self.base_total: list[int] = []
+        self.burst_total: list[int] = []
+        self.moves: list[int] = []
         self.placeholders: dict[int, IntArray] = {}  # by step; the other rows stay zero
         self.nodes: list[int] = []
         self.ecs_cost: list[float] = []
-        self.eci_cost: list[FloatArray] = []
-        self.ecs_share: list[FloatArray] = []
+        self.eci_cost: list[float] = []
+        self.ecs_share: list[float] = []
         self._cpu = self.state.requests[:, 0].copy()  # each workload's vCPU request: the ECS share's weight
         self._no_share = np.zeros(self.state.workloads)
         # The ECS share is a function of the placed counts alone, which change on few steps.
-        self._share_of: tuple[tuple[int, ...], FloatArray] | None = None
+        self._share_of: tuple[tuple[int, ...], list[float]] | None = None
 
     def step(self, k: int, *, now: float, seconds: float, loads: FloatArray) -> None:
         state = self.state
@@ -211,31 +212,31 @@ class _Recorder:
         targets = self.strategy.decide(state=state, loads=loads, now=now)
         for index, target in enumerate(targets):
             state.scale(index, base=target.base, burst=target.burst, now=now, placeholders=target.placeholders)
-        self.moves.append([target.moves for target in targets])
+        self.moves.extend([target.moves for target in targets])
         state.schedule(now)
         placed = state.placed_total
-        self.base_ready.append(state.ready_totals)
+        self.base_ready.extend(state.ready_totals)
         workloads = range(state.workloads)
-        self.burst_ready.append([state.burst_ready(index, now) for index in workloads])
-        self.burst_total.append([state.burst_total(index) for index in workloads])
+        self.burst_ready.extend([state.burst_ready(index, now) for index in workloads])
+        self.burst_total.extend([state.burst_total(index) for index in workloads])
         placed_counts = placed.tolist()
         waiting = state.pending.tolist()
-        self.base_total.append([count + pods for count, pods in zip(placed_counts, waiting, strict=True)])
+        self.base_total.extend([count + pods for count, pods in zip(placed_counts, waiting, strict=True)])
         if state.has_placeholders:  # else the row stays zero
             self.placeholders[k] = state.ph_pending + state.ph_placed.sum(axis=0)
-        self.ecs_share.append(self._share(tuple(placed_counts), placed))
+        self.ecs_share.extend(self._share(tuple(placed_counts), placed))
         self.nodes.append(state.node_count)
         ecs, eci = state.cost_of(now=now, seconds=seconds)
         self.ecs_cost.append(ecs)
-        self.eci_cost.append(eci)
+        self.eci_cost.extend(eci.tolist())
 
-    def _share(self, counts: tuple[int, ...], placed: IntArray) -> FloatArray:
+    def _share(self, counts: tuple[int, ...], placed: IntArray) -> list[float]:
         # Each workload's share of the vCPU requested on ECS (zero when nothing is placed).
         if self._share_of is not None and self._share_of[0] == counts:
             return self._share_of[1]
         used = placed * self._cpu
         total = used.sum()
-        share = used / total if total > 0 else self._no_share
+        share = (used / total if total > 0 else self._no_share).tolist()
         self._share_of = (counts, share)
         return share
 
@@ -243,9 +244,8 @@ class _Recorder:
         steps, workloads = self.steps, self.state.workloads
         shape = (steps, workloads)
 
-        def ints(rows: list[list[int]]) -> IntArray:
-            flat = itertools.chain.from_iterable(rows)
-            return np.fromiter(flat, dtype=np.int64, count=steps * workloads).reshape(shape)
+        def ints(flat: list[int]) -> IntArray:
+            return np.array(flat, dtype=np.int64).reshape(shape)
 
         placeholders = np.zeros(shape, dtype=np.int64)
         for k, row in self.placeholders.items():

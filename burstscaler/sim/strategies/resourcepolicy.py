@@ -62,11 +62,12 @@ class ResourcePolicy:
             self._order = tuple(int(i) for i in np.argsort([-p for p in self.priorities], kind="stable"))
         for w in self._order:
             # A pod the scheduler left Pending on ECS goes on to ECI (LackResource).
-            base = state.base_total(w) - int(state.pending[w])
-            burst = state.burst_total(w) + int(state.pending[w])
+            base_total, burst_total, pending = state.base_total(w), state.burst_total(w), state.pending.item(w)
+            base = base_total - pending
+            burst = burst_total + pending
             ready = state.base_ready(w) + state.burst_ready(w, now)
             total = self.recommenders[w].recommend(
-                load=float(loads[w]), current=state.base_total(w) + state.burst_total(w), ready=ready, now=now
+                load=float(loads[w]), current=base_total + burst_total, ready=ready, now=now
             )
             if total > base + burst:
                 free = state.free(now) if free is None else free
