@@ -102,7 +102,8 @@ class Burstscaler:
         if self.history is None:
             self.history = snapshot.History.empty(self.names)
         before = self.history
-        result = plan.plan(self.snapshot(state, recommended=recommended, now=now), now=now)
+        # The operator's planner: new base replicas placed as kube-scheduler's default profile would.
+        result = plan.plan(self.snapshot(state, recommended=recommended, now=now), now=now, spread=True)
         self.history = result.history
         placeholders = result.placeholders if result.placeholders.size else np.zeros(state.workloads, dtype=np.int64)
         targets = [
@@ -171,6 +172,7 @@ class Burstscaler:
             reservations=snapshot.Reservations.empty(nodes=rows.size + 1, resources=len(_RESOURCES)),
             history=self.history,
             economics=self.economics(state, now=now),
+            scoring=_scoring(state, rows),
         )
 
     def _node_names(self, rows: npt.NDArray[np.intp]) -> tuple[str, ...]:
@@ -409,3 +411,17 @@ def build(run: protocol.Run) -> protocol.Setup:
         start=run.scenario.start,
     )
     return protocol.Setup(strategy=strategy, state=state)
+
+
+def _scoring(state: cluster.ModelCluster, rows: npt.NDArray[np.int64]) -> snapshot.Scoring:
+    # What the planner's walk scores with: the model cluster has no zones; each workload's base pods per
+    # node are what the system default spread counts (the virtual node, last, holds none of them).
+    placed = state.placed[rows]  # [nodes, workloads]
+    node, workload = np.nonzero(placed)
+    return snapshot.Scoring(
+        zone=np.full(rows.size + 1, -1, dtype=np.int64),
+        default_spread=np.ones(state.workloads, dtype=bool),
+        own_policy=workload.astype(np.int64),
+        own_node=node.astype(np.int64),
+        own_count=placed[node, workload].astype(np.int64),
+    )
