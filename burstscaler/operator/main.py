@@ -96,7 +96,13 @@ def run(config: operator_config.OperatorConfig) -> None:
     runtime = handlers.Runtime(
         config=config,
         ticker=ticker.Ticker(
-            planner_=planner.Planner(fetcher=fetcher, dry_run=config.dry_run, spend=config.spend, bridge=config.bridge),
+            planner_=planner.Planner(
+                fetcher=fetcher,
+                dry_run=config.dry_run,
+                spend=config.spend,
+                bridge=config.bridge,
+                room_estimated=bool(config.namespaces),
+            ),
             interval=config.tick_seconds,
             metrics=metrics,
         ),

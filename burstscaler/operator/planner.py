@@ -265,6 +265,10 @@ class Outcome:
 _REFUSALS = {"TwinNameTaken": "twin-name-taken", "Conflict": "conflict", "ServerNotAllowed": "server-not-allowed"}
 
 
+#: The plan's inputs in namespaced mode: node room counts only the pods of the watched namespaces.
+ROOM_ESTIMATED = "estimated: only pods of the watched namespaces are indexed, others' requests are not counted"
+
+
 class Planner:
     """Runs ticks and keeps each policy's memory and the core's history between them."""
 
@@ -275,8 +279,12 @@ class Planner:
         dry_run: bool = False,
         spend: cost.SpendLimits | None = None,
         bridge: economics.Defaults | None = None,
+        room_estimated: bool = False,
     ) -> None:
         self._fetcher = fetcher
+        # Namespaced mode (--namespace): pods of other namespaces (kube-system DaemonSets, other teams)
+        # are not indexed, so their requests are missing from node room; each decision says so.
+        self._room_estimated = room_estimated
         self._dry_run = dry_run
         self._spend = spend or cost.SpendLimits()
         self._bridge = bridge or economics.Defaults(allow_policy_prices=self._spend.allow_policy_prices)
@@ -765,6 +773,8 @@ class Planner:
         memory = self.memory.setdefault(outcome.key, PolicyMemory())
         decision = plan.explain(result, row)
         decision["requests_from"] = pods.requests_source  # status inputs say whose requests were planned
+        if self._room_estimated:
+            decision["node_room"] = ROOM_ESTIMATED
         if recommendation.reason == "forecast" and decision.get("desired_reason") == "recommended":
             decision["desired_reason"] = "forecast"  # the total is the forecast's, above the reactive one
         drain = None

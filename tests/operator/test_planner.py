@@ -114,6 +114,19 @@ def test_overflow_goes_to_burst() -> None:
     assert (bursting["status"], bursting["reason"]) == ("True", "EcsFull")
 
 
+def test_namespaced_mode_says_node_room_is_estimated() -> None:
+    def decided(room_estimated: bool) -> planner.Outcome:
+        body = inputs(body=policy(), workloads=[workload(replicas=2)], pods=bound_pods(2, on="ecs-1"))
+        return tick(body, planner.Planner(fetcher=None, room_estimated=room_estimated))
+
+    namespaced, clusterwide = decided(True), decided(False)
+    assert namespaced.decision["node_room"] == planner.ROOM_ESTIMATED
+    assert "node_room" not in clusterwide.decision
+    rendered = status.render(namespaced, previous=None, now=NOW)
+    assert "estimated" in str(rendered)  # status.lastDecision carries it to the SRE
+    assert (namespaced.base_target, namespaced.burst_target) == (clusterwide.base_target, clusterwide.burst_target)
+
+
 def test_invalid_spec_is_reported_not_planned() -> None:
     outcome = tick(inputs(body=policy(minReplicas=50), workloads=[workload(replicas=2)], pods=[]))
     assert not outcome.planned
