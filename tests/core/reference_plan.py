@@ -132,6 +132,7 @@ def _one_at_a_time(
     scratch = [row[:] for row in free]
     spread = next((i for i, term in enumerate(terms) if term.kind == "spread"), None)
     chosen: list[int] = []
+    own: list[int] | None = None
     while len(chosen) < ask:
         candidates = [
             n
@@ -143,10 +144,12 @@ def _one_at_a_time(
         if not candidates:
             break
         if scorer is not None:
-            own = [scorer.own(policy, n) + earlier[n] + chosen.count(n) for n in range(len(scratch))]
+            if own is None:  # the policy's pods per node: before this tick, earlier in it, and this walk's
+                own = [scorer.own(policy, n) + earlier[n] for n in range(len(scratch))]
             default_spread = scorer.default_spread(policy, terms)
             n = scorer.best(candidates, scratch, request, own=own, default_spread=default_spread)
             chosen.append(n)
+            own[n] += 1
             for r, need in enumerate(request):
                 scratch[n][r] -= need
             for term, c in zip(terms, counts, strict=True):
