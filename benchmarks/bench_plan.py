@@ -40,6 +40,14 @@ medians): synthetic 100.4 / 29.0 ms, 524x (load average 12) and 29.0 / 25.3 ms, 
 the core; one reference run each, 233 s and 77 s); bridge 26.7 / 26.7 ms, 477x and 25.9 / 25.9 ms,
 477x; openb 15.7 ms, 71x and 15.0 ms, 89x (under 200x before the bridge too: 151 policies make its
 reference fast). Core and reference agree on all four, placeholders included.
+
+With the operator's default-profile walk (issue 15; the default here since 645660b, ``--first-fit``
+for the rows above): openb 165.1 ms (163.6-167.5), reference 42.3 s, 256x (``--cases openb --repeat 7
+--reference-repeat 1``, core 1 pinned, load 1.7); at ``--nodes 1000 --policies 200`` (niced beside a
+CI run) synthetic 108.6 ms / 6.9 s, 64x; interpod 119.7 ms / 6.5 s, 54x; bridge 107.3 ms / 6.6 s, 61x,
+all agreeing (those references still had a quadratic count, removed in d7f792f, so the ratios are upper
+bounds). At 5,000 x 1,000 the core takes ~0.8-1.0 s (16k new replicas walked one by one) and the
+references over an hour each: not measured.
 """
 
 from __future__ import annotations
