@@ -21,11 +21,11 @@ Measured (200 clusters each; exact / over / under, pods over / under):
 - 85bb13d, before issue 15, seed 0: 0.42 / 0.565 / 0.05, 0.142 / 0.0066;
 - 3e0a3c0 (room as the scheduler's, inter-pod terms), seed 0: 0.845 / 0.06 / 0.11, 0.0031 / 0.0096;
   seed 1: 0.84 / 0.05 / 0.115, 0.0064 / 0.0086;
-- 3e0a3c0 with ``--spread`` (the LeastAllocated score threshold, since replaced by the walk), seed 0: 0.91 / 0.06 / 0.035, 0.0033 / 0.0023;
-  seed 1: 0.865 / 0.075 / 0.07, 0.011 / 0.0047.
-
-- the default-profile walk (``core.scoring``, ``plan``'s default since issue 15), seeds 0 and 1 (200
-  clusters each), 2 and 3 (500 each): 1.0 / 0 / 0, 0 / 0 on every seed.
+- 3e0a3c0 with ``--spread`` (a LeastAllocated score threshold, since replaced by the walk), seed 0:
+  0.91 / 0.06 / 0.035, 0.0033 / 0.0023; seed 1: 0.865 / 0.075 / 0.07, 0.011 / 0.0047;
+- 0e11a29, the default-profile walk (``core.scoring``: the operator's planner since issue 15, and this
+  benchmark's default; ``--first-fit`` gives the 3e0a3c0 rows), seeds 0 and 1 (200 clusters each), 2
+  and 3 (500 each): 1.0 / 0 / 0, 0 / 0 on every seed.
 
 Run: ``python benchmarks/bench_agreement.py [--cases N] [--seed S] [--json] [--first-fit]``. Not a test and no
 threshold: it shows where the planner's picture of scheduling differs from kube-scheduler's.
