@@ -253,6 +253,11 @@ def _scoring(
         own_policy.extend([p] * len(rows))
         own_node.extend(rows)
         own_count.extend(counts)
+    if len(cache.own_pods) > 2 * len(policies):
+        # Deleted policies' bases would stay in the cache for ever: keep only the bases planned now.
+        current = {view.base_workload for view in policies}
+        for workload in [w for w in cache.own_pods if w not in current]:
+            del cache.own_pods[workload]
     return snapshot.Scoring(
         zone=zone,
         default_spread=default_spread,

@@ -685,3 +685,23 @@ def test_the_burst_cap_comes_from_the_rendered_twins_own_terms(
     built, _ = cluster_snapshot.build(nodes=nodes, pods=[], policies=[view], history=None, now=NOW)
     result = plan.plan(built, now=NOW)
     assert (int(result.base[0]), int(result.burst[0]), int(result.unplaceable[0])) == (3, burst, unplaceable)
+
+
+def test_scoring_lists_the_bases_live_pods_per_node_and_forgets_deleted_policies() -> None:
+    nodes = [
+        objects.node_record(make_node(name, cpu="16", memory="64Gi"), virtual_labels=VIRTUAL) for name in ("a", "b")
+    ]
+    pods = [objects.pod_record(make_pod(f"web-abc12-{i}", node="ab"[i % 2])) for i in range(3)]
+    pods.append(objects.pod_record(make_pod("web-abc12-p")))  # unbound: not on a node yet
+    view = make_view(base_replicas=4, twin_replicas=0, recommended=4)
+    cache = cluster_snapshot.Cache()
+    built, _ = cluster_snapshot.build(nodes=nodes, pods=pods, policies=[view], history=None, now=NOW, cache=cache)
+    scoring = built.scoring
+    assert scoring is not None
+    per_node = dict(zip(scoring.own_node.tolist(), scoring.own_count.tolist(), strict=True))
+    assert per_node == {0: 2, 1: 1} and set(scoring.own_policy.tolist()) == {0}
+    assert scoring.zone.tolist() == [-1, -1] and scoring.default_spread.tolist() == [True]
+    assert set(cache.own_pods) == {view.base_workload}
+    # Once the policy is gone (no policies planned), its base leaves the cache.
+    cluster_snapshot.build(nodes=nodes, pods=pods, policies=[], history=None, now=NOW, cache=cache)
+    assert cache.own_pods == {}
