@@ -260,6 +260,16 @@ class PodTable:
         return code
 
 
+def revision(pod: objects.PodRecord) -> str:
+    """The pod's revision of its workload: ``pod-template-hash`` or ``controller-revision-hash`` ("" if none)."""
+    return pod.labels.get("pod-template-hash") or pod.labels.get("controller-revision-hash") or ""
+
+
+def current_revision(base: Sequence[objects.PodRecord]) -> str:
+    """The revision of the newest of ``base`` (by start time, then name): the workload's current one."""
+    return revision(max(base, key=lambda pod: (pod.started or 0.0, pod.name)))
+
+
 def admitted_requests(base: Sequence[objects.PodRecord]) -> dict[str, float] | None:
     """What admission gave the pods of the base's current revision (the newest pod's), largest per resource.
 
@@ -273,11 +283,8 @@ def admitted_requests(base: Sequence[objects.PodRecord]) -> dict[str, float] | N
     if requests.count(first) == len(requests):  # the usual case: every pod got the same (C-speed compare)
         return dict(first)
 
-    def revision(pod: objects.PodRecord) -> str:
-        return pod.labels.get("pod-template-hash") or pod.labels.get("controller-revision-hash") or ""
-
-    newest = max(base, key=lambda pod: (pod.started or 0.0, pod.name))
-    current = [pod.requests for pod in base if revision(pod) == revision(newest)]
+    latest = current_revision(base)
+    current = [pod.requests for pod in base if revision(pod) == latest]
     head = current[0]
     if all(request == head for request in current):
         return dict(head)

@@ -278,20 +278,15 @@ def _own_pods(
     pods = base.pods
     result: tuple[list[int], list[int]] = ([], [])
     if pods:
-        newest = max(pods, key=lambda pod: (pod.started or 0.0, pod.name))
-        current = _revision(newest)
+        current = podtable.current_revision(pods)
         per_row: dict[int, int] = defaultdict(int)
         for pod in pods:
             row = node_index.get(pod.node_name)
-            if row is not None and _revision(pod) == current:
+            if row is not None and podtable.revision(pod) == current:
                 per_row[row] += 1
         result = (list(per_row), list(per_row.values()))
     cache.own_pods[view.base_workload] = (base, node_index, result)
     return result
-
-
-def _revision(pod: objects.PodRecord) -> str:
-    return pod.labels.get("pod-template-hash") or pod.labels.get("controller-revision-hash") or ""
 
 
 def _terminating(table: podtable.PodTable, workload: podtable.Workload, node_index: Mapping[str, int]) -> int:
